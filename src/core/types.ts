@@ -1,0 +1,131 @@
+/**
+ * The seams between Vigil's stages. Data flows one way:
+ * source → decode → observation → spool → sinks, and spool → detectors → alarm manager → alarm sinks.
+ */
+import type { MetricName } from './metrics.js';
+
+export type { MetricName } from './metrics.js';
+
+/** How far a value can be trusted. Detectors ignore anything but `good` for alarms. */
+export type Quality = 'good' | 'poor' | 'invalid';
+
+/** Where a patient is and who they are, as tags for storage and alarm routing. */
+export interface Placement {
+  /** Patient id, absent when the device is not assigned to anyone. */
+  readonly patientId?: string;
+  readonly ward?: string;
+  readonly bed?: string;
+}
+
+/** One measured value. Canonical and immutable. */
+export interface Observation extends Placement {
+  /** Epoch milliseconds: device time if trusted, otherwise receive time. */
+  readonly ts: number;
+  readonly deviceId: string;
+  readonly metric: MetricName;
+  /** In the metric's canonical UCUM unit (see core/metrics.ts). */
+  readonly value: number;
+  /** UCUM unit code, copied from the metric table for self-describing records. */
+  readonly unit: string;
+  readonly quality: Quality;
+}
+
+/**
+ * Device-reported or source-detected technical conditions. `*_ok` / `device_online` end the
+ * matching condition.
+ */
+export const TECHNICAL_KINDS = [
+  'sensor_off',
+  'sensor_poor',
+  'sensor_ok',
+  'battery_low',
+  'battery_ok',
+  'device_offline',
+  'device_online',
+  'pulse_lost',
+  'unassigned_device',
+] as const;
+export type TechnicalKind = (typeof TECHNICAL_KINDS)[number];
+
+/** A technical condition reported by a device or a source. */
+export interface TechnicalEvent extends Placement {
+  /** Epoch milliseconds. */
+  readonly ts: number;
+  readonly deviceId: string;
+  readonly kind: TechnicalKind;
+  /** Free text from the device or source (status code, port path, error). */
+  readonly detail?: string;
+}
+
+/** A per-patient clinical setting, changed by a clinician at runtime or in a recording. */
+export interface PatientSettings {
+  /** [NEWS2] SpO2 scale 2 for hypercapnic respiratory failure, chosen by a clinician. */
+  readonly spo2Scale?: 1 | 2;
+  /** Per-patient limit overrides, e.g. `{ spo2: { low: 88 } }` for a COPD patient. */
+  readonly limits?: Partial<Record<MetricName, LimitOverride>>;
+}
+
+export interface LimitOverride {
+  readonly low?: number;
+  readonly high?: number;
+  readonly lowHigh?: number;
+  readonly highHigh?: number;
+}
+
+export interface SettingsEvent {
+  /** Epoch milliseconds. */
+  readonly ts: number;
+  readonly patientId: string;
+  readonly settings: PatientSettings;
+}
+
+export type AlarmPriority = 'high' | 'medium' | 'low';
+export type AlarmKind = 'limit' | 'news2' | 'trend' | 'technical';
+export type AlarmState = 'raised' | 'escalated' | 'acknowledged' | 'cleared' | 'resolved';
+
+/** One step in an alarm's life. The alarm manager is the only producer. */
+export interface AlarmTransition extends Placement {
+  /** Epoch milliseconds. */
+  readonly ts: number;
+  /** Stable id of the alarm across all its transitions. */
+  readonly id: string;
+  readonly kind: AlarmKind;
+  readonly priority: AlarmPriority;
+  readonly state: AlarmState;
+  readonly metric?: MetricName;
+  readonly deviceId?: string;
+  /** Why the transition happened, in words a nurse can read. */
+  readonly reason: string;
+  /** Who acknowledged or silenced, for audit. */
+  readonly by?: string;
+  /** The value that caused it, where there is one. */
+  readonly value?: number;
+}
+
+/** A record in the durable spool. Short tags keep the log compact. */
+export type SpoolRecord =
+  | { readonly t: 'obs'; readonly o: Observation }
+  | { readonly t: 'tech'; readonly e: TechnicalEvent }
+  | { readonly t: 'alarm'; readonly a: AlarmTransition };
+
+/** A raw unit of input with its origin, before decoding. */
+export interface Frame {
+  readonly transport: 'mqtt' | 'serial' | 'replay';
+  /** Device id the frame came from (authenticated MQTT username, or the configured serial port's device). */
+  readonly deviceId: string;
+  /** Topic or port path, for logs. */
+  readonly origin: string;
+  /** Epoch milliseconds when the gateway received it. */
+  readonly receivedAt: number;
+  readonly payload: Buffer;
+}
+
+/** A part of the gateway with a lifecycle, started in order and stopped in reverse. */
+export interface Service {
+  /** Name used in logs and health. */
+  readonly name: string;
+  /** Resolves once the service is ready; rejects with a clear error when it cannot start. */
+  start(): Promise<void>;
+  /** Stops accepting work, finishes or persists what is in flight, releases resources. Idempotent. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,64 @@
+/**
+ * The durable spool's contract. The spool is an append-only log of opaque records on disk; each
+ * reader keeps its own persisted cursor, so a crash replays at most the last uncommitted batch
+ * (harmless downstream: InfluxDB overwrites identical points).
+ */
+
+/** A position in the log. Opaque to readers apart from `seq`. */
+export interface SpoolPosition {
+  /** Sequence number of the next record to read (records are numbered from 1). */
+  readonly seq: number;
+  /** Segment file id. */
+  readonly segment: number;
+  /** Byte offset in that segment. */
+  readonly offset: number;
+}
+
+export interface SpoolEntry {
+  readonly seq: number;
+  readonly payload: Buffer;
+}
+
+export interface SpoolBatch {
+  readonly entries: readonly SpoolEntry[];
+  /** Position just after the last entry: pass it to `commit` once the batch is safely downstream. */
+  readonly next: SpoolPosition;
+}
+
+export interface SpoolStats {
+  /** Bytes on disk across all segments. */
+  readonly bytes: number;
+  /** Configured bound. */
+  readonly maxBytes: number;
+  /** `bytes / maxBytes` reached the warning ratio. */
+  readonly nearFull: boolean;
+  /** New appends are refused. */
+  readonly full: boolean;
+  readonly segments: number;
+  /** Last sequence number appended (0 when empty). */
+  readonly lastSeq: number;
+  /** Records appended since open. */
+  readonly appended: number;
+  /** fsync calls since open (group commit makes this far smaller than `appended`). */
+  readonly fsyncs: number;
+  /** Appends refused because the spool was full, since open. */
+  readonly refused: number;
+  /** Bytes skipped at open because a record was torn or corrupt. */
+  readonly recoveredBytesSkipped: number;
+}
+
+export interface SpoolReader {
+  readonly name: string;
+  /**
+   * Reads up to `max` records starting at the last committed position (so calling it again
+   * without a commit returns the same records: retry-safe). Resolves with an empty batch when
+   * there is nothing new.
+   */
+  read(max: number): Promise<SpoolBatch>;
+  /** Durably records that everything before `pos` is safely downstream. */
+  commit(pos: SpoolPosition): Promise<void>;
+  /** Records appended but not yet committed by this reader. */
+  lag(): number;
+  /** Resolves when records exist past the committed position, or when `signal` aborts. */
+  waitForData(signal?: AbortSignal): Promise<void>;
+}
