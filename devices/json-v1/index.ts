@@ -1,0 +1,86 @@
+/**
+ * Generic JSON profile for MQTT wearables and cuffs.
+ *
+ * Topic `vigil/v1/dev/{deviceId}/obs`, payload:
+ * `{"ts": <epoch ms or ISO 8601, optional>, "obs": {"hr": 72, "spo2": 97, ...}, "battery": 88, "sensor": "ok"}`
+ */
+import { DecodeError } from '../../src/core/errors.js';
+import { isMetricName, ACVPU_CODES } from '../../src/core/metrics.js';
+import type { Decoded, DeviceProfile, Reading } from '../../src/core/profile.js';
+import type { Quality, TechnicalKind } from '../../src/core/types.js';
+
+const SENSOR_EVENTS: Record<string, TechnicalKind> = { ok: 'sensor_ok', off: 'sensor_off', poor: 'sensor_poor' };
+const KNOWN_KEYS = new Set(['ts', 'obs', 'battery', 'sensor']);
+
+/** Parses `ts` as epoch ms (number) or ISO 8601 (string with a zone). */
+export function parseTimestamp(ts: unknown): number {
+  if (typeof ts === 'number') {
+    // Epoch ms between 2000 and 2100: guards against seconds being sent as ms.
+    if (Number.isFinite(ts) && ts > 946_684_800_000 && ts < 4_102_444_800_000) return Math.round(ts);
+    throw new DecodeError(`ts: ${ts} is not epoch milliseconds between 2000 and 2100`, 'bad_timestamp');
+  }
+  if (typeof ts === 'string') {
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(ts)) {
+      throw new DecodeError(`ts: "${ts.slice(0, 40)}" is not ISO 8601 with a zone`, 'bad_timestamp');
+    }
+    const ms = Date.parse(ts);
+    if (Number.isNaN(ms)) throw new DecodeError(`ts: "${ts.slice(0, 40)}" is not a valid date`, 'bad_timestamp');
+    return ms;
+  }
+  throw new DecodeError(`ts: must be epoch ms or an ISO 8601 string, got ${typeof ts}`, 'bad_timestamp');
+}
+
+function readingFor(key: string, value: unknown): Reading {
+  if (!isMetricName(key)) throw new DecodeError(`obs.${key}: unknown metric`, 'unknown_metric');
+  if (key === 'acvpu' && typeof value === 'string') {
+    const code = ACVPU_CODES.indexOf(value as (typeof ACVPU_CODES)[number]);
+    if (code < 0) throw new DecodeError(`obs.acvpu: "${value}" is not one of A, C, V, P, U`, 'bad_value');
+    return { metric: 'acvpu', value: code };
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new DecodeError(`obs.${key}: value must be a number, got ${JSON.stringify(value)?.slice(0, 40)}`, 'bad_value');
+  }
+  return { metric: key, value };
+}
+
+export const jsonV1Profile: DeviceProfile = {
+  name: 'json-v1',
+  transport: 'mqtt',
+  description: 'Generic JSON over MQTT: {"ts", "obs": {metric: value}, "battery", "sensor"}',
+  decode(payload: Buffer): Decoded {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      throw new DecodeError(`payload is not JSON: ${(err as Error).message}`, 'malformed_json');
+    }
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+      throw new DecodeError('payload must be a JSON object', 'malformed_json');
+    }
+    const o = doc as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      if (!KNOWN_KEYS.has(key)) throw new DecodeError(`${key}: unknown key (expected ts, obs, battery, sensor)`, 'unknown_key');
+    }
+    const readings: Reading[] = [];
+    const events: { kind: TechnicalKind; detail?: string }[] = [];
+    if (o.obs !== undefined) {
+      if (o.obs === null || typeof o.obs !== 'object' || Array.isArray(o.obs)) {
+        throw new DecodeError('obs: must be an object of metric: value', 'malformed_json');
+      }
+      for (const [key, value] of Object.entries(o.obs as Record<string, unknown>)) readings.push(readingFor(key, value));
+    }
+    if (o.battery !== undefined) readings.push(readingFor('battery', o.battery));
+    if (o.sensor !== undefined) {
+      const kind = typeof o.sensor === 'string' ? SENSOR_EVENTS[o.sensor] : undefined;
+      if (kind === undefined) throw new DecodeError(`sensor: must be "ok", "off" or "poor", got ${JSON.stringify(o.sensor)}`, 'bad_value');
+      events.push({ kind });
+    }
+    if (readings.length === 0 && events.length === 0) {
+      throw new DecodeError('payload carries no observations, battery or sensor state', 'empty');
+    }
+    // While the sensor is off or poor, values are still stored but marked so detectors ignore them.
+    const quality: Quality | undefined = o.sensor === 'off' ? 'invalid' : o.sensor === 'poor' ? 'poor' : undefined;
+    const out: Reading[] = quality ? readings.map((r) => (r.metric === 'battery' ? r : { ...r, quality })) : readings;
+    return o.ts === undefined ? { readings: out, events } : { deviceTs: parseTimestamp(o.ts), readings: out, events };
+  },
+};

@@ -1,0 +1,71 @@
+/**
+ * Census HTTP API: admit, discharge, move, assign and unassign devices, patient settings.
+ *
+ *   GET    /api/census
+ *   POST   /api/census/patients                    {id, ward, bed, name?, devices?, settings?}
+ *   DELETE /api/census/patients/:id
+ *   POST   /api/census/patients/:id/move           {ward, bed}
+ *   POST   /api/census/patients/:id/devices        {deviceId}
+ *   DELETE /api/census/patients/:id/devices/:deviceId
+ *   PUT    /api/census/patients/:id/settings       {spo2Scale?, limits?}
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { Census, CensusError } from './census.js';
+import { patientSchema, patientSettingsSchema } from '../config/schema.js';
+import { formatPath } from '../config/load.js';
+import type { Logger } from '../core/log.js';
+
+const admitBody = patientSchema.extend({ devices: z.array(z.string()).optional() });
+const moveBody = z.object({ ward: z.string().min(1), bed: z.string().min(1) }).strict();
+const assignBody = z.object({ deviceId: z.string().min(1) }).strict();
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) throw new CensusError(r.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; '), 400);
+  return r.data;
+}
+
+async function answer(reply: FastifyReply, log: Logger, action: string, fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    const result = await fn();
+    log.info({ action, result }, 'census changed');
+    return result ?? { ok: true };
+  } catch (err) {
+    if (err instanceof CensusError) return reply.code(err.status).send({ error: err.message });
+    throw err;
+  }
+}
+
+export function censusRoutes(census: Census, log: Logger, now: () => number = Date.now): (app: FastifyInstance) => void {
+  return (app) => {
+    app.get('/api/census', async () => census.snapshot());
+    app.post('/api/census/patients', async (req, reply) =>
+      answer(reply, log, 'admit', async () => {
+        const body = parse(admitBody, req.body);
+        return census.admit({ ...body, ...(body.settings ? { settings: body.settings } : {}) }, now());
+      }),
+    );
+    app.delete<{ Params: { id: string } }>('/api/census/patients/:id', async (req, reply) =>
+      answer(reply, log, 'discharge', async () => {
+        await census.discharge(req.params.id);
+        return { ok: true, discharged: req.params.id };
+      }),
+    );
+    app.post<{ Params: { id: string } }>('/api/census/patients/:id/move', async (req, reply) =>
+      answer(reply, log, 'move', async () => {
+        const body = parse(moveBody, req.body);
+        return census.move(req.params.id, body.ward, body.bed);
+      }),
+    );
+    app.post<{ Params: { id: string } }>('/api/census/patients/:id/devices', async (req, reply) =>
+      answer(reply, log, 'assign', async () => census.assign(req.params.id, parse(assignBody, req.body).deviceId)),
+    );
+    app.delete<{ Params: { id: string; deviceId: string } }>('/api/census/patients/:id/devices/:deviceId', async (req, reply) =>
+      answer(reply, log, 'unassign', async () => census.unassign(req.params.id, req.params.deviceId)),
+    );
+    app.put<{ Params: { id: string } }>('/api/census/patients/:id/settings', async (req, reply) =>
+      answer(reply, log, 'settings', async () => census.updateSettings(req.params.id, parse(patientSettingsSchema, req.body))),
+    );
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * The gateway's configuration schema. Defaults live here and nowhere else; the example config
+ * (vigil.example.yaml) documents every key. Validation errors name the setting's path.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+
+const limitOverride = z
+  .object({
+    low: z.number().optional(),
+    high: z.number().optional(),
+    lowHigh: z.number().optional(),
+    highHigh: z.number().optional(),
+  })
+  .strict();
+
+export const patientSettingsSchema = z
+  .object({
+    spo2Scale: z.union([z.literal(1), z.literal(2)]).optional(),
+    limits: z.record(z.string(), limitOverride).optional(),
+  })
+  .strict();
+
+export const deviceSchema = z
+  .object({
+    /** Device id; also the MQTT username and the topic segment `vigil/v1/dev/{id}/…`. */
+    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
+    /** Decoder profile name (see `vigil profiles`). */
+    profile: z.string().default('json-v1'),
+    /** Salted hash of the device secret, as printed by `vigil device add`. */
+    secretHash: z.string().optional(),
+    /** Plain-text secret: accepted for trials, warned about at start. Prefer secretHash. */
+    secret: z.string().min(8, 'at least 8 characters').optional(),
+    /** Use the device's own clock for observation time (else receive time). */
+    trustDeviceTime: z.boolean().default(false),
+    /** Free text for people. */
+    description: z.string().optional(),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.secret === undefined && d.secretHash === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'required (or secretHash)' });
+    }
+  });
+
+export const serialPortSchema = z
+  .object({
+    /** Device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/…. */
+    path: z.string().min(1),
+    /** Device id the data is tagged with and assigned by in the census. */
+    deviceId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
+    /** Serial profile name (see `vigil profiles`). */
+    profile: z.string().min(1),
+    baudRate: z.number().int().positive().optional(),
+    dataBits: z.union([z.literal(7), z.literal(8)]).optional(),
+    parity: z.enum(['none', 'even', 'odd']).optional(),
+    stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
+    trustDeviceTime: z.boolean().default(false),
+  })
+  .strict();
+
+export const wardSchema = z
+  .object({
+    id: z.string().min(1),
+    name: z.string().optional(),
+    beds: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export const patientSchema = z
+  .object({
+    id: z.string().min(1),
+    name: z.string().optional(),
+    ward: z.string().min(1),
+    bed: z.string().min(1),
+    devices: z.array(z.string()).default([]),
+    settings: patientSettingsSchema.optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+    /** Where the spool, cursors, census and dead letters live. */
+    dataDir: z.string().min(1).default('./.vigil-data'),
+    mqtt: z
+      .object({
+        host: host.default('127.0.0.1'),
+        port: port.default(1883),
+        tls: z
+          .object({
+            port: port.default(8883),
+            cert: z.string().min(1),
+            key: z.string().min(1),
+            ca: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        /** Largest accepted MQTT packet, bytes. Larger: the connection is closed and counted. */
+        maxPacketBytes: z.number().int().min(256).default(16_384),
+        /** Per-device message rate limit (token bucket). */
+        rate: z
+          .object({
+            messagesPerSecond: z.number().positive().default(20),
+            burst: z.number().int().positive().default(40),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    http: z
+      .object({
+        host: host.default('127.0.0.1'),
+        port: port.default(8080),
+        /** Bearer token for the census and admin API. Required when host is not loopback. */
+        apiToken: z.string().min(16, 'at least 16 characters').optional(),
+      })
+      .strict()
+      .prefault({}),
+    devices: z.array(deviceSchema).default([]),
+    serial: z.array(serialPortSchema).default([]),
+    census: z
+      .object({
+        wards: z.array(wardSchema).default([]),
+        patients: z.array(patientSchema).default([]),
+      })
+      .strict()
+      .prefault({}),
+    spool: z
+      .object({
+        /** Size bound on disk, bytes. At the bound new data is refused (devices keep it). */
+        maxBytes: z.number().int().min(1_048_576).default(1_073_741_824),
+        segmentBytes: z.number().int().min(65_536).default(16_777_216),
+        /** Group-commit window, ms: one fsync for all appends within it. */
+        commitIntervalMs: z.number().min(0).max(100).default(2),
+        /** Warn (health, metrics, technical alarm) at this fraction of maxBytes. */
+        warnRatio: z.number().gt(0).lt(1).default(0.8),
+      })
+      .strict()
+      .prefault({}),
+    influx: z
+      .object({
+        /** InfluxDB base URL, e.g. http://influx:8086. Unset: data stays in the spool. */
+        url: z.url().optional(),
+        token: z.string().default(''),
+        org: z.string().default('vigil'),
+        bucket: z.string().default('vigil'),
+        batchSize: z.number().int().min(1).max(50_000).default(5000),
+        flushIntervalMs: z.number().int().min(10).default(1000),
+        maxBackoffMs: z.number().int().min(100).default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Detector and alarm settings (limits, delays, NEWS2, escalation). */
+    detectors: z.unknown().optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const ids = new Map<string, number>();
+    c.devices.forEach((d, i) => {
+      const seen = ids.get(d.id);
+      if (seen !== undefined) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate of devices[${seen}].id "${d.id}"` });
+      ids.set(d.id, i);
+    });
+    c.serial.forEach((s, i) => {
+      const seen = ids.get(s.deviceId);
+      if (seen !== undefined) ctx.addIssue({ code: 'custom', path: ['serial', i, 'deviceId'], message: `"${s.deviceId}" is already used by devices[${seen}]` });
+    });
+    if (c.mqtt.tls && c.mqtt.tls.port === c.mqtt.port && c.mqtt.port !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'tls', 'port'], message: `must differ from mqtt.port (${c.mqtt.port})` });
+    }
+    const loopback = ['127.0.0.1', 'localhost', '::1'];
+    if (!loopback.includes(c.http.host) && c.http.apiToken === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['http', 'apiToken'], message: `required when http.host is not loopback (${c.http.host})` });
+    }
+  });
+
+export type VigilConfig = z.infer<typeof configSchema>;
+export type DeviceConfig = z.infer<typeof deviceSchema>;
+export type SerialPortConfig = z.infer<typeof serialPortSchema>;
+export type PatientConfig = z.infer<typeof patientSchema>;
+export type WardConfig = z.infer<typeof wardSchema>;

@@ -1,0 +1,39 @@
+/** Small durable-file helpers: a reader never sees a half-written file, even after a crash. */
+import { open, readFile, rename, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** Writes JSON to `file` durably: temp file, fsync, rename, fsync of the directory. */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(JSON.stringify(value, null, 2) + '\n');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  const dir = await open(dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Reads and parses JSON, or undefined when the file does not exist. */
+export async function readJsonIfExists<T>(file: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message}); restore it from backup or remove it`);
+  }
+}

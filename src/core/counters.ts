@@ -1,0 +1,75 @@
+/**
+ * Self-metrics, exposed as Prometheus text on GET /metrics. One registry per gateway instance so
+ * several gateways in one process (tests) do not share counts.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export class Counters {
+  readonly registry = new Registry();
+  private readonly messages = new Counter({ name: 'vigil_messages_total', help: 'Frames received from devices, by transport', labelNames: ['transport'], registers: [this.registry] });
+  private readonly rejected = new Counter({ name: 'vigil_messages_rejected_total', help: 'Frames or packets refused or dropped, by reason', labelNames: ['reason'], registers: [this.registry] });
+  private readonly observations = new Counter({ name: 'vigil_observations_total', help: 'Observations accepted into the spool, by transport', labelNames: ['transport'], registers: [this.registry] });
+  private readonly unassigned = new Counter({ name: 'vigil_unassigned_observations_total', help: 'Observations from devices not assigned to a patient (stored, not alarmed)', registers: [this.registry] });
+  private readonly technical = new Counter({ name: 'vigil_technical_events_total', help: 'Technical events from devices and sources, by kind', labelNames: ['kind'], registers: [this.registry] });
+  private readonly connections = new Counter({ name: 'vigil_mqtt_connections_total', help: 'Accepted MQTT device connections', registers: [this.registry] });
+  private readonly refused = new Counter({ name: 'vigil_mqtt_connections_refused_total', help: 'Refused MQTT connections, by reason', labelNames: ['reason'], registers: [this.registry] });
+  /** Histograms owned elsewhere, rendered at scrape time. */
+  private readonly histograms: Array<() => string> = [];
+
+  message(transport: string): void {
+    this.messages.inc({ transport });
+  }
+  reject(reason: string): void {
+    this.rejected.inc({ reason });
+  }
+  observation(transport: string, n: number, unassigned: boolean): void {
+    this.observations.inc({ transport }, n);
+    if (unassigned) this.unassigned.inc(n);
+  }
+  technicalEvent(kind: string): void {
+    this.technical.inc({ kind });
+  }
+  connection(): void {
+    this.connections.inc();
+  }
+  refuseConnection(reason: string): void {
+    this.refused.inc({ reason });
+  }
+
+  /** Registers a gauge whose value is read at scrape time. */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+  }
+
+  /** Registers a counter-like value owned elsewhere (e.g. the writer's stats), read at scrape time. */
+  externalCounter(name: string, help: string, read: () => number): void {
+    new Counter({ name, help, registers: [this.registry], collect() { this.reset(); this.inc(read()); } });
+  }
+
+  /**
+   * Registers a histogram kept elsewhere as cumulative bucket counts in ms; exported in seconds.
+   */
+  externalHistogram(name: string, help: string, read: () => { bucketsMs: readonly number[]; counts: readonly number[]; sumMs: number; count: number } | undefined): void {
+    this.histograms.push(() => {
+      const h = read();
+      if (!h) return '';
+      const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
+      h.bucketsMs.forEach((le, i) => lines.push(`${name}_bucket{le="${le / 1000}"} ${h.counts[i] ?? 0}`));
+      lines.push(`${name}_bucket{le="+Inf"} ${h.count}`, `${name}_sum ${h.sumMs / 1000}`, `${name}_count ${h.count}`);
+      return lines.join('\n') + '\n';
+    });
+  }
+
+  /** The whole Prometheus exposition text. */
+  async text(): Promise<string> {
+    return (await this.registry.metrics()) + this.histograms.map((h) => h()).join('');
+  }
+
+  /** Current value of a labelled counter, for health and tests. */
+  async value(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const metric = this.registry.getSingleMetric(name);
+    if (!metric) return 0;
+    const data = await metric.get();
+    return data.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Composes a gateway from a validated config: spool, census, ingest, InfluxDB writer, broker,
+ * serial ports, HTTP. Starts them in that order and stops them in reverse, so sources stop
+ * accepting before the writer flushes and the spool fsyncs.
+ */
+import { join, resolve } from 'node:path';
+import type { VigilConfig } from './config/schema.js';
+import { ConfigError } from './core/errors.js';
+import { Counters } from './core/counters.js';
+import { log as rootLog, type Logger } from './core/log.js';
+import type { Service } from './core/types.js';
+import { findProfile, listProfiles } from '../devices/registry.js';
+import { Census } from './census/census.js';
+import { censusRoutes } from './census/routes.js';
+import { Ingest } from './ingest/ingest.js';
+import { RejectedLog } from './ingest/rejected-log.js';
+import { Spool } from './spool/spool.js';
+import { InfluxWriter } from './sinks/influx-writer.js';
+import { MqttBroker, type BrokerDevice } from './broker/broker.js';
+import { checkHashFormat } from './broker/secrets.js';
+import { HttpServer } from './http/server.js';
+
+export interface GatewayOptions {
+  readonly logger?: Logger;
+  /** Epoch-ms clock (tests). */
+  readonly clock?: () => number;
+}
+
+/** Resolves every device's profile and checks hashes; errors name the setting. */
+function brokerDevices(config: VigilConfig, logger: Logger): Map<string, BrokerDevice> {
+  const devices = new Map<string, BrokerDevice>();
+  const problems: string[] = [];
+  config.devices.forEach((d, i) => {
+    const profile = findProfile(d.profile);
+    if (!profile) problems.push(`devices[${i}].profile: unknown profile "${d.profile}" (known: ${listProfiles().map((p) => p.name).join(', ')})`);
+    else if (profile.transport !== 'mqtt') problems.push(`devices[${i}].profile: "${d.profile}" is a ${profile.transport} profile; list it under serial:`);
+    if (d.secretHash !== undefined) {
+      const why = checkHashFormat(d.secretHash);
+      if (why) problems.push(`devices[${i}].secretHash: ${why}`);
+    } else {
+      logger.warn({ device: d.id }, `devices[${i}].secret is stored in plain text; prefer secretHash (vigil device add)`);
+    }
+    if (profile) devices.set(d.id, { id: d.id, profile, trustDeviceTime: d.trustDeviceTime, ...(d.secretHash !== undefined ? { secretHash: d.secretHash } : { secret: d.secret! }) });
+  });
+  if (problems.length > 0) throw new ConfigError(`config: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, problems);
+  return devices;
+}
+
+export class Gateway {
+  readonly counters = new Counters();
+  private readonly logger: Logger;
+  private readonly clock: () => number;
+  private readonly started: Service[] = [];
+  private stopping: Promise<void> | undefined;
+  readonly dataDir: string;
+
+  spool!: Spool;
+  census!: Census;
+  ingest!: Ingest;
+  broker!: MqttBroker;
+  http!: HttpServer;
+  writer: InfluxWriter | undefined;
+  private rejected!: RejectedLog;
+
+  constructor(
+    readonly config: VigilConfig,
+    opts: GatewayOptions = {},
+  ) {
+    this.logger = opts.logger ?? rootLog();
+    this.clock = opts.clock ?? Date.now;
+    this.dataDir = resolve(config.dataDir);
+  }
+
+  /** Starts every part; on failure stops what started and rethrows. */
+  async start(): Promise<void> {
+    const c = this.config;
+    const log = this.logger;
+    const devices = brokerDevices(c, log);
+    try {
+      this.spool = await Spool.open({ dir: join(this.dataDir, 'spool'), maxBytes: c.spool.maxBytes, segmentBytes: c.spool.segmentBytes, commitIntervalMs: c.spool.commitIntervalMs, warnRatio: c.spool.warnRatio, logger: log.child({ component: 'spool' }) });
+      this.started.push({ name: 'spool', start: async () => {}, stop: () => this.spool.close() });
+      this.spool.on('nearFull', (s) => log.warn({ bytes: s.bytes, maxBytes: s.maxBytes }, 'spool nearing its size bound (spool.maxBytes): is InfluxDB reachable?'));
+      this.spool.on('full', (s) => log.error({ bytes: s.bytes, maxBytes: s.maxBytes }, 'spool full: new data is refused and left with the devices until InfluxDB catches up'));
+      this.spool.on('recovered', (s) => log.info({ bytes: s.bytes, maxBytes: s.maxBytes }, 'spool below its warning level again'));
+
+      this.census = await Census.open(c.census.wards, c.census.patients, join(this.dataDir, 'census.json'));
+      this.rejected = new RejectedLog(join(this.dataDir, 'rejected', 'rejected.jsonl'));
+      this.started.push({ name: 'rejected-log', start: async () => {}, stop: () => this.rejected.close() });
+      this.ingest = new Ingest({ spool: this.spool, placementOf: (d) => this.census.placementOf(d), counters: this.counters, logger: log.child({ component: 'ingest' }), rejected: this.rejected });
+      this.started.push({ name: 'ingest', start: async () => {}, stop: () => this.ingest.drain() });
+
+      if (c.influx.url !== undefined) {
+        this.writer = new InfluxWriter({
+          url: c.influx.url, token: c.influx.token, org: c.influx.org, bucket: c.influx.bucket,
+          batchSize: c.influx.batchSize, flushIntervalMs: c.influx.flushIntervalMs, maxBackoffMs: c.influx.maxBackoffMs,
+          reader: await this.spool.reader('influx'),
+          deadLetterPath: join(this.dataDir, 'dead-letter', 'influx.jsonl'),
+          logger: log.child({ component: 'influx' }),
+        });
+        await this.startService(this.writer);
+      } else {
+        log.warn({ dataDir: this.dataDir }, 'no InfluxDB configured (influx.url / VIGIL_INFLUX_URL): observations are kept in the spool until one is');
+      }
+
+      this.broker = new MqttBroker({ ...c.mqtt, devices, ingest: this.ingest, counters: this.counters, logger: log.child({ component: 'mqtt' }), clock: this.clock });
+      await this.startService(this.broker);
+
+      this.http = new HttpServer({ host: c.http.host, port: c.http.port, ...(c.http.apiToken ? { apiToken: c.http.apiToken } : {}), counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), routes: [censusRoutes(this.census, log.child({ component: 'census' }), this.clock)] });
+      await this.startService(this.http);
+      this.registerGauges();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Stops in reverse order: sources first, then the writer's last flush, then the spool's fsync. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const s of this.started.splice(0).reverse()) {
+        try {
+          await s.stop();
+        } catch (err) {
+          this.logger.error({ service: s.name, err: (err as Error).message }, 'error while stopping');
+        }
+      }
+    })();
+    return this.stopping;
+  }
+
+  /** The body of GET /healthz. */
+  health(): { ok: boolean } & Record<string, unknown> {
+    const spool = this.spool.stats();
+    const writer = this.writer?.stats();
+    const ok = !spool.full && (writer === undefined || writer.state !== 'stopped');
+    return {
+      ok,
+      broker: { clients: this.broker?.connectedClients ?? 0, port: this.broker?.addresses.tcp, tlsPort: this.broker?.addresses.tls },
+      spool: { depth: writer?.lagRecords ?? spool.lastSeq, bytes: spool.bytes, maxBytes: spool.maxBytes, nearFull: spool.nearFull, full: spool.full, lastSeq: spool.lastSeq, refused: spool.refused },
+      influx: writer
+        ? { configured: true, state: writer.state, lagRecords: writer.lagRecords, lastSuccessAt: writer.lastSuccessAt, lastError: writer.lastError, batches: writer.batches, pointsWritten: writer.pointsWritten, retries: writer.retries, deadLetters: writer.deadLetters }
+        : { configured: false, note: 'no influx.url: data stays in the spool' },
+    };
+  }
+
+  private async startService(s: Service): Promise<void> {
+    await s.start();
+    this.started.push(s);
+  }
+
+  private registerGauges(): void {
+    const c = this.counters;
+    c.gauge('vigil_spool_bytes', 'Bytes of spool segments on disk', () => this.spool.stats().bytes);
+    c.gauge('vigil_spool_max_bytes', 'Configured spool bound (spool.maxBytes)', () => this.spool.stats().maxBytes);
+    c.gauge('vigil_spool_near_full', '1 when the spool passed its warning ratio', () => (this.spool.stats().nearFull ? 1 : 0));
+    c.gauge('vigil_spool_full', '1 when the spool refuses new data', () => (this.spool.stats().full ? 1 : 0));
+    c.gauge('vigil_spool_depth_records', 'Records not yet written to InfluxDB', () => this.writer?.stats().lagRecords ?? this.spool.stats().lastSeq);
+    c.gauge('vigil_mqtt_clients', 'Connected MQTT clients', () => this.broker.connectedClients);
+    const w = () => this.writer?.stats();
+    c.externalCounter('vigil_influx_batches_total', 'Batches written to InfluxDB', () => w()?.batches ?? 0);
+    c.externalCounter('vigil_influx_points_total', 'Points written to InfluxDB', () => w()?.pointsWritten ?? 0);
+    c.externalCounter('vigil_influx_retries_total', 'InfluxDB write retries', () => w()?.retries ?? 0);
+    c.externalCounter('vigil_influx_dead_letters_total', 'Records refused by InfluxDB and kept in the dead-letter file', () => w()?.deadLetters ?? 0);
+    c.externalHistogram('vigil_influx_write_seconds', 'InfluxDB batch write latency', () => w()?.latency);
+    c.gauge('vigil_influx_last_write_seconds', 'Latency of the last successful InfluxDB write', () => (w()?.lastWriteLatencyMs ?? 0) / 1000);
+  }
+}
