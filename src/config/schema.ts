@@ -170,11 +170,33 @@ export const configSchema = z
     });
     c.serial.forEach((s, i) => {
       const seen = ids.get(s.deviceId);
-      if (seen !== undefined) ctx.addIssue({ code: 'custom', path: ['serial', i, 'deviceId'], message: `"${s.deviceId}" is already used by devices[${seen}]` });
+      if (seen !== undefined) ctx.addIssue({ code: 'custom', path: ['serial', i, 'deviceId'], message: `"${s.deviceId}" is already used by another device` });
+      ids.set(s.deviceId, i);
     });
     if (c.mqtt.tls && c.mqtt.tls.port === c.mqtt.port && c.mqtt.port !== 0) {
       ctx.addIssue({ code: 'custom', path: ['mqtt', 'tls', 'port'], message: `must differ from mqtt.port (${c.mqtt.port})` });
     }
+    const wards = new Map(c.census.wards.map((w) => [w.id, w]));
+    const beds = new Map<string, number>();
+    const assigned = new Map<string, number>();
+    c.census.patients.forEach((p, i) => {
+      const ward = wards.get(p.ward);
+      if (!ward) {
+        ctx.addIssue({ code: 'custom', path: ['census', 'patients', i, 'ward'], message: `unknown ward "${p.ward}" (census.wards has: ${[...wards.keys()].join(', ') || 'none'})` });
+        return;
+      }
+      if (!ward.beds.includes(p.bed)) ctx.addIssue({ code: 'custom', path: ['census', 'patients', i, 'bed'], message: `ward ${p.ward} has no bed "${p.bed}"` });
+      const bedKey = `${p.ward}/${p.bed}`;
+      const other = beds.get(bedKey);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['census', 'patients', i, 'bed'], message: `bed ${bedKey} is already taken by census.patients[${other}]` });
+      beds.set(bedKey, i);
+      p.devices.forEach((d, j) => {
+        if (!ids.has(d)) ctx.addIssue({ code: 'custom', path: ['census', 'patients', i, 'devices', j], message: `no device "${d}" under devices or serial` });
+        const owner = assigned.get(d);
+        if (owner !== undefined) ctx.addIssue({ code: 'custom', path: ['census', 'patients', i, 'devices', j], message: `device "${d}" is already on census.patients[${owner}]` });
+        assigned.set(d, i);
+      });
+    });
     const loopback = ['127.0.0.1', 'localhost', '::1'];
     if (!loopback.includes(c.http.host) && c.http.apiToken === undefined) {
       ctx.addIssue({ code: 'custom', path: ['http', 'apiToken'], message: `required when http.host is not loopback (${c.http.host})` });
