@@ -14,7 +14,7 @@ let gw: GatewayProcess | undefined;
 afterEach(async () => {
   await gw?.stop();
   await gw?.cleanup();
-  await vm?.stop();
+  await vm?.dispose();
   gw = undefined;
   vm = undefined;
 });

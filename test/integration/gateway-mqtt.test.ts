@@ -61,7 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.stop();
   await gw?.cleanup();
-  await vm?.stop();
+  await vm?.dispose();
 });
 
 describe('a device publishing through mosquitto_pub', () => {

@@ -1,0 +1,219 @@
+/**
+ * Maps spool records to InfluxDB line protocol, one point per record. Points are never merged:
+ * each record becomes its own line, so replaying a batch after a crash rewrites the same points
+ * (same series and timestamp) and InfluxDB's overwrite semantics make that harmless.
+ *
+ * Schema (timestamps in epoch milliseconds, write with `precision=ms`):
+ * - `obs`   → `vitals,device=…[,patient=…,ward=…,bed=…][,quality=…] <metric>=<float>`
+ * - `tech`  → `device_events,device=…[,patient,ward,bed],kind=… count=1i[,detail="…"]`
+ * - `alarm` → `alarms,[patient,ward,bed,device,]kind,priority,state[,metric] id="…",reason="…"[,by="…"][,value=<float>]`
+ */
+import { isMetricName } from '../core/metrics.js';
+import { TECHNICAL_KINDS } from '../core/types.js';
+import type { SpoolEntry } from '../spool/types.js';
+
+/** One record turned into one line. */
+export interface EncodedLine {
+  /** Spool sequence number of the record the line came from. */
+  readonly seq: number;
+  readonly line: string;
+}
+
+/** A record that could not be turned into a line, with why. */
+export interface RejectedRecord {
+  readonly seq: number;
+  /** Short human-readable reason, e.g. `obs.value: not a finite number`. */
+  readonly reason: string;
+  /** The record as stored (UTF-8), so the dead-letter file keeps it whole. */
+  readonly raw: string;
+}
+
+export interface EncodeResult {
+  readonly lines: EncodedLine[];
+  readonly rejected: RejectedRecord[];
+}
+
+/** Thrown inside this module only; callers see it as a {@link RejectedRecord}. */
+class MapError extends Error {}
+
+// Line protocol ends a point at a newline, and parsers differ on escaping it, so newlines and
+// carriage returns in names and tag values are turned into spaces (and then escaped).
+// Most names need no escaping at all; the single `test` first keeps that common case cheap.
+const NEEDS_MEASUREMENT_ESCAPE = /[, \r\n]/;
+const NEEDS_KEY_ESCAPE = /[,= \r\n]/;
+const NEEDS_STRING_ESCAPE = /[\\"]/;
+
+/** Escapes a measurement name: commas and spaces. */
+export function escapeMeasurement(name: string): string {
+  if (!NEEDS_MEASUREMENT_ESCAPE.test(name)) return name;
+  return name.replace(/[\r\n]/g, ' ').replace(/[, ]/g, (c) => `\\${c}`);
+}
+
+/** Escapes a tag key, tag value or field key: commas, equals signs and spaces. */
+export function escapeKey(value: string): string {
+  if (!NEEDS_KEY_ESCAPE.test(value)) return value;
+  return value.replace(/[\r\n]/g, ' ').replace(/[,= ]/g, (c) => `\\${c}`);
+}
+
+/** Quotes a string field value, escaping backslashes and double quotes. */
+export function quoteString(value: string): string {
+  if (!NEEDS_STRING_ESCAPE.test(value)) return `"${value}"`;
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** Formats a float field value. Rejects NaN and infinities, which line protocol cannot carry. */
+export function formatFloat(value: number, what: string): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new MapError(`${what}: not a finite number`);
+  }
+  return String(value);
+}
+
+/** `[tag key, value, record field it came from (when named differently)]`. */
+type Tags = ReadonlyArray<readonly [string, unknown, string?]>;
+
+/** Renders tags, skipping absent and empty values (line protocol forbids empty tag values). */
+function renderTags(tags: Tags, what: string): string {
+  let out = '';
+  for (const [key, value, field] of tags) {
+    if (value === undefined || value === null || value === '') continue;
+    if (typeof value !== 'string') throw new MapError(`${what}.${field ?? key}: expected a string`);
+    out += `,${escapeKey(key)}=${escapeKey(value)}`;
+  }
+  return out;
+}
+
+function timestamp(ts: unknown, what: string): string {
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) {
+    throw new MapError(`${what}.ts: expected epoch milliseconds as a non-negative integer`);
+  }
+  return String(ts);
+}
+
+function requireString(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value === '') throw new MapError(`${what}: expected a non-empty string`);
+  return value;
+}
+
+function object(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new MapError(`${what}: expected an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function obsLine(o: Record<string, unknown>): string {
+  const metric = requireString(o.metric, 'obs.metric');
+  if (!isMetricName(metric)) throw new MapError(`obs.metric: unknown metric "${metric}"`);
+  const device = requireString(o.deviceId, 'obs.deviceId');
+  // Quality is a tag only when it is not `good`: most points are good, and a tag that is
+  // nearly always the same value would double the series count for nothing.
+  const quality = o.quality === 'good' ? undefined : o.quality;
+  if (quality !== undefined && quality !== 'poor' && quality !== 'invalid') {
+    throw new MapError('obs.quality: expected good, poor or invalid');
+  }
+  const tags = renderTags(
+    [
+      ['device', device],
+      ['patient', o.patientId, 'patientId'],
+      ['ward', o.ward],
+      ['bed', o.bed],
+      ['quality', quality],
+    ],
+    'obs',
+  );
+  const value = formatFloat(o.value as number, 'obs.value');
+  return `vitals${tags} ${escapeKey(metric)}=${value} ${timestamp(o.ts, 'obs')}`;
+}
+
+function techLine(e: Record<string, unknown>): string {
+  const device = requireString(e.deviceId, 'tech.deviceId');
+  const kind = requireString(e.kind, 'tech.kind');
+  if (!(TECHNICAL_KINDS as readonly string[]).includes(kind)) throw new MapError(`tech.kind: unknown kind "${kind}"`);
+  const tags = renderTags(
+    [
+      ['device', device],
+      ['patient', e.patientId, 'patientId'],
+      ['ward', e.ward],
+      ['bed', e.bed],
+      ['kind', kind],
+    ],
+    'tech',
+  );
+  // `count=1i` is always written so the event is countable in stores that drop string fields;
+  // `detail` rides along when the device or source gave one.
+  let fields = 'count=1i';
+  if (e.detail !== undefined) {
+    if (typeof e.detail !== 'string') throw new MapError('tech.detail: expected a string');
+    fields += `,detail=${quoteString(e.detail)}`;
+  }
+  return `device_events${tags} ${fields} ${timestamp(e.ts, 'tech')}`;
+}
+
+function alarmLine(a: Record<string, unknown>): string {
+  const id = requireString(a.id, 'alarm.id');
+  const tags = renderTags(
+    [
+      ['patient', a.patientId, 'patientId'],
+      ['ward', a.ward],
+      ['bed', a.bed],
+      ['device', a.deviceId, 'deviceId'],
+      ['kind', requireString(a.kind, 'alarm.kind')],
+      ['priority', requireString(a.priority, 'alarm.priority')],
+      ['state', requireString(a.state, 'alarm.state')],
+      ['metric', a.metric],
+    ],
+    'alarm',
+  );
+  if (typeof a.reason !== 'string') throw new MapError('alarm.reason: expected a string');
+  let fields = `id=${quoteString(id)},reason=${quoteString(a.reason)}`;
+  if (a.by !== undefined) {
+    if (typeof a.by !== 'string') throw new MapError('alarm.by: expected a string');
+    fields += `,by=${quoteString(a.by)}`;
+  }
+  if (a.value !== undefined) fields += `,value=${formatFloat(a.value as number, 'alarm.value')}`;
+  return `alarms${tags} ${fields} ${timestamp(a.ts, 'alarm')}`;
+}
+
+/**
+ * Maps one decoded spool record (any JSON value) to a line.
+ * @throws Error with a reason naming the bad field; {@link encodeEntries} turns it into a rejection.
+ */
+export function recordToLine(record: unknown): string {
+  const r = object(record, 'record');
+  switch (r.t) {
+    case 'obs':
+      return obsLine(object(r.o, 'obs'));
+    case 'tech':
+      return techLine(object(r.e, 'tech'));
+    case 'alarm':
+      return alarmLine(object(r.a, 'alarm'));
+    default:
+      throw new MapError(`record.t: unknown record type ${JSON.stringify(r.t)}`);
+  }
+}
+
+/**
+ * Turns spool entries (JSON-encoded `SpoolRecord`s) into lines. Never throws: a record that is
+ * not JSON or does not map is returned in `rejected` with its reason.
+ */
+export function encodeEntries(entries: readonly SpoolEntry[]): EncodeResult {
+  const lines: EncodedLine[] = [];
+  const rejected: RejectedRecord[] = [];
+  for (const entry of entries) {
+    const raw = entry.payload.toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      rejected.push({ seq: entry.seq, reason: 'malformed JSON', raw });
+      continue;
+    }
+    try {
+      lines.push({ seq: entry.seq, line: recordToLine(parsed) });
+    } catch (err) {
+      rejected.push({ seq: entry.seq, reason: err instanceof Error ? err.message : String(err), raw });
+    }
+  }
+  return { lines, rejected };
+}
