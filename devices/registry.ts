@@ -4,8 +4,11 @@
  */
 import type { DeviceProfile } from '../src/core/profile.js';
 import { jsonV1Profile } from './json-v1/index.js';
+import { masimoRadical7Profile } from './masimo-radical7/index.js';
+import { nellcorN595Profile } from './nellcor-n595/index.js';
+import { datexS5Profile } from './datex-s5/index.js';
 
-const profiles: readonly DeviceProfile[] = [jsonV1Profile];
+const profiles: readonly DeviceProfile[] = [jsonV1Profile, masimoRadical7Profile, nellcorN595Profile, datexS5Profile];
 
 const byName = new Map(profiles.map((p) => [p.name, p]));
 

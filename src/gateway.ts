@@ -19,11 +19,29 @@ import { InfluxWriter } from './sinks/influx-writer.js';
 import { MqttBroker, type BrokerDevice } from './broker/broker.js';
 import { checkHashFormat } from './broker/secrets.js';
 import { HttpServer } from './http/server.js';
+import { SerialSource } from './sources/serial.js';
+import type { SerialProfile } from './core/profile.js';
 
 export interface GatewayOptions {
   readonly logger?: Logger;
   /** Epoch-ms clock (tests). */
   readonly clock?: () => number;
+}
+
+/** Resolves every serial port's profile; errors name the setting. */
+function serialPorts(config: VigilConfig) {
+  const problems: string[] = [];
+  const ports = config.serial.flatMap((s, i) => {
+    const profile = findProfile(s.profile);
+    if (!profile || profile.transport !== 'serial') {
+      problems.push(`serial[${i}].profile: "${s.profile}" is not a serial profile (known: ${listProfiles().filter((p) => p.transport === 'serial').map((p) => p.name).join(', ')})`);
+      return [];
+    }
+    const { profile: _name, trustDeviceTime, ...line } = s;
+    return [{ ...line, profile: profile as SerialProfile, trustDeviceTime }];
+  });
+  if (problems.length > 0) throw new ConfigError(`config: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, problems);
+  return ports;
 }
 
 /** Resolves every device's profile and checks hashes; errors name the setting. */
@@ -60,6 +78,7 @@ export class Gateway {
   broker!: MqttBroker;
   http!: HttpServer;
   writer: InfluxWriter | undefined;
+  serial: SerialSource | undefined;
   private rejected!: RejectedLog;
 
   constructor(
@@ -76,6 +95,7 @@ export class Gateway {
     const c = this.config;
     const log = this.logger;
     const devices = brokerDevices(c, log);
+    const ports = serialPorts(c);
     try {
       this.spool = await Spool.open({ dir: join(this.dataDir, 'spool'), maxBytes: c.spool.maxBytes, segmentBytes: c.spool.segmentBytes, commitIntervalMs: c.spool.commitIntervalMs, warnRatio: c.spool.warnRatio, logger: log.child({ component: 'spool' }) });
       this.started.push({ name: 'spool', start: async () => {}, stop: () => this.spool.close() });
@@ -104,6 +124,31 @@ export class Gateway {
 
       this.broker = new MqttBroker({ ...c.mqtt, devices, ingest: this.ingest, counters: this.counters, logger: log.child({ component: 'mqtt' }), clock: this.clock });
       await this.startService(this.broker);
+
+      if (ports.length > 0) {
+        const trusted = new Map(ports.map((p) => [p.deviceId, p.trustDeviceTime]));
+        const ingest = this.ingest;
+        const slog = log.child({ component: 'serial' });
+        this.serial = new SerialSource({
+          ports,
+          clock: this.clock,
+          logger: slog,
+          onFrame: (deviceId, profile, frame, origin, receivedAt) => {
+            ingest.accept({ transport: 'serial', deviceId, origin, receivedAt, payload: frame }, profile, trusted.get(deviceId) ?? false).catch((err: Error) => {
+              // A serial device cannot resend: a frame the spool refuses is lost, so say so loudly.
+              this.counters.reject('spool_refused');
+              slog.error({ device: deviceId, origin, err: err.message }, 'serial frame could not be stored');
+            });
+          },
+          onTechnical: (deviceId, kind, detail) => {
+            ingest.technical(deviceId, kind, detail, this.clock()).catch((err: Error) => slog.error({ device: deviceId, kind, err: err.message }, 'technical event could not be stored'));
+          },
+          onFramingError: (deviceId, origin, error, bytes) => {
+            ingest.reportRejected({ transport: 'serial', deviceId, origin, receivedAt: this.clock() }, 'framing_error', `${error} (${bytes} bytes discarded)`);
+          },
+        });
+        await this.startService(this.serial);
+      }
 
       this.http = new HttpServer({ host: c.http.host, port: c.http.port, ...(c.http.apiToken ? { apiToken: c.http.apiToken } : {}), counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), routes: [censusRoutes(this.census, log.child({ component: 'census' }), this.clock)] });
       await this.startService(this.http);
@@ -137,6 +182,7 @@ export class Gateway {
       ok,
       broker: { clients: this.broker?.connectedClients ?? 0, port: this.broker?.addresses.tcp, tlsPort: this.broker?.addresses.tls },
       spool: { depth: writer?.lagRecords ?? spool.lastSeq, bytes: spool.bytes, maxBytes: spool.maxBytes, nearFull: spool.nearFull, full: spool.full, lastSeq: spool.lastSeq, refused: spool.refused },
+      serial: this.serial?.stats(),
       influx: writer
         ? { configured: true, state: writer.state, lagRecords: writer.lagRecords, lastSuccessAt: writer.lastSuccessAt, lastError: writer.lastError, batches: writer.batches, pointsWritten: writer.pointsWritten, retries: writer.retries, deadLetters: writer.deadLetters }
         : { configured: false, note: 'no influx.url: data stays in the spool' },

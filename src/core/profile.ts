@@ -21,6 +21,8 @@ export interface Decoded {
   readonly deviceTs?: number;
   readonly readings: readonly Reading[];
   readonly events: readonly { readonly kind: TechnicalKind; readonly detail?: string }[];
+  /** Remarks worth a debug log line (e.g. a value the device reported as over range). */
+  readonly notes?: readonly string[];
 }
 
 export interface DecodeContext {

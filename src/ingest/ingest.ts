@@ -108,6 +108,7 @@ export class Ingest {
 
   private toRecords(frame: Frame, profile: DeviceProfile, trustDeviceTime: boolean): SpoolRecord[] {
     const decoded = profile.decode(frame.payload, { deviceId: frame.deviceId, receivedAt: frame.receivedAt });
+    if (decoded.notes?.length) this.opts.logger.debug({ device: frame.deviceId, origin: frame.origin, notes: decoded.notes }, 'decoder notes');
     const ts = this.timestamp(frame, decoded.deviceTs, trustDeviceTime);
     const placement = this.opts.placementOf(frame.deviceId);
     const records: SpoolRecord[] = [];

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { decodeN595Line, nellcorN595Profile } from '../../../devices/nellcor-n595/index.js';
+import { fixtureSuite } from './fixture-suite.js';
+import { asciiGarbageSuite } from './ascii-garbage.js';
+import { loadCases } from './harness.js';
+
+const cases = loadCases(new URL('../../../devices/nellcor-n595/fixtures/cases.json', import.meta.url), 'ascii');
+
+fixtureSuite(nellcorN595Profile, cases, 512);
+asciiGarbageSuite(nellcorN595Profile, cases, 512);
+
+const line = (codes: string) => Buffer.from(`02-Mar-26 08:00:01    97    72    45  ${codes}`);
+
+describe('nellcor-n595 profile', () => {
+  it('declares the factory line settings 9600 8N1', () => {
+    expect(nellcorN595Profile.serial).toEqual({ baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 });
+    expect(nellcorN595Profile.name).toBe('nellcor-n595');
+  });
+
+  it.each([
+    ['SD', 'sensor_off'],
+    ['SO', 'sensor_off'],
+    ['MO', 'sensor_poor'],
+    ['PS', 'sensor_poor'],
+  ])('maps status code %s to %s', (code, kind) => {
+    expect(decodeN595Line(line(code)).events[0]).toMatchObject({ kind, detail: expect.stringMatching(new RegExp(`^${code} `)) });
+  });
+
+  it.each(['AO', 'AS', 'SL', 'SH', 'PL', 'PH'])('ignores informational code %s', (code) => {
+    expect(decodeN595Line(line(code)).events).toEqual([{ kind: 'sensor_ok' }, { kind: 'battery_ok' }]);
+  });
+
+  it('puts the unknown-code note on pulse_lost when LP is the only sensor code', () => {
+    expect(decodeN595Line(line('LP QQ')).events).toEqual([
+      { kind: 'pulse_lost', detail: 'LP loss of pulse; unknown status code QQ' },
+      { kind: 'battery_ok' },
+    ]);
+  });
+
+  it('names several unknown codes in the sensor detail', () => {
+    expect(decodeN595Line(line('MO QQ XY')).events[0]).toEqual({
+      kind: 'sensor_poor',
+      detail: 'MO interference (motion); unknown status codes QQ XY',
+    });
+  });
+
+  it.each(['Jan', 'FEB', 'mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'])('reads month %s', (month) => {
+    const decoded = decodeN595Line(Buffer.from(`01-${month}-26 00:00:00    97    72    45`));
+    const expected = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'].indexOf(month.toLowerCase());
+    expect(new Date(decoded.deviceTs ?? 0).getUTCMonth()).toBe(expected);
+  });
+
+  it('decodes a line passed with its CR LF the same as without', () => {
+    const text = '02-Mar-26 08:00:05    93   128    30  PS MO';
+    expect(decodeN595Line(Buffer.from(`${text}\r\n`))).toEqual(decodeN595Line(Buffer.from(text)));
+  });
+});
