@@ -1,4 +1,6 @@
 /** Subcommands contributed by feature modules (demo, replay, sim, bench), in help order. */
 import type { Command } from './command.js';
+import { demoCommand } from './demo.js';
+import { simCommand } from './sim.js';
 
-export const commandsFromFeatures: readonly Command[] = [];
+export const commandsFromFeatures: readonly Command[] = [demoCommand, simCommand];

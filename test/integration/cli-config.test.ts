@@ -101,7 +101,7 @@ describe('help', () => {
     for (const name of names) {
       const r = await vigil([name, '--help']);
       expect(r.code, name).toBe(0);
-      expect(r.stdout, name).toMatch(new RegExp(`Usage: vigil ${name}`));
+      expect(r.stdout, name).toMatch(new RegExp(`Usage:\\s+vigil ${name}`));
     }
   });
 

@@ -1,0 +1,46 @@
+/** The demo's periodic plain-text report: what was stored, and each bed's latest vitals. */
+import type { Gateway } from '../gateway.js';
+import type { MetricName, SpoolRecord } from '../core/types.js';
+
+const SHOWN: ReadonlyArray<[MetricName, string]> = [['hr', 'HR'], ['pr', 'PR'], ['spo2', 'SpO2'], ['rr', 'RR'], ['temp', 'T'], ['sbp', 'SBP']];
+
+export class DemoReporter {
+  private readonly latest = new Map<string, Map<MetricName, number>>();
+  private readonly technical = new Map<string, string>();
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly gateway: Gateway,
+    private readonly out: (line: string) => void,
+  ) {
+    gateway.ingest.onRecords((records) => this.take(records));
+  }
+
+  private take(records: readonly SpoolRecord[]): void {
+    for (const r of records) {
+      if (r.t === 'obs' && r.o.bed !== undefined && r.o.quality === 'good') {
+        let m = this.latest.get(r.o.bed);
+        if (!m) this.latest.set(r.o.bed, (m = new Map()));
+        m.set(r.o.metric, r.o.value);
+      } else if (r.t === 'tech' && r.e.bed !== undefined) {
+        if (r.e.kind.endsWith('_ok') || r.e.kind === 'device_online') this.technical.delete(r.e.bed);
+        else this.technical.set(r.e.bed, r.e.kind);
+      }
+    }
+  }
+
+  async report(): Promise<void> {
+    const h = this.gateway.health();
+    const spool = h.spool as { bytes: number; lastSeq: number };
+    const obs = await this.gateway.counters.value('vigil_observations_total');
+    const rejected = await this.gateway.counters.value('vigil_messages_rejected_total');
+    const secs = Math.round((Date.now() - this.startedAt) / 1000);
+    this.out(`[${String(Math.floor(secs / 60)).padStart(2, '0')}:${String(secs % 60).padStart(2, '0')}] ${obs} observations stored, ${rejected} frames rejected, spool ${spool.lastSeq} records (${Math.round(spool.bytes / 1024)} KiB)`);
+    for (const bed of [...this.latest.keys()].sort()) {
+      const m = this.latest.get(bed)!;
+      const vitals = SHOWN.filter(([k]) => m.has(k)).map(([k, label]) => `${label} ${m.get(k)}`).join('  ');
+      const tech = this.technical.get(bed);
+      this.out(`    bed ${bed.padEnd(3)} ${vitals}${tech ? `  [${tech.replace('_', ' ')}]` : ''}`);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SerialPort } from 'serialport';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimDevice } from '../../../firmware-sim/device.js';
+import { parseScenario } from '../../../firmware-sim/scenario.js';
+import { runSerialDevice } from '../../../firmware-sim/serial-runner.js';
+import { SocatPair } from '../../../firmware-sim/socat.js';
+import { setLogLevel } from '../../../src/core/log.js';
+
+/** Opens the gateway end with the real serialport binding and collects what arrives. */
+async function openGatewayEnd(path: string): Promise<{ port: SerialPort; received: Buffer[] }> {
+  const port = new SerialPort({ path, baudRate: 9600, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  const received: Buffer[] = [];
+  port.on('data', (d: Buffer) => received.push(d));
+  port.on('error', () => undefined); // the cable is pulled on purpose below
+  return { port, received };
+}
+
+async function until(test: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('serial runner over a socat virtual cable', () => {
+  let dir = '';
+  beforeAll(() => {
+    setLogLevel('silent');
+    dir = mkdtempSync(join(tmpdir(), 'vigil-sim-test-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('delivers the exact bytes generate() gives, paced in device time', async () => {
+    const scenario = parseScenario('name: short\nartifacts: { ratePerHour: 0 }\n', 'short.yaml');
+    const device = new SimDevice({ id: 'bed-1', profile: 'masimo-radical7', scenario, seed: 3 });
+    const socat = new SocatPair(dir, 'bed-1');
+    await socat.start();
+    const { port, received } = await openGatewayEnd(socat.gatewayPath);
+    // 20 device seconds per real second: 5 lines in about 250 ms.
+    const started = performance.now();
+    const runner = runSerialDevice(device, { path: socat.devicePath, durationS: 5, speed: 20 });
+    await runner.finished();
+    const elapsed = performance.now() - started;
+    const expected = Buffer.concat([...device.generate(0, 5)].flatMap((c) => (c.kind === 'data' ? [c.bytes] : [])));
+    await until(() => Buffer.concat(received).length >= expected.length, 2000);
+    expect(Buffer.concat(received).equals(expected)).toBe(true);
+    expect(runner.stats()).toMatchObject({ chunks: 5, bytes: expected.length, dropped: 0 });
+    // The last line is due at device second 4, i.e. 200 ms at this speed.
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    await new Promise<void>((r) => port.close(() => r()));
+    await socat.stop();
+  });
+
+  it('unplug ends socat and replug recreates it at the same paths', async () => {
+    const scenario = parseScenario(
+      'name: pull\nartifacts: { ratePerHour: 0 }\nevents:\n  - { type: unplug, at: 2, duration: 3 }\n',
+      'pull.yaml',
+    );
+    const device = new SimDevice({ id: 'bed-2', profile: 'masimo-radical7', scenario, seed: 4 });
+    const socat = new SocatPair(dir, 'bed-2');
+    await socat.start();
+    const first = await openGatewayEnd(socat.gatewayPath);
+    let closed = false;
+    first.port.on('close', () => (closed = true));
+    const runner = runSerialDevice(device, { path: socat.devicePath, socat, durationS: 8, speed: 10 });
+    // Unplugged at device second 2: the gateway's port closes when socat goes away.
+    await until(() => closed, 3000);
+    expect(first.received.length).toBeGreaterThan(0);
+    // Replugged at device second 5: the link is back and a fresh open receives lines again.
+    await until(() => socat.running, 3000);
+    const second = await openGatewayEnd(socat.gatewayPath);
+    await runner.finished();
+    await until(() => Buffer.concat(second.received).toString('latin1').includes('\r\n'), 2000);
+    const text = Buffer.concat(second.received).toString('latin1');
+    expect(text).toMatch(/08:00:0[5-7] SN=/);
+    expect(runner.stats().unplugs).toBe(1);
+    await new Promise<void>((r) => second.port.close(() => r()));
+    await socat.stop();
+  });
+});
