@@ -10,6 +10,7 @@ command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "test setup: installing Debian packages: ${need[*]}" >&2
