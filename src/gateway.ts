@@ -20,6 +20,8 @@ import { MqttBroker, type BrokerDevice } from './broker/broker.js';
 import { checkHashFormat } from './broker/secrets.js';
 import { HttpServer } from './http/server.js';
 import { SerialSource } from './sources/serial.js';
+import { LiveDetectors } from './alarms/live.js';
+import { alarmRoutes } from './alarms/routes.js';
 import type { SerialProfile } from './core/profile.js';
 
 export interface GatewayOptions {
@@ -79,6 +81,7 @@ export class Gateway {
   http!: HttpServer;
   writer: InfluxWriter | undefined;
   serial: SerialSource | undefined;
+  detectors!: LiveDetectors;
   private rejected!: RejectedLog;
 
   constructor(
@@ -107,7 +110,6 @@ export class Gateway {
       this.rejected = new RejectedLog(join(this.dataDir, 'rejected', 'rejected.jsonl'));
       this.started.push({ name: 'rejected-log', start: async () => {}, stop: () => this.rejected.close() });
       this.ingest = new Ingest({ spool: this.spool, placementOf: (d) => this.census.placementOf(d), counters: this.counters, logger: log.child({ component: 'ingest' }), rejected: this.rejected });
-      this.started.push({ name: 'ingest', start: async () => {}, stop: () => this.ingest.drain() });
 
       if (c.influx.url !== undefined) {
         this.writer = new InfluxWriter({
@@ -121,6 +123,15 @@ export class Gateway {
       } else {
         log.warn({ dataDir: this.dataDir }, 'no InfluxDB configured (influx.url / VIGIL_INFLUX_URL): observations are kept in the spool until one is');
       }
+
+      this.detectors = new LiveDetectors({
+        config: c.detectors, ingest: this.ingest, census: this.census, spool: this.spool, counters: this.counters,
+        logger: log.child({ component: 'alarms' }), clock: this.clock,
+        publisher: () => (this.broker ? { publish: (topic, payload, o) => this.broker.publish(topic, payload, o) } : undefined),
+      });
+      await this.startService(this.detectors);
+      // Stopped right after the sources: appends still in flight finish before detectors and writer stop.
+      this.started.push({ name: 'ingest', start: async () => {}, stop: () => this.ingest.drain() });
 
       this.broker = new MqttBroker({ ...c.mqtt, devices, ingest: this.ingest, counters: this.counters, logger: log.child({ component: 'mqtt' }), clock: this.clock });
       await this.startService(this.broker);
@@ -150,7 +161,7 @@ export class Gateway {
         await this.startService(this.serial);
       }
 
-      this.http = new HttpServer({ host: c.http.host, port: c.http.port, ...(c.http.apiToken ? { apiToken: c.http.apiToken } : {}), counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), routes: [censusRoutes(this.census, log.child({ component: 'census' }), this.clock)] });
+      this.http = new HttpServer({ host: c.http.host, port: c.http.port, ...(c.http.apiToken ? { apiToken: c.http.apiToken } : {}), counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), routes: [censusRoutes(this.census, log.child({ component: 'census' }), this.clock), alarmRoutes(this.detectors, this.census, log.child({ component: 'alarms' }))] });
       await this.startService(this.http);
       this.registerGauges();
     } catch (err) {

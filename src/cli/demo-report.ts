@@ -1,6 +1,7 @@
 /** The demo's periodic plain-text report: what was stored, and each bed's latest vitals. */
 import type { Gateway } from '../gateway.js';
 import type { MetricName, SpoolRecord } from '../core/types.js';
+import { sortAlarms } from '../alarms/routes.js';
 
 const SHOWN: ReadonlyArray<[MetricName, string]> = [['hr', 'HR'], ['pr', 'PR'], ['spo2', 'SpO2'], ['rr', 'RR'], ['temp', 'T'], ['sbp', 'SBP']];
 
@@ -36,11 +37,20 @@ export class DemoReporter {
     const rejected = await this.gateway.counters.value('vigil_messages_rejected_total');
     const secs = Math.round((Date.now() - this.startedAt) / 1000);
     this.out(`[${String(Math.floor(secs / 60)).padStart(2, '0')}:${String(secs % 60).padStart(2, '0')}] ${obs} observations stored, ${rejected} frames rejected, spool ${spool.lastSeq} records (${Math.round(spool.bytes / 1024)} KiB)`);
+    const alarms = sortAlarms(this.gateway.detectors.activeAlarms());
     for (const bed of [...this.latest.keys()].sort()) {
       const m = this.latest.get(bed)!;
       const vitals = SHOWN.filter(([k]) => m.has(k)).map(([k, label]) => `${label} ${m.get(k)}`).join('  ');
       const tech = this.technical.get(bed);
-      this.out(`    bed ${bed.padEnd(3)} ${vitals}${tech ? `  [${tech.replace('_', ' ')}]` : ''}`);
+      const patient = this.gateway.census.snapshot().patients.find((p) => p.bed === bed)?.id;
+      const news2 = patient ? this.gateway.detectors.latestNews2(patient) : undefined;
+      const score = news2 ? `  NEWS2 ${news2.score}${news2.complete ? '' : '?'} (${news2.band})` : '';
+      this.out(`    bed ${bed.padEnd(3)} ${vitals}${score}${tech ? `  [${tech.replace('_', ' ')}]` : ''}`);
+    }
+    if (alarms.length === 0) this.out('    no active alarms');
+    for (const a of alarms) {
+      const flags = [a.acknowledged ? `acknowledged by ${a.acknowledgedBy}` : 'unacknowledged', a.escalated ? 'escalated' : '', a.conditionActive ? '' : a.latching && !a.acknowledged ? 'latched until acknowledged' : 'condition ended'].filter(Boolean).join(', ');
+      this.out(`    ALARM ${a.priority.toUpperCase().padEnd(6)} bed ${a.bed ?? '?'} ${a.reason} (${flags})`);
     }
   }
 }

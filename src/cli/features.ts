@@ -2,5 +2,6 @@
 import type { Command } from './command.js';
 import { demoCommand } from './demo.js';
 import { simCommand } from './sim.js';
+import { replayCommand } from './replay.js';
 
-export const commandsFromFeatures: readonly Command[] = [demoCommand, simCommand];
+export const commandsFromFeatures: readonly Command[] = [demoCommand, replayCommand, simCommand];

@@ -116,6 +116,12 @@ export const replayCommand: Command = {
     }
     const stream = args.file === '-' ? process.stdin : createReadStream(args.file, { encoding: 'utf8' });
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    // `vigil replay x.jsonl | head`: a closed stdout ends the replay quietly
+    const onError = (e: NodeJS.ErrnoException): void => {
+      if (e.code !== 'EPIPE') throw e;
+      lines.close();
+    };
+    process.stdout.on('error', onError);
     await runReplay(
       lines,
       {
@@ -125,7 +131,7 @@ export const replayCommand: Command = {
         ...(process.stderr.isTTY && size !== undefined && { progressBytes: size }),
       },
       { out: process.stdout, err: process.stderr },
-    );
+    ).finally(() => process.stdout.off('error', onError));
     return 0;
   },
 };

@@ -3,6 +3,7 @@
  * (vigil.example.yaml) documents every key. Validation errors name the setting's path.
  */
 import { z } from 'zod';
+import { detectorConfigSchema } from '../detectors/config.js';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
@@ -157,8 +158,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** Detector and alarm settings (limits, delays, NEWS2, escalation). */
-    detectors: z.unknown().optional(),
+    /** Detector and alarm settings (limits, delays, NEWS2, trend, technical, escalation). */
+    detectors: detectorConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => {

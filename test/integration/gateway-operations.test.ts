@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startVictoria, type Victoria } from '../support/victoria.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
+import { Spool } from '../../src/spool/spool.js';
 
 let gw: GatewayProcess | undefined;
 let vm: Victoria | undefined;
@@ -85,6 +86,7 @@ describe('health, metrics and bounds', () => {
     gw = await startGatewayProcess({ config: { influx: { url: vm.url, flushIntervalMs: 100 }, devices: [{ id: 'wb-01', secret: 'wb-01-secret-value' }] } });
     await publish(gw.mqttPort, 'wb-01', { hr: 70, spo2: 96 });
     await expect.poll(async () => ((await gw!.health()).influx as { pointsWritten: number }).pointsWritten, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(async () => ((await gw!.health()).influx as { lagRecords: number }).lagRecords, { timeout: 10_000 }).toBe(0);
     const h = await gw.health();
     expect(h).toMatchObject({ ok: true, broker: { port: gw.mqttPort }, spool: { full: false, nearFull: false }, influx: { configured: true, lagRecords: 0 } });
     const text = await (await fetch(`http://127.0.0.1:${gw.httpPort}/metrics`)).text();
@@ -125,9 +127,23 @@ describe('health, metrics and bounds', () => {
     expect(await gw.metric('vigil_spool_full')).toBe(1);
     await gw.waitForLog((l) => /spool full/.test(l.msg));
     await gw.waitForLog((l) => /nearing its size bound/.test(l.msg));
-    // Every acknowledged message is in the spool: 10 records each (no writer has taken any), plus
-    // the one notice that the device is not assigned to a patient.
-    expect(((await gw.health()).spool as { lastSeq: number }).lastSeq).toBe(acked * 10 + 1);
+    // Every acknowledged message is in the spool: 10 observation records each (no writer has taken
+    // any). Besides them the spool holds the unassigned-device notice and its technical alarm.
+    expect(await gw.stop()).toBe(0);
+    const spool = await Spool.open({ dir: join(gw.dataDir, 'spool'), maxBytes: 1_048_576 });
+    try {
+      const reader = await spool.reader('check');
+      const kinds: string[] = [];
+      for (;;) {
+        const batch = await reader.read(10_000);
+        if (batch.entries.length === 0) break;
+        for (const e of batch.entries) kinds.push((JSON.parse(e.payload.toString()) as { t: string }).t);
+        await reader.commit(batch.next);
+      }
+      expect(kinds.filter((k) => k === 'obs')).toHaveLength(acked * 10);
+    } finally {
+      await spool.close();
+    }
   }, 60_000);
 });
 

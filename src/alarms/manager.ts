@@ -1,0 +1,280 @@
+/**
+ * The alarm manager: the one lifecycle every alarm follows, and the single place alarms go out.
+ *
+ * Detectors report conditions (`raise` when one starts, `clear` when it ends); people
+ * `acknowledge` and `silence`. The manager turns these into `AlarmTransition`s:
+ *
+ *   raised ─► escalated? ─► acknowledged? ─► resolved
+ *      └───────► cleared (latched: condition over, awaiting acknowledgement) ─► acknowledged ─► resolved
+ *
+ * - `raised`: a new alarm, or a latched alarm whose condition came back.
+ * - `escalated`: nobody acknowledged it within `escalationSeconds[priority]` (once per alarm).
+ * - `acknowledged`: a person took it (`by` says who).
+ * - `cleared`: [IEC 60601-1-8] latching — the condition ended but the alarm stays shown until
+ *   acknowledged.
+ * - `resolved`: the alarm is over and leaves the active list.
+ *
+ * Duplicates: a condition that is already alarming raises nothing new. Flapping: a condition
+ * that returns within `flapHoldSeconds` of ending continues the same alarm.
+ *
+ * Time is the virtual clock's; the manager never reads a wall clock.
+ */
+import type { AlarmKind, AlarmPriority, AlarmState, AlarmTransition, MetricName, Placement } from '../core/types.js';
+import type { VirtualClock } from '../detectors/clock.js';
+
+/** What a detector says about one condition. */
+export interface AlarmCondition extends Placement {
+  /**
+   * Stable name of the condition within its scope, e.g. `limit:spo2:low`, `technical:ox1:sensor_off`.
+   * Together with the patient (or device, when unassigned) it identifies the alarm.
+   */
+  readonly name: string;
+  readonly kind: AlarmKind;
+  readonly priority: AlarmPriority;
+  readonly metric?: MetricName;
+  readonly deviceId?: string;
+}
+
+export interface AlarmManagerOptions {
+  /** s per priority; 0 switches escalation off for that priority. */
+  readonly escalationSeconds: Readonly<Record<AlarmPriority, number>>;
+  /** Priorities whose alarms latch until acknowledged. */
+  readonly latching: readonly AlarmPriority[];
+  /** s */
+  readonly flapHoldSeconds: number;
+}
+
+/** One alarm as the nurse station shows it. */
+export interface ActiveAlarm extends Placement {
+  readonly id: string;
+  readonly kind: AlarmKind;
+  readonly priority: AlarmPriority;
+  readonly metric?: MetricName;
+  readonly deviceId?: string;
+  /** The last transition's state. */
+  readonly state: AlarmState;
+  /** The last transition's reason. */
+  readonly reason: string;
+  readonly value?: number;
+  /** epoch ms */
+  readonly raisedAt: number;
+  /** epoch ms of the last transition */
+  readonly since: number;
+  /** The condition is still present (false: latched, or waiting out the flap hold). */
+  readonly conditionActive: boolean;
+  readonly acknowledged: boolean;
+  readonly acknowledgedBy?: string;
+  readonly escalated: boolean;
+  readonly latching: boolean;
+  /** epoch ms until which audio is paused, when silenced */
+  readonly silencedUntil?: number;
+  readonly silencedBy?: string;
+}
+
+interface Rec {
+  id: string;
+  scopeKey: string;
+  cond: AlarmCondition;
+  state: AlarmState;
+  reason: string;
+  value?: number;
+  raisedAt: number;
+  since: number;
+  conditionActive: boolean;
+  acknowledged: boolean;
+  acknowledgedBy?: string;
+  escalated: boolean;
+  latching: boolean;
+  /** latched: the condition ended before anyone acknowledged */
+  latched: boolean;
+  silencedUntil?: number;
+  silencedBy?: string;
+}
+
+export class AlarmManager {
+  private readonly byKey = new Map<string, Rec>();
+  private readonly byId = new Map<string, Rec>();
+  private readonly counters = new Map<string, number>();
+
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly opts: AlarmManagerOptions,
+    private readonly emit: (t: AlarmTransition) => void,
+  ) {}
+
+  /** A condition started (or is still present: duplicates are absorbed). */
+  raise(cond: AlarmCondition, ts: number, reason: string, value?: number): void {
+    const key = scopeKey(cond);
+    const rec = this.byKey.get(key);
+    if (rec) {
+      if (rec.conditionActive) return; // duplicate
+      rec.conditionActive = true;
+      this.clock.cancel(`alarm-hold|${rec.id}`);
+      if (rec.latched) {
+        rec.latched = false;
+        if (value !== undefined) rec.value = value;
+        this.transition(rec, 'raised', ts, `${reason} (returned before acknowledgement)`);
+      }
+      return; // within the flap hold: the same alarm simply continues
+    }
+    const n = (this.counters.get(key) ?? 0) + 1;
+    this.counters.set(key, n);
+    const created: Rec = {
+      id: `${key}:${n}`,
+      scopeKey: key,
+      cond,
+      state: 'raised',
+      reason,
+      raisedAt: ts,
+      since: ts,
+      conditionActive: true,
+      acknowledged: false,
+      escalated: false,
+      latching: this.opts.latching.includes(cond.priority),
+      latched: false,
+    };
+    if (value !== undefined) created.value = value;
+    this.byKey.set(key, created);
+    this.byId.set(created.id, created);
+    this.transition(created, 'raised', ts, reason);
+    this.armEscalation(created, ts);
+  }
+
+  /** The condition ended. */
+  clear(cond: AlarmCondition, ts: number, reason: string): void {
+    const rec = this.byKey.get(scopeKey(cond));
+    if (!rec || !rec.conditionActive) return;
+    rec.conditionActive = false;
+    if (rec.latching && !rec.acknowledged) {
+      // [IEC 60601-1-8] latching: stays until acknowledged
+      rec.latched = true;
+      this.transition(rec, 'cleared', ts, `${reason}; latched until acknowledged`);
+      return;
+    }
+    const hold = this.opts.flapHoldSeconds * 1000;
+    if (hold <= 0) {
+      this.finish(rec, ts, reason);
+      return;
+    }
+    this.clock.set(`alarm-hold|${rec.id}`, ts + hold, (at) => this.finish(rec, at, reason));
+  }
+
+  /**
+   * A person acknowledged an alarm. An alarm whose condition has already ended is then resolved.
+   * @returns false when the id is unknown or already acknowledged
+   */
+  acknowledge(alarmId: string, by: string, ts: number): boolean {
+    const rec = this.byId.get(alarmId);
+    if (!rec || rec.acknowledged) return false;
+    rec.acknowledged = true;
+    rec.acknowledgedBy = by;
+    this.clock.cancel(`alarm-esc|${rec.id}`);
+    this.transition(rec, 'acknowledged', ts, `acknowledged by ${by}`, by);
+    if (!rec.conditionActive) {
+      this.clock.cancel(`alarm-hold|${rec.id}`);
+      this.finish(rec, ts, 'acknowledged after the condition ended', by);
+    }
+    return true;
+  }
+
+  /**
+   * Pauses an alarm's audio for `seconds` and holds back its escalation until then. Not a state
+   * change: the alarm stays shown, and the snapshot says who silenced it and until when.
+   * @returns false when the id is unknown
+   */
+  silence(alarmId: string, by: string, ts: number, seconds: number): boolean {
+    const rec = this.byId.get(alarmId);
+    if (!rec) return false;
+    rec.silencedUntil = ts + seconds * 1000;
+    rec.silencedBy = by;
+    return true;
+  }
+
+  /** Snapshot of the alarms currently shown, oldest first; optionally for one patient or bed. */
+  activeAlarms(filter: { patientId?: string; bed?: string } = {}): ActiveAlarm[] {
+    const out: ActiveAlarm[] = [];
+    for (const r of this.byId.values()) {
+      if (filter.patientId !== undefined && r.cond.patientId !== filter.patientId) continue;
+      if (filter.bed !== undefined && r.cond.bed !== filter.bed) continue;
+      out.push(snapshot(r));
+    }
+    return out;
+  }
+
+  private armEscalation(rec: Rec, ts: number): void {
+    const s = this.opts.escalationSeconds[rec.cond.priority];
+    if (s <= 0) return;
+    const key = `alarm-esc|${rec.id}`;
+    const fire = (at: number): void => {
+      if (rec.acknowledged || !this.byId.has(rec.id)) return;
+      if (rec.silencedUntil !== undefined && rec.silencedUntil > at) {
+        this.clock.set(key, rec.silencedUntil, fire);
+        return;
+      }
+      rec.escalated = true;
+      // [IEC 60601-1-8] an alarm nobody acknowledges escalates
+      this.transition(rec, 'escalated', at, `not acknowledged within ${s} s`);
+    };
+    this.clock.set(key, ts + s * 1000, fire);
+  }
+
+  private finish(rec: Rec, ts: number, reason: string, by?: string): void {
+    this.clock.cancel(`alarm-esc|${rec.id}`);
+    this.byKey.delete(rec.scopeKey);
+    this.byId.delete(rec.id);
+    this.transition(rec, 'resolved', ts, reason, by);
+  }
+
+  private transition(rec: Rec, state: AlarmState, ts: number, reason: string, by?: string): void {
+    rec.state = state;
+    rec.reason = reason;
+    rec.since = ts;
+    const c = rec.cond;
+    const t: { -readonly [K in keyof AlarmTransition]: AlarmTransition[K] } = {
+      ts,
+      id: rec.id,
+      kind: c.kind,
+      priority: c.priority,
+      state,
+      reason,
+    };
+    if (c.patientId !== undefined) t.patientId = c.patientId;
+    if (c.ward !== undefined) t.ward = c.ward;
+    if (c.bed !== undefined) t.bed = c.bed;
+    if (c.metric !== undefined) t.metric = c.metric;
+    if (c.deviceId !== undefined) t.deviceId = c.deviceId;
+    if (by !== undefined) t.by = by;
+    if (rec.value !== undefined) t.value = rec.value;
+    this.emit(t);
+  }
+}
+
+function scopeKey(c: AlarmCondition): string {
+  return `${c.patientId ?? `device:${c.deviceId ?? '?'}`}:${c.name}`;
+}
+
+function snapshot(r: Rec): ActiveAlarm {
+  const c = r.cond;
+  return {
+    id: r.id,
+    kind: c.kind,
+    priority: c.priority,
+    ...(c.metric !== undefined && { metric: c.metric }),
+    ...(c.deviceId !== undefined && { deviceId: c.deviceId }),
+    ...(c.patientId !== undefined && { patientId: c.patientId }),
+    ...(c.ward !== undefined && { ward: c.ward }),
+    ...(c.bed !== undefined && { bed: c.bed }),
+    state: r.state,
+    reason: r.reason,
+    ...(r.value !== undefined && { value: r.value }),
+    raisedAt: r.raisedAt,
+    since: r.since,
+    conditionActive: r.conditionActive,
+    acknowledged: r.acknowledged,
+    ...(r.acknowledgedBy !== undefined && { acknowledgedBy: r.acknowledgedBy }),
+    escalated: r.escalated,
+    latching: r.latching,
+    ...(r.silencedUntil !== undefined && { silencedUntil: r.silencedUntil }),
+    ...(r.silencedBy !== undefined && { silencedBy: r.silencedBy }),
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * Limit alarms per patient and metric. Each limit level runs its own small state machine:
+ *
+ *   normal ─breach─► pending ─(delay elapsed)─► alarm ─recovered─► clearing ─(clear delay)─► normal
+ *
+ * - breach: strictly beyond the limit (`< low`, `> high`).
+ * - recovered: back inside by the hysteresis (`≥ low + h`, `≤ high − h`). Values between the limit
+ *   and the hysteresis edge keep the current state, so a value oscillating around the limit
+ *   neither cancels a pending breach nor clears an alarm: it gives one alarm, not many.
+ * - pending ends without an alarm when the value recovers before the delay (a short dip).
+ * - clearing returns to alarm as soon as a value is not recovered.
+ * - one alarm per side: while the high-priority level (`lowHigh`/`highHigh`) is alarming, the
+ *   medium level on the same side raises nothing, and an alarm it already raised ends as
+ *   superseded; when the high-priority alarm clears and the medium breach persists, the medium
+ *   alarm comes (back).
+ *
+ * Only good-quality values from an ungated sensor reach this detector (see pipeline.ts).
+ */
+import { metricInfo } from '../core/metrics.js';
+import type { AlarmPriority, Observation, Placement } from '../core/types.js';
+import type { AlarmCondition } from '../alarms/manager.js';
+import { LIMIT_METRICS, type LimitMetric } from './config.js';
+import { secs, type DetectorContext } from './context.js';
+
+type Level = 'low' | 'lowHigh' | 'high' | 'highHigh';
+const LEVELS: readonly Level[] = ['lowHigh', 'low', 'high', 'highHigh'];
+
+/** The other level on the same side. */
+const SIBLING: Record<Level, Level> = { low: 'lowHigh', lowHigh: 'low', high: 'highHigh', highHigh: 'high' };
+const SEVERE: ReadonlySet<Level> = new Set<Level>(['lowHigh', 'highHigh']);
+
+const LEVEL_INFO: Record<Level, { side: 'low' | 'high'; priority: AlarmPriority }> = {
+  low: { side: 'low', priority: 'medium' },
+  lowHigh: { side: 'low', priority: 'high' },
+  high: { side: 'high', priority: 'medium' },
+  highHigh: { side: 'high', priority: 'high' },
+};
+
+interface LevelState {
+  phase: 'pending' | 'alarm' | 'clearing';
+  /** epoch ms the current phase began */
+  since: number;
+  /** most extreme value since the breach began */
+  extreme: number;
+  deviceId: string;
+  cond: AlarmCondition;
+  limit: number;
+  /** the alarm manager has this level's alarm raised */
+  shown: boolean;
+}
+
+/** Effective limits for one metric of one patient. */
+export interface EffectiveLimits {
+  readonly low: number | null;
+  readonly lowHigh: number | null;
+  readonly high: number | null;
+  readonly highHigh: number | null;
+  /** ms */
+  readonly delayMs: number;
+  /** ms */
+  readonly clearDelayMs: number;
+  readonly hysteresis: number;
+}
+
+export function isLimitMetric(m: string): m is LimitMetric {
+  return (LIMIT_METRICS as readonly string[]).includes(m);
+}
+
+export class LimitDetector {
+  /** patientId → `${metric}:${level}` → state (normal is absence). */
+  private readonly states = new Map<string, Map<string, LevelState>>();
+
+  constructor(private readonly ctx: DetectorContext) {}
+
+  /** The limits in force for a patient: ward defaults, scale-2 SpO2 default, then overrides. */
+  limitsFor(patientId: string, metric: LimitMetric): EffectiveLimits {
+    const base = this.ctx.config.limits[metric];
+    const s = this.ctx.settings(patientId);
+    const o = s.limits?.[metric] ?? {};
+    let low = base.low;
+    if (metric === 'spo2' && s.spo2Scale === 2) low = this.ctx.config.spo2Scale2Low;
+    return {
+      low: o.low ?? low,
+      lowHigh: o.lowHigh ?? base.lowHigh,
+      high: o.high ?? base.high,
+      highHigh: o.highHigh ?? base.highHigh,
+      delayMs: base.delaySeconds * 1000,
+      clearDelayMs: base.clearDelaySeconds * 1000,
+      hysteresis: base.hysteresis,
+    };
+  }
+
+  /** A good value for a patient, at virtual time `t`. */
+  onValue(obs: Observation, t: number): void {
+    const patientId = obs.patientId;
+    if (patientId === undefined || !isLimitMetric(obs.metric)) return;
+    const metric = obs.metric;
+    const lim = this.limitsFor(patientId, metric);
+    for (const level of LEVELS) {
+      const limit = lim[level];
+      const key = `${metric}:${level}`;
+      const st = this.patient(patientId).get(key);
+      if (limit === null) {
+        if (st) {
+          this.end(patientId, key, st, t, `${metricInfo(metric).label} limit switched off`);
+          this.promote(patientId, metric, level, t);
+        }
+        continue;
+      }
+      this.step(patientId, metric, level, limit, lim, obs, t);
+    }
+  }
+
+  /** Ends every breach and alarm of one metric of a patient (another source now covers it). */
+  resetMetric(patientId: string, metric: LimitMetric, t: number, reason: string): void {
+    const m = this.states.get(patientId);
+    if (!m) return;
+    for (const [key, st] of [...m]) if (key.startsWith(`${metric}:`)) this.end(patientId, key, st, t, reason);
+  }
+
+  /**
+   * Drops every breach and alarm that came from `deviceId` (its sensor went off or poor): the
+   * technical alarm is shown instead.
+   */
+  resetDevice(patientId: string, deviceId: string, t: number, reason: string): void {
+    const m = this.states.get(patientId);
+    if (!m) return;
+    for (const [key, st] of [...m]) if (st.deviceId === deviceId) this.end(patientId, key, st, t, reason);
+  }
+
+  private step(patientId: string, metric: LimitMetric, level: Level, limit: number, lim: EffectiveLimits, obs: Observation, t: number): void {
+    const { side, priority } = LEVEL_INFO[level];
+    const v = obs.value;
+    const breach = side === 'low' ? v < limit : v > limit;
+    const recovered = side === 'low' ? v >= limit + lim.hysteresis : v <= limit - lim.hysteresis;
+    const m = this.patient(patientId);
+    const key = `${metric}:${level}`;
+    const timerKey = `limit|${patientId}|${key}`;
+    const st = m.get(key);
+    const info = metricInfo(metric);
+    const word = side === 'low' ? 'below' : 'above';
+
+    if (st) {
+      st.deviceId = obs.deviceId;
+      if (side === 'low' ? v < st.extreme : v > st.extreme) st.extreme = v;
+    }
+    if (!st) {
+      if (!breach) return;
+      const placement: Placement = this.ctx.placement(patientId);
+      const cond: AlarmCondition = { ...placement, patientId, name: `limit:${key}`, kind: 'limit', priority, metric, deviceId: obs.deviceId };
+      const ns: LevelState = { phase: 'pending', since: t, extreme: v, deviceId: obs.deviceId, cond, limit, shown: false };
+      m.set(key, ns);
+      const raise = (at: number): void => {
+        ns.phase = 'alarm';
+        ns.since = at;
+        const sib = m.get(`${metric}:${SIBLING[level]}`);
+        if (!SEVERE.has(level) && sib?.shown) return; // the high-priority alarm covers this side
+        ns.shown = true;
+        const held = lim.delayMs > 0 ? ` for ${secs(lim.delayMs)}` : '';
+        this.ctx.alarms.raise(ns.cond, at, `${info.label} ${word} ${limit} ${info.unit}${held} (${side === 'low' ? 'lowest' : 'highest'} ${ns.extreme})`, ns.extreme);
+        if (SEVERE.has(level) && sib?.shown) {
+          sib.shown = false;
+          this.ctx.alarms.clear(sib.cond, at, `superseded by the high-priority alarm (${info.label} ${word} ${limit} ${info.unit})`);
+        }
+      };
+      if (lim.delayMs <= 0) raise(t);
+      else this.ctx.clock.set(timerKey, t + lim.delayMs, raise);
+      return;
+    }
+    switch (st.phase) {
+      case 'pending':
+        if (recovered) {
+          // a dip shorter than the persistence delay raises nothing
+          this.ctx.clock.cancel(timerKey);
+          m.delete(key);
+        }
+        return;
+      case 'alarm':
+        if (!recovered) return;
+        st.phase = 'clearing';
+        st.since = t;
+        {
+          const edge = side === 'low' ? limit + lim.hysteresis : limit - lim.hysteresis;
+          const clear = (at: number): void => {
+            m.delete(key);
+            const held = lim.clearDelayMs > 0 ? ` for ${secs(lim.clearDelayMs)}` : '';
+            if (st.shown) this.ctx.alarms.clear(st.cond, at, `${info.label} back ${word === 'below' ? 'at or above' : 'at or below'} ${round(edge)} ${info.unit}${held}`);
+            this.promote(patientId, metric, level, at);
+          };
+          if (lim.clearDelayMs <= 0) clear(t);
+          else this.ctx.clock.set(timerKey, t + lim.clearDelayMs, clear);
+        }
+        return;
+      case 'clearing':
+        if (recovered) return;
+        // not recovered after all: the alarm simply continues
+        this.ctx.clock.cancel(timerKey);
+        st.phase = 'alarm';
+        st.since = t;
+        if (!SEVERE.has(level)) this.promote(patientId, metric, level, t);
+        return;
+    }
+  }
+
+  private end(patientId: string, key: string, st: LevelState, t: number, reason: string): void {
+    this.ctx.clock.cancel(`limit|${patientId}|${key}`);
+    this.patient(patientId).delete(key);
+    if (st.shown) this.ctx.alarms.clear(st.cond, t, reason);
+  }
+
+  /**
+   * Shows the medium alarm of a side when its breach persists (phase `alarm`) and no
+   * high-priority alarm covers the side: after the high-priority level ends, or on a relapse.
+   * @param level either level of the side
+   */
+  private promote(patientId: string, metric: LimitMetric, level: Level, t: number): void {
+    const mildLevel = SEVERE.has(level) ? SIBLING[level] : level;
+    const m = this.patient(patientId);
+    const mild = m.get(`${metric}:${mildLevel}`);
+    if (!mild || mild.phase !== 'alarm' || mild.shown || m.get(`${metric}:${SIBLING[mildLevel]}`)?.shown) return;
+    mild.shown = true;
+    const info = metricInfo(metric);
+    const low = LEVEL_INFO[mildLevel].side === 'low';
+    this.ctx.alarms.raise(mild.cond, t, `${info.label} still ${low ? 'below' : 'above'} ${mild.limit} ${info.unit} (${low ? 'lowest' : 'highest'} ${mild.extreme})`, mild.extreme);
+  }
+
+
+  private patient(patientId: string): Map<string, LevelState> {
+    let m = this.states.get(patientId);
+    if (!m) {
+      m = new Map();
+      this.states.set(patientId, m);
+    }
+    return m;
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}

@@ -1,0 +1,195 @@
+/**
+ * NEWS2 per patient: keeps the latest fresh value of each parameter, scores them (news2-score.ts),
+ * and emits a `News2Event` whenever the score, band or completeness changes — on a new value, on
+ * a settings change, or when a parameter goes stale.
+ *
+ * - Continuous signals (hr, pr, spo2, rr) are smoothed with a median over `smoothingSeconds`
+ *   ending at the newest sample, so one noisy second does not move the score.
+ * - A value counts while its age is under `staleSeconds[metric]`; expiry is a clock deadline, so a
+ *   parameter goes stale in data time even when nothing else arrives for the patient.
+ * - [NEWS2] pulse is the heart rate (`hr`), or the oximeter's pulse rate (`pr`) when `hr` is not fresh.
+ * - Band alarms: each band with a priority in `news2.bandPriority` is an alarm condition. The
+ *   first band alarm waits `alarmDelaySeconds` (the band must hold that long); moves between
+ *   alarming bands are immediate, and falling out of them clears at once.
+ * - When a sensor's gate closes (sensor off or poor), its values are forgotten: the parameter is
+ *   missing, not scored from a doubtful value.
+ */
+import type { MetricName, Observation, Placement } from '../core/types.js';
+import type { AlarmCondition } from '../alarms/manager.js';
+import { secs, type DetectorContext } from './context.js';
+import { scoreNews2, type News2Band, type News2Inputs, type News2Param, type News2Part } from './news2-score.js';
+import { median } from './smoothing.js';
+
+/** A NEWS2 score as it changed. */
+export interface News2Event extends Placement {
+  readonly type: 'news2';
+  /** epoch ms */
+  readonly ts: number;
+  readonly patientId: string;
+  readonly score: number;
+  readonly band: News2Band;
+  readonly complete: boolean;
+  /** Parameters with no fresh value. */
+  readonly missing: readonly News2Param[];
+  readonly parts: Partial<Record<News2Param, News2Part>>;
+  readonly spo2Scale: 1 | 2;
+}
+
+const SOURCES = ['hr', 'pr', 'spo2', 'rr', 'sbp', 'temp', 'acvpu', 'o2'] as const;
+type Source = (typeof SOURCES)[number];
+const CONTINUOUS: ReadonlySet<Source> = new Set(['hr', 'pr', 'spo2', 'rr']);
+
+interface Sample {
+  ts: number;
+  v: number;
+  deviceId: string;
+}
+
+interface PatientState {
+  samples: Map<Source, Sample[]>;
+  latest: Map<Source, Sample>;
+  /** the band alarm raised or pending, if any */
+  alarm?: { cond: AlarmCondition; raised: boolean };
+  /** last emitted */
+  last?: News2Event;
+  /** last computed, emitted or not (parts may differ from `last`) */
+  current?: News2Event;
+}
+
+export function isNews2Source(m: MetricName): m is Source {
+  return (SOURCES as readonly string[]).includes(m);
+}
+
+export class News2Detector {
+  private readonly patients = new Map<string, PatientState>();
+
+  constructor(
+    private readonly ctx: DetectorContext,
+    private readonly emit: (e: News2Event) => void,
+  ) {}
+
+  /** A good value for a patient, at virtual time `t`. */
+  onValue(obs: Observation, t: number): void {
+    const patientId = obs.patientId;
+    if (patientId === undefined || !isNews2Source(obs.metric)) return;
+    const src = obs.metric;
+    const p = this.patient(patientId);
+    let v = obs.value;
+    if (CONTINUOUS.has(src)) {
+      const win = this.ctx.config.news2.smoothingSeconds * 1000;
+      const list = p.samples.get(src) ?? [];
+      list.push({ ts: t, v, deviceId: obs.deviceId });
+      while (list.length > 0 && list[0]!.ts < t - win) list.shift();
+      p.samples.set(src, list);
+      v = median(list.map((s) => s.v));
+    }
+    p.latest.set(src, { ts: t, v, deviceId: obs.deviceId });
+    const staleMs = this.ctx.config.news2.staleSeconds[src] * 1000;
+    this.ctx.clock.set(`news2-stale|${patientId}|${src}`, t + staleMs, (at) => this.recompute(patientId, at));
+    this.recompute(patientId, t);
+  }
+
+  /** Forgets what a device reported for a patient (its sensor went off or poor) and re-scores. */
+  dropDevice(patientId: string, deviceId: string, t: number): void {
+    const p = this.patients.get(patientId);
+    if (!p) return;
+    for (const [src, list] of p.samples) p.samples.set(src, list.filter((x) => x.deviceId !== deviceId));
+    for (const [src, l] of [...p.latest]) {
+      if (l.deviceId !== deviceId) continue;
+      const rest = p.samples.get(src) ?? [];
+      const last = rest.at(-1);
+      if (last) p.latest.set(src, { ts: last.ts, v: median(rest.map((x) => x.v)), deviceId: last.deviceId });
+      else p.latest.delete(src);
+    }
+    this.recompute(patientId, t);
+  }
+
+  /** Re-scores a patient at virtual time `t` (settings changed, or a value went stale). */
+  recompute(patientId: string, t: number): void {
+    const p = this.patient(patientId);
+    const fresh = (s: Source): number | undefined => {
+      const l = p.latest.get(s);
+      if (!l) return undefined;
+      return t - l.ts < this.ctx.config.news2.staleSeconds[s] * 1000 ? l.v : undefined;
+    };
+    const inputs: { -readonly [K in News2Param]?: number } = {};
+    const put = (k: News2Param, v: number | undefined): void => {
+      if (v !== undefined) inputs[k] = v;
+    };
+    put('rr', fresh('rr'));
+    put('spo2', fresh('spo2'));
+    put('o2', fresh('o2'));
+    put('sbp', fresh('sbp'));
+    put('pulse', fresh('hr') ?? fresh('pr'));
+    put('acvpu', fresh('acvpu'));
+    put('temp', fresh('temp'));
+    if (Object.keys(inputs).length === 0 && !p.last) return;
+    const scale = this.ctx.settings(patientId).spo2Scale ?? 1;
+    const r = scoreNews2(inputs as News2Inputs, scale);
+    const prev = p.last;
+    const ev: News2Event = {
+      type: 'news2',
+      ts: t,
+      ...this.ctx.placement(patientId),
+      patientId,
+      score: r.score,
+      band: r.band,
+      complete: r.complete,
+      missing: r.missing,
+      parts: r.parts,
+      spo2Scale: scale,
+    };
+    p.current = ev;
+    if (prev && prev.score === r.score && prev.band === r.band && prev.complete === r.complete) return;
+    p.last = ev;
+    this.emit(ev);
+    this.bandAlarm(ev, p);
+  }
+
+  /** The latest score for a patient, if any (computed at its `ts`, even if not emitted). */
+  current(patientId: string): News2Event | undefined {
+    return this.patients.get(patientId)?.current;
+  }
+
+  private bandAlarm(ev: News2Event, p: PatientState): void {
+    const prio = ev.band === 'none' ? null : this.ctx.config.news2.bandPriority[ev.band];
+    const desc = `NEWS2 ${ev.score} (${ev.band})${ev.complete ? '' : `, incomplete: missing ${ev.missing.join(', ')}`}`;
+    const timer = `news2-alarm|${ev.patientId}`;
+    const cur = p.alarm;
+    const cond: AlarmCondition | undefined =
+      prio === null ? undefined : { ...this.ctx.placement(ev.patientId), patientId: ev.patientId, name: `news2:${ev.band}`, kind: 'news2', priority: prio };
+    if (cur && cond && cur.cond.name === cond.name) return;
+    if (cond && cur?.raised) {
+      // moving between alarming bands: the new alarm first, then the old one ends
+      this.ctx.alarms.raise(cond, ev.ts, desc, ev.score);
+      this.ctx.alarms.clear(cur.cond, ev.ts, `now ${desc}`);
+      p.alarm = { cond, raised: true };
+      return;
+    }
+    if (cur) {
+      this.ctx.clock.cancel(timer);
+      if (cur.raised) this.ctx.alarms.clear(cur.cond, ev.ts, `now ${desc}`);
+      delete p.alarm;
+    }
+    if (!cond) return;
+    const pending = { cond, raised: false };
+    p.alarm = pending;
+    const delay = this.ctx.config.news2.alarmDelaySeconds * 1000;
+    const raise = (at: number): void => {
+      pending.raised = true;
+      const held = delay > 0 ? ` for ${secs(delay)}` : '';
+      this.ctx.alarms.raise(cond, at, `${desc}${held}`, ev.score);
+    };
+    if (delay <= 0) raise(ev.ts);
+    else this.ctx.clock.set(timer, ev.ts + delay, raise);
+  }
+
+  private patient(patientId: string): PatientState {
+    let p = this.patients.get(patientId);
+    if (!p) {
+      p = { samples: new Map(), latest: new Map() };
+      this.patients.set(patientId, p);
+    }
+    return p;
+  }
+}

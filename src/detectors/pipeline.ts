@@ -1,0 +1,245 @@
+/**
+ * The whole detector and alarm pipeline as one pure RxJS operator, used unchanged live and in
+ * replay.
+ *
+ * Time model
+ * ----------
+ * The pipeline has no clock of its own. It keeps a virtual clock that only the inputs move:
+ * each input carries a `ts` (epoch ms), and before the input is handled the clock advances to it,
+ * firing, in time order, every deadline that fell due on the way (persistence and clear delays,
+ * staleness, signal loss, flap hold, escalation). A deadline fires at its own due time and its
+ * outputs carry that time, however late the next input arrives. So:
+ *
+ * - timeouts fire in data time even when no more data comes for that patient: any later input,
+ *   for any patient, or a `tick`, moves the clock past them;
+ * - `tick` inputs only move the clock. Live, the gateway sends one a second with wall time so
+ *   timeouts fire promptly; in replay there are none and the next line moves the clock. Ticks
+ *   change when an output is delivered, never what it says or in which order, so identical
+ *   inputs give identical outputs live and in replay;
+ * - the clock never goes back: an input older than the clock is handled at the clock's time.
+ *   (Live, tick with the same clock that stamps observations so ticks never run ahead of data.)
+ * - deadlines still pending after the last input do not fire until something moves the clock.
+ *
+ * Detectors never read `Date.now()`. `detectAll(config, scheduler)` may add ticks of its own from
+ * `scheduler.now()` (wall time live, virtual time under a TestScheduler).
+ */
+import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { AlarmManager, type ActiveAlarm } from '../alarms/manager.js';
+import { metricInfo } from '../core/metrics.js';
+import type { AlarmTransition, Observation, PatientSettings, Placement, SettingsEvent, TechnicalEvent } from '../core/types.js';
+import { VirtualClock } from './clock.js';
+import type { DetectorConfig } from './config.js';
+import type { DetectorContext } from './context.js';
+import { LimitDetector } from './limits.js';
+import { News2Detector, type News2Event } from './news2.js';
+import { TechnicalDetector } from './technical.js';
+import { TrendDetector } from './trend.js';
+
+export type { News2Event } from './news2.js';
+
+/** What goes into the pipeline. Every input moves the virtual clock to its `ts` (epoch ms). */
+export type PipelineInput =
+  | { readonly type: 'obs'; readonly obs: Observation }
+  | { readonly type: 'tech'; readonly event: TechnicalEvent }
+  | { readonly type: 'settings'; readonly event: SettingsEvent }
+  | { readonly type: 'ack'; readonly alarmId: string; readonly by: string; readonly ts: number }
+  /** Pauses an alarm's audio and escalation for `seconds`. */
+  | { readonly type: 'silence'; readonly alarmId: string; readonly by: string; readonly ts: number; readonly seconds: number }
+  | { readonly type: 'tick'; readonly ts: number };
+
+/** What comes out: NEWS2 changes and alarm transitions, in the order they happened. */
+export type PipelineOutput = News2Event | { readonly type: 'alarm'; readonly alarm: AlarmTransition };
+
+/** The input's timestamp, epoch ms. */
+export function inputTs(i: PipelineInput): number {
+  switch (i.type) {
+    case 'obs':
+      return i.obs.ts;
+    case 'tech':
+    case 'settings':
+      return i.event.ts;
+    default:
+      return i.ts;
+  }
+}
+
+/**
+ * One running pipeline: all detectors, their state, and the alarm manager. Synchronous and
+ * deterministic. The live gateway keeps one to query (`activeAlarms`) while feeding it through
+ * `detectWith`; nurse actions go in as `ack`/`silence` inputs on the same stream (merge a
+ * Subject), so they are ordered with the data and a recording of the inputs replays them too:
+ *
+ *   const pipeline = new Pipeline(config);
+ *   const actions = new Subject<PipelineInput>();
+ *   merge(inputs$, actions, ticks$).pipe(detectWith(pipeline)).subscribe(toSinks);
+ *   if (pipeline.isAcknowledgeable(id)) actions.next({ type: 'ack', alarmId: id, by, ts: now });
+ */
+export class Pipeline {
+  private readonly clock = new VirtualClock();
+  private readonly manager: AlarmManager;
+  private readonly limits: LimitDetector;
+  private readonly news2: News2Detector;
+  private readonly trend: TrendDetector;
+  private readonly technical: TechnicalDetector;
+  private readonly settingsBy = new Map<string, PatientSettings>();
+  private readonly placementBy = new Map<string, Placement>();
+  /** epoch ms of each patient's last good heart rate */
+  private readonly lastHr = new Map<string, number>();
+  private out: PipelineOutput[] = [];
+
+  constructor(readonly config: DetectorConfig) {
+    this.manager = new AlarmManager(this.clock, config.alarms, (alarm) => this.out.push({ type: 'alarm', alarm }));
+    const ctx: DetectorContext = {
+      config,
+      clock: this.clock,
+      alarms: this.manager,
+      settings: (id) => this.settingsBy.get(id) ?? {},
+      placement: (id) => this.placementBy.get(id) ?? { patientId: id },
+    };
+    this.limits = new LimitDetector(ctx);
+    this.trend = new TrendDetector(ctx);
+    this.news2 = new News2Detector(ctx, (e) => {
+      this.out.push(e);
+      this.trend.onNews2(e);
+    });
+    this.technical = new TechnicalDetector(ctx, (pid, dev, t, reason) => {
+      this.limits.resetDevice(pid, dev, t, reason);
+      this.news2.dropDevice(pid, dev, t);
+    });
+  }
+
+  /** Virtual time, epoch ms (−∞ before the first input). */
+  get now(): number {
+    return this.clock.now;
+  }
+
+  /** Handles one input and returns what it caused, including deadlines that fell due before it. */
+  push(input: PipelineInput): PipelineOutput[] {
+    this.out = [];
+    this.clock.advanceTo(inputTs(input));
+    const t = this.clock.now;
+    switch (input.type) {
+      case 'obs':
+        this.observation(input.obs, t);
+        break;
+      case 'tech':
+        this.remember(input.event);
+        this.technical.onEvent(input.event, t);
+        break;
+      case 'settings':
+        this.applySettings(input.event, t);
+        break;
+      case 'ack':
+        this.manager.acknowledge(input.alarmId, input.by, t);
+        break;
+      case 'silence':
+        this.manager.silence(input.alarmId, input.by, t, input.seconds);
+        break;
+      case 'tick':
+        break;
+    }
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  /** Alarms currently shown, optionally for one patient or bed. */
+  activeAlarms(filter?: { patientId?: string; bed?: string }): ActiveAlarm[] {
+    return this.manager.activeAlarms(filter);
+  }
+
+  /** True when `alarmId` is shown and not yet acknowledged: an `ack` input for it will take effect. */
+  isAcknowledgeable(alarmId: string): boolean {
+    return this.manager.activeAlarms().some((a) => a.id === alarmId && !a.acknowledged);
+  }
+
+  /** The latest NEWS2 of a patient. */
+  news2Of(patientId: string): News2Event | undefined {
+    return this.news2.current(patientId);
+  }
+
+  private observation(obs: Observation, t: number): void {
+    this.remember(obs);
+    this.technical.onObservation(obs, t);
+    // unassigned devices, doubtful values and gated sensors drive no physiological alarm
+    if (obs.patientId === undefined || obs.quality !== 'good' || this.technical.isGated(obs.deviceId)) return;
+    if (!metricInfo(obs.metric).clinical) return;
+    if (obs.metric === 'hr') {
+      this.lastHr.set(obs.patientId, t);
+      this.limits.resetMetric(obs.patientId, 'pr', t, 'heart rate now monitored (ECG)');
+    }
+    // one rate, one alarm: the oximeter's pulse rate raises limit alarms only while there is no
+    // fresh heart rate (the same rule NEWS2 uses for its pulse parameter)
+    const hrAt = this.lastHr.get(obs.patientId);
+    const hrFresh = hrAt !== undefined && t - hrAt < this.config.news2.staleSeconds.hr * 1000;
+    if (obs.metric !== 'pr' || !hrFresh) this.limits.onValue(obs, t);
+    this.news2.onValue(obs, t);
+    this.trend.onValue(obs, t);
+  }
+
+  private applySettings(ev: SettingsEvent, t: number): void {
+    const prev = this.settingsBy.get(ev.patientId) ?? {};
+    const limits = { ...prev.limits };
+    for (const [m, o] of Object.entries(ev.settings.limits ?? {})) {
+      limits[m as keyof typeof limits] = { ...limits[m as keyof typeof limits], ...o };
+    }
+    const next: PatientSettings = { ...prev, ...ev.settings, limits };
+    this.settingsBy.set(ev.patientId, next);
+    this.news2.recompute(ev.patientId, t);
+  }
+
+  private remember(p: Placement): void {
+    if (p.patientId === undefined) return;
+    // a source that does not know the bed (e.g. a device event) keeps the one last seen
+    const prev = this.placementBy.get(p.patientId);
+    const ward = p.ward ?? prev?.ward;
+    const bed = p.bed ?? prev?.bed;
+    this.placementBy.set(p.patientId, {
+      patientId: p.patientId,
+      ...(ward !== undefined && { ward }),
+      ...(bed !== undefined && { bed }),
+    });
+  }
+
+}
+
+/** Runs inputs through an existing pipeline (so the caller can query it meanwhile). */
+export function detectWith(pipeline: Pipeline, tick?: { scheduler: SchedulerLike; periodMs?: number }): OperatorFunction<PipelineInput, PipelineOutput> {
+  return (source) =>
+    new Observable<PipelineOutput>((sub) => {
+      const feed = (i: PipelineInput): void => {
+        for (const o of pipeline.push(i)) sub.next(o);
+      };
+      let stopped = false;
+      const timer = tick?.scheduler.schedule(function (this: { schedule(s?: unknown, d?: number): void }) {
+        if (stopped) return;
+        feed({ type: 'tick', ts: tick.scheduler.now() });
+        this.schedule(undefined, tick.periodMs ?? 1000);
+      }, tick.periodMs ?? 1000);
+      const inner = source.subscribe({
+        next: (i) => {
+          try {
+            feed(i);
+          } catch (err) {
+            sub.error(err);
+          }
+        },
+        error: (e) => sub.error(e),
+        complete: () => sub.complete(),
+      });
+      return () => {
+        stopped = true;
+        timer?.unsubscribe();
+        inner.unsubscribe();
+      };
+    });
+}
+
+/**
+ * The pure operator: a fresh pipeline per subscription.
+ * @param scheduler when given, the pipeline also ticks itself every second with `scheduler.now()`
+ */
+export function detectAll(config: DetectorConfig, scheduler?: SchedulerLike): OperatorFunction<PipelineInput, PipelineOutput> {
+  return (source) =>
+    new Observable<PipelineOutput>((sub) => detectWith(new Pipeline(config), scheduler && { scheduler })(source).subscribe(sub));
+}

@@ -1,0 +1,146 @@
+/**
+ * Sustained deterioration, warned about before limits are crossed:
+ *
+ * - NEWS2 rise: the complete score is at least `news2Rise` points above its lowest complete value
+ *   within the last `news2WindowSeconds`. Incomplete scores are left out: a parameter becoming
+ *   fresh is not a deterioration. The rise must hold for `news2RiseHoldSeconds` (sustained, not a
+ *   transient jump). The warning clears once the rise falls under the threshold (the score fell,
+ *   or the low point left the window).
+ * - EWMA shift in HR and RR: a fast average (`ewmaFastSeconds`) running at least `ewmaShift`
+ *   above a slow baseline (`ewmaSlowSeconds`) that has `ewmaWarmupSeconds` of data behind it.
+ *   It clears below half the shift.
+ */
+import type { Observation } from '../core/types.js';
+import type { AlarmCondition } from '../alarms/manager.js';
+import { secs, type DetectorContext } from './context.js';
+import type { News2Event } from './news2.js';
+import { TimeEwma } from './smoothing.js';
+
+interface News2Trend {
+  /** complete scores as a step function, oldest first */
+  history: { ts: number; score: number }[];
+  current?: number;
+  active: boolean;
+  pending: boolean;
+}
+
+interface EwmaTrend {
+  fast: TimeEwma;
+  slow: TimeEwma;
+  active: boolean;
+}
+
+export class TrendDetector {
+  private readonly news2 = new Map<string, News2Trend>();
+  private readonly ewma = new Map<string, EwmaTrend>();
+
+  constructor(private readonly ctx: DetectorContext) {}
+
+  /** Each NEWS2 change of a patient. */
+  onNews2(ev: News2Event): void {
+    let s = this.news2.get(ev.patientId);
+    if (!s) {
+      s = { history: [], active: false, pending: false };
+      this.news2.set(ev.patientId, s);
+    }
+    if (!ev.complete) {
+      s.current = undefined;
+      if (s.pending) {
+        s.pending = false;
+        this.ctx.clock.cancel(`trend-news2-hold|${ev.patientId}`);
+      }
+      return;
+    }
+    s.history.push({ ts: ev.ts, score: ev.score });
+    s.current = ev.score;
+    const win = this.ctx.config.trend.news2WindowSeconds * 1000;
+    const st = s;
+    this.ctx.clock.set(`trend-news2|${ev.patientId}|${ev.ts}`, ev.ts + win, (at) => this.evaluate(ev.patientId, st, at));
+    this.evaluate(ev.patientId, s, ev.ts);
+  }
+
+  /** A good HR or RR value of a patient. */
+  onValue(obs: Observation, t: number): void {
+    const pid = obs.patientId;
+    if (pid === undefined || (obs.metric !== 'hr' && obs.metric !== 'rr')) return;
+    const cfg = this.ctx.config.trend;
+    const shift = cfg.ewmaShift[obs.metric];
+    if (shift === null) return;
+    const key = `${pid}|${obs.metric}`;
+    let e = this.ewma.get(key);
+    if (!e) {
+      e = { fast: new TimeEwma(cfg.ewmaFastSeconds * 1000), slow: new TimeEwma(cfg.ewmaSlowSeconds * 1000), active: false };
+      this.ewma.set(key, e);
+    }
+    const fast = e.fast.update(obs.value, t);
+    const slow = e.slow.update(obs.value, t);
+    const since = e.slow.since ?? t;
+    const diff = fast - slow;
+    const cond: AlarmCondition = {
+      ...this.ctx.placement(pid),
+      patientId: pid,
+      name: `trend:${obs.metric}`,
+      kind: 'trend',
+      priority: cfg.priority,
+      metric: obs.metric,
+    };
+    const label = obs.metric === 'hr' ? 'heart rate' : 'respiratory rate';
+    if (!e.active && t - since >= cfg.ewmaWarmupSeconds * 1000 && diff >= shift) {
+      e.active = true;
+      this.ctx.alarms.raise(cond, t, `${label} rising: recent average ${r1(fast)} vs baseline ${r1(slow)} /min`, r1(fast));
+    } else if (e.active && diff < shift / 2) {
+      e.active = false;
+      this.ctx.alarms.clear(cond, t, `${label} back near baseline (${r1(fast)} vs ${r1(slow)} /min)`);
+    }
+  }
+
+  /** Rise of the current complete score above its low within the window ending at `t`. */
+  private rise(s: News2Trend, t: number): { rise: number; min: number } | undefined {
+    const from = t - this.ctx.config.trend.news2WindowSeconds * 1000;
+    // keep the step in effect at the window start, drop anything older
+    while (s.history.length > 1 && s.history[1]!.ts <= from) s.history.shift();
+    if (s.current === undefined) return undefined;
+    let min = Number.POSITIVE_INFINITY;
+    for (const h of s.history) if (h.score < min) min = h.score;
+    return { rise: s.current - min, min };
+  }
+
+  private evaluate(patientId: string, s: News2Trend, t: number): void {
+    const cfg = this.ctx.config.trend;
+    const r = this.rise(s, t);
+    if (!r) return;
+    const { rise } = r;
+    const cond: AlarmCondition = { ...this.ctx.placement(patientId), patientId, name: 'trend:news2', kind: 'trend', priority: cfg.priority };
+    const mins = Math.round(cfg.news2WindowSeconds / 60);
+    const timer = `trend-news2-hold|${patientId}`;
+    if (rise >= cfg.news2Rise) {
+      if (s.active || s.pending) return;
+      const raise = (at: number): void => {
+        s.pending = false;
+        const now = this.rise(s, at);
+        if (!now || now.rise < cfg.news2Rise) return; // the low point left the window meanwhile
+        s.active = true;
+        const held = cfg.news2RiseHoldSeconds > 0 ? `, sustained ${secs(cfg.news2RiseHoldSeconds * 1000)}` : '';
+        this.ctx.alarms.raise(cond, at, `NEWS2 up ${now.rise} (from ${now.min} to ${s.current}) within ${mins} min${held}`, s.current);
+      };
+      if (cfg.news2RiseHoldSeconds <= 0) raise(t);
+      else {
+        s.pending = true;
+        this.ctx.clock.set(timer, t + cfg.news2RiseHoldSeconds * 1000, raise);
+      }
+      return;
+    }
+    if (s.pending) {
+      s.pending = false;
+      this.ctx.clock.cancel(timer);
+    }
+    if (s.active) {
+      s.active = false;
+      this.ctx.alarms.clear(cond, t, `NEWS2 ${s.current}, no longer rising (${rise} above its ${mins}-min low)`);
+    }
+  }
+}
+
+function r1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

@@ -1,0 +1,147 @@
+/**
+ * Reads a recording: one JSON object per line, ordered by `ts` (ISO 8601 or epoch ms).
+ *
+ * - observation: `{"ts", "patient"?, "metric", "value", "device"?, "quality"?, "ward"?, "bed"?}`;
+ *   `acvpu` values are "A", "C", "V", "P", "U" (or their codes 0..4), `o2` is 0 air / 1 oxygen.
+ *   No `patient` means an unassigned device.
+ * - patient setting: `{"ts", "patient", "settings": {"spo2Scale": 2, "limits": {"spo2": {"low": 88}}}}`
+ * - technical event: `{"ts", "patient"?, "device", "event": "sensor_off", "detail"?}`
+ * - acknowledgement: `{"ts", "ack": ALARM_ID, "by": "nurse"}`; silence: `{"ts", "silence": ALARM_ID, "by", "seconds"}`
+ */
+import { z } from 'zod';
+import { ACVPU_CODES, checkValue, isMetricName, metricInfo } from '../core/metrics.js';
+import { TECHNICAL_KINDS, type Observation, type TechnicalEvent } from '../core/types.js';
+import type { PipelineInput } from '../detectors/pipeline.js';
+
+/** A line that cannot be replayed. */
+export class ReplayLineError extends Error {
+  override readonly name = 'ReplayLineError';
+  constructor(
+    /** 1-based */
+    readonly line: number,
+    message: string,
+  ) {
+    super(`line ${line}: ${message}`);
+  }
+}
+
+const tsSchema = z.union([z.number().finite(), z.string()]).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({ code: 'custom', message: `not an ISO 8601 time or epoch ms: ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+const id = z.string().min(1);
+const placement = { patient: id.optional(), ward: z.string().optional(), bed: z.string().optional() };
+
+const limitOverride = z.strictObject({
+  low: z.number().optional(),
+  high: z.number().optional(),
+  lowHigh: z.number().optional(),
+  highHigh: z.number().optional(),
+});
+
+const obsLine = z.strictObject({
+  ts: tsSchema,
+  ...placement,
+  metric: z.string(),
+  value: z.union([z.number(), z.string()]),
+  device: id.optional(),
+  quality: z.enum(['good', 'poor', 'invalid']).default('good'),
+  unit: z.string().optional(),
+});
+const settingsLine = z.strictObject({
+  ts: tsSchema,
+  patient: id,
+  settings: z.strictObject({
+    spo2Scale: z.union([z.literal(1), z.literal(2)]).optional(),
+    limits: z.record(z.string(), limitOverride).optional(),
+  }),
+});
+const techLine = z.strictObject({ ts: tsSchema, ...placement, device: id, event: z.enum(TECHNICAL_KINDS), detail: z.string().optional() });
+const ackLine = z.strictObject({ ts: tsSchema, ack: id, by: id });
+const silenceLine = z.strictObject({ ts: tsSchema, silence: id, by: id, seconds: z.number().positive() });
+
+/**
+ * Parses one line.
+ * @param lineNo 1-based, for the error
+ * @returns null for a blank line
+ * @throws ReplayLineError naming the line and what is wrong with it
+ */
+export function parseLine(text: string, lineNo: number): PipelineInput | null {
+  if (text.trim() === '') return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ReplayLineError(lineNo, 'not valid JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ReplayLineError(lineNo, 'not a JSON object');
+  const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(raw, k);
+  const parse = <T>(schema: z.ZodType<T>): T => {
+    const r = schema.safeParse(raw);
+    if (r.success) return r.data;
+    const msg = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+    throw new ReplayLineError(lineNo, msg);
+  };
+  if (has('settings')) {
+    const l = parse(settingsLine);
+    for (const m of Object.keys(l.settings.limits ?? {})) {
+      if (!isMetricName(m)) throw new ReplayLineError(lineNo, `settings.limits: unknown metric "${m}"`);
+    }
+    return { type: 'settings', event: { ts: l.ts, patientId: l.patient, settings: l.settings } };
+  }
+  if (has('event')) {
+    const l = parse(techLine);
+    const event: TechnicalEvent = {
+      ts: l.ts,
+      deviceId: l.device,
+      kind: l.event,
+      ...(l.patient !== undefined && { patientId: l.patient }),
+      ...(l.ward !== undefined && { ward: l.ward }),
+      ...(l.bed !== undefined && { bed: l.bed }),
+      ...(l.detail !== undefined && { detail: l.detail }),
+    };
+    return { type: 'tech', event };
+  }
+  if (has('ack')) {
+    const l = parse(ackLine);
+    return { type: 'ack', alarmId: l.ack, by: l.by, ts: l.ts };
+  }
+  if (has('silence')) {
+    const l = parse(silenceLine);
+    return { type: 'silence', alarmId: l.silence, by: l.by, ts: l.ts, seconds: l.seconds };
+  }
+  if (has('metric')) {
+    const l = parse(obsLine);
+    if (!isMetricName(l.metric)) throw new ReplayLineError(lineNo, `unknown metric "${l.metric}"`);
+    const value = metricValue(l.metric, l.value, lineNo);
+    const bad = checkValue(l.metric, value);
+    if (bad) throw new ReplayLineError(lineNo, bad);
+    const obs: Observation = {
+      ts: l.ts,
+      deviceId: l.device ?? `replay:${l.patient ?? 'unassigned'}`,
+      metric: l.metric,
+      value,
+      unit: metricInfo(l.metric).unit,
+      quality: l.quality,
+      ...(l.patient !== undefined && { patientId: l.patient }),
+      ...(l.ward !== undefined && { ward: l.ward }),
+      ...(l.bed !== undefined && { bed: l.bed }),
+    };
+    return { type: 'obs', obs };
+  }
+  throw new ReplayLineError(lineNo, 'not an observation (metric), setting (settings), technical event (event) or acknowledgement (ack)');
+}
+
+function metricValue(metric: string, v: number | string, lineNo: number): number {
+  if (typeof v === 'number') return v;
+  if (metric === 'acvpu') {
+    const i = (ACVPU_CODES as readonly string[]).indexOf(v.toUpperCase());
+    if (i >= 0) return i;
+    throw new ReplayLineError(lineNo, `acvpu: expected one of ${ACVPU_CODES.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  throw new ReplayLineError(lineNo, `value: expected a number, got ${JSON.stringify(v)}`);
+}

@@ -1,0 +1,60 @@
+/**
+ * The inverse of reader.ts: pipeline inputs as recording lines, so a live feed (or the spool) can
+ * be saved and replayed with `vigil replay`. Ticks are not recorded: replay needs none.
+ */
+import { ACVPU_CODES } from '../core/metrics.js';
+import type { SpoolRecord } from '../core/types.js';
+import type { PipelineInput } from '../detectors/pipeline.js';
+
+/**
+ * One input as a recording line (no newline), `ts` in ISO 8601.
+ * @returns null for inputs a recording does not hold (ticks)
+ */
+export function formatInput(i: PipelineInput): string | null {
+  switch (i.type) {
+    case 'obs': {
+      const o = i.obs;
+      return JSON.stringify({
+        ts: iso(o.ts),
+        ...(o.patientId !== undefined && { patient: o.patientId }),
+        ...(o.ward !== undefined && { ward: o.ward }),
+        ...(o.bed !== undefined && { bed: o.bed }),
+        metric: o.metric,
+        value: o.metric === 'acvpu' ? (ACVPU_CODES[o.value] ?? o.value) : o.value,
+        device: o.deviceId,
+        ...(o.quality !== 'good' && { quality: o.quality }),
+      });
+    }
+    case 'tech': {
+      const e = i.event;
+      return JSON.stringify({
+        ts: iso(e.ts),
+        ...(e.patientId !== undefined && { patient: e.patientId }),
+        ...(e.ward !== undefined && { ward: e.ward }),
+        ...(e.bed !== undefined && { bed: e.bed }),
+        device: e.deviceId,
+        event: e.kind,
+        ...(e.detail !== undefined && { detail: e.detail }),
+      });
+    }
+    case 'settings':
+      return JSON.stringify({ ts: iso(i.event.ts), patient: i.event.patientId, settings: i.event.settings });
+    case 'ack':
+      return JSON.stringify({ ts: iso(i.ts), ack: i.alarmId, by: i.by });
+    case 'silence':
+      return JSON.stringify({ ts: iso(i.ts), silence: i.alarmId, by: i.by, seconds: i.seconds });
+    case 'tick':
+      return null;
+  }
+}
+
+/** The pipeline input a spool record feeds, if any (alarm records are outputs, not inputs). */
+export function inputFromSpool(r: SpoolRecord): PipelineInput | null {
+  if (r.t === 'obs') return { type: 'obs', obs: r.o };
+  if (r.t === 'tech') return { type: 'tech', event: r.e };
+  return null;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

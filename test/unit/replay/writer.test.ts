@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import type { PipelineInput } from '../../../src/detectors/pipeline.js';
+import { parseLine } from '../../../src/replay/reader.js';
+import { formatInput, inputFromSpool } from '../../../src/replay/writer.js';
+import { obs, settings, tech } from '../detectors/helpers.js';
+
+describe('recording writer', () => {
+  const inputs: PipelineInput[] = [
+    obs(0, 'spo2', 93.5),
+    obs(1, 'acvpu', 3, { device: 'nurse' }),
+    obs(2, 'hr', 0, { quality: 'invalid', patient: null, device: 'ecg9' }),
+    tech(3, 'sensor_off'),
+    { type: 'tech', event: { ts: 4000, deviceId: 'ox1', kind: 'pulse_lost', patientId: 'P1', ward: 'W3', bed: '2', detail: 'LP' } },
+    settings(5, { spo2Scale: 2, limits: { spo2: { low: 88 } } }),
+    { type: 'ack', alarmId: 'P1:limit:spo2:low:1', by: 'kim', ts: 6000 },
+    { type: 'silence', alarmId: 'P1:limit:spo2:low:1', by: 'kim', ts: 7000, seconds: 120 },
+  ];
+
+  it.each(inputs.map((i) => [i.type, i] as const))('round-trips a %s through the reader', (_t, i) => {
+    const line = formatInput(i);
+    expect(line).not.toBeNull();
+    expect(parseLine(line!, 1)).toEqual(i);
+  });
+
+  it('writes ACVPU as letters and leaves ticks out', () => {
+    expect(formatInput(obs(0, 'acvpu', 1))).toContain('"value":"C"');
+    expect(formatInput({ type: 'tick', ts: 0 })).toBeNull();
+  });
+
+  it('feeds spool observation and technical records, not alarm records', () => {
+    const o = obs(0, 'spo2', 97);
+    if (o.type !== 'obs') throw new Error('unreachable');
+    expect(inputFromSpool({ t: 'obs', o: o.obs })).toEqual(o);
+    expect(inputFromSpool({ t: 'alarm', a: { ts: 0, id: 'x', kind: 'limit', priority: 'low', state: 'raised', reason: 'r' } })).toBeNull();
+  });
+});
