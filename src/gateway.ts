@@ -16,6 +16,7 @@ import { Ingest } from './ingest/ingest.js';
 import { RejectedLog } from './ingest/rejected-log.js';
 import { Spool } from './spool/spool.js';
 import { InfluxWriter } from './sinks/influx-writer.js';
+import { WebhookSink } from './sinks/webhook.js';
 import { MqttBroker, type BrokerDevice } from './broker/broker.js';
 import { checkHashFormat } from './broker/secrets.js';
 import { HttpServer } from './http/server.js';
@@ -62,6 +63,10 @@ function brokerDevices(config: VigilConfig, logger: Logger): Map<string, BrokerD
     }
     if (profile) devices.set(d.id, { id: d.id, profile, trustDeviceTime: d.trustDeviceTime, ...(d.secretHash !== undefined ? { secretHash: d.secretHash } : { secret: d.secret! }) });
   });
+  config.mqtt.consumers.forEach((x, i) => {
+    const why = x.secretHash !== undefined ? checkHashFormat(x.secretHash) : null;
+    if (why) problems.push(`mqtt.consumers[${i}].secretHash: ${why}`);
+  });
   if (problems.length > 0) throw new ConfigError(`config: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, problems);
   return devices;
 }
@@ -80,6 +85,7 @@ export class Gateway {
   broker!: MqttBroker;
   http!: HttpServer;
   writer: InfluxWriter | undefined;
+  webhook: WebhookSink | undefined;
   serial: SerialSource | undefined;
   detectors!: LiveDetectors;
   private rejected!: RejectedLog;
@@ -124,6 +130,12 @@ export class Gateway {
         log.warn({ dataDir: this.dataDir }, 'no InfluxDB configured (influx.url / VIGIL_INFLUX_URL): observations are kept in the spool until one is');
       }
 
+      if (c.alarms.webhook) {
+        // The reader exists only when configured: an idle cursor would keep old segments on disk.
+        this.webhook = new WebhookSink({ ...c.alarms.webhook, reader: await this.spool.reader('webhook'), deadLetterPath: join(this.dataDir, 'dead-letter', 'webhook.jsonl'), logger: log.child({ component: 'webhook' }) });
+        await this.startService(this.webhook);
+      }
+
       this.detectors = new LiveDetectors({
         config: c.detectors, ingest: this.ingest, census: this.census, spool: this.spool, counters: this.counters,
         logger: log.child({ component: 'alarms' }), clock: this.clock,
@@ -133,7 +145,8 @@ export class Gateway {
       // Stopped right after the sources: appends still in flight finish before detectors and writer stop.
       this.started.push({ name: 'ingest', start: async () => {}, stop: () => this.ingest.drain() });
 
-      this.broker = new MqttBroker({ ...c.mqtt, devices, ingest: this.ingest, counters: this.counters, logger: log.child({ component: 'mqtt' }), clock: this.clock });
+      const consumers = new Map(c.mqtt.consumers.map((x) => [x.id, { id: x.id, topics: x.topics, ...(x.secretHash !== undefined ? { secretHash: x.secretHash } : { secret: x.secret! }) }]));
+      this.broker = new MqttBroker({ ...c.mqtt, devices, consumers, ingest: this.ingest, counters: this.counters, logger: log.child({ component: 'mqtt' }), clock: this.clock });
       await this.startService(this.broker);
 
       if (ports.length > 0) {
@@ -194,6 +207,7 @@ export class Gateway {
       broker: { clients: this.broker?.connectedClients ?? 0, port: this.broker?.addresses.tcp, tlsPort: this.broker?.addresses.tls },
       spool: { depth: writer?.lagRecords ?? spool.lastSeq, bytes: spool.bytes, maxBytes: spool.maxBytes, nearFull: spool.nearFull, full: spool.full, lastSeq: spool.lastSeq, refused: spool.refused },
       serial: this.serial?.stats(),
+      webhook: this.webhook?.stats(),
       influx: writer
         ? { configured: true, state: writer.state, lagRecords: writer.lagRecords, lastSuccessAt: writer.lastSuccessAt, lastError: writer.lastError, batches: writer.batches, pointsWritten: writer.pointsWritten, retries: writer.retries, deadLetters: writer.deadLetters }
         : { configured: false, note: 'no influx.url: data stays in the spool' },

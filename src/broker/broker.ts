@@ -14,7 +14,7 @@ import type { DeviceProfile } from '../core/profile.js';
 import { SpoolFullError } from '../core/errors.js';
 import { PacketSizeGuard, TokenBucket } from './packet-guard.js';
 import { SecretVerifier } from './secrets.js';
-import { deviceTopicPrefix, parseDeviceTopic } from './topics.js';
+import { deviceTopicPrefix, filterCovers, parseDeviceTopic } from './topics.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Counters } from '../core/counters.js';
 
@@ -33,6 +33,7 @@ export interface BrokerOptions {
   readonly maxPacketBytes: number;
   readonly rate: { readonly messagesPerSecond: number; readonly burst: number };
   readonly devices: ReadonlyMap<string, BrokerDevice>;
+  readonly consumers?: ReadonlyMap<string, BrokerConsumer>;
   readonly ingest: Ingest;
   readonly counters: Counters;
   readonly logger: Logger;
@@ -40,8 +41,19 @@ export interface BrokerOptions {
   readonly clock?: () => number;
 }
 
+/** A read-only account (nurse call, paging, integration) that may subscribe to `topics`. */
+export interface BrokerConsumer {
+  readonly id: string;
+  readonly secretHash?: string;
+  readonly secret?: string;
+  /** Topic filters it may subscribe to, e.g. `vigil/v1/alarms/#`. */
+  readonly topics: readonly string[];
+}
+
 interface Session {
-  readonly device: BrokerDevice;
+  /** Set for devices; consumers have `consumer` instead. */
+  readonly device?: BrokerDevice;
+  readonly consumer?: BrokerConsumer;
   readonly bucket: TokenBucket;
   readonly remote: string;
 }
@@ -63,7 +75,7 @@ export class MqttBroker implements Service {
   constructor(private readonly opts: BrokerOptions) {
     this.clock = opts.clock ?? Date.now;
     this.verifier = new SecretVerifier((id) => {
-      const d = opts.devices.get(id);
+      const d = opts.devices.get(id) ?? opts.consumers?.get(id);
       if (!d) return undefined;
       return d.secretHash !== undefined ? { hash: d.secretHash } : { plain: d.secret ?? '' };
     });
@@ -84,11 +96,11 @@ export class MqttBroker implements Service {
     this.aedes = aedes;
     aedes.on('clientError', (client, err) => {
       const s = this.sessions.get(client);
-      log.debug({ device: s?.device.id, clientId: client.id, err: err.message }, 'client connection error');
+      log.debug({ device: s?.device?.id ?? s?.consumer?.id, clientId: client.id, err: err.message }, 'client connection error');
     });
     aedes.on('clientDisconnect', (client) => {
       const s = this.sessions.get(client);
-      if (s) log.info({ device: s.device.id, remote: s.remote }, 'device disconnected');
+      if (s) log.info({ device: s.device?.id, consumer: s.consumer?.id, remote: s.remote }, s.device ? 'device disconnected' : 'consumer disconnected');
     });
 
     const tcp = createServer((socket) => this.accept(socket));
@@ -169,17 +181,25 @@ export class MqttBroker implements Service {
       const err = Object.assign(new Error(verdict), { returnCode: BAD_CREDENTIALS }) as AuthenticateError;
       return done(err, false);
     }
-    const device = this.opts.devices.get(id)!;
-    this.sessions.set(client, { device, bucket: new TokenBucket(this.opts.rate.messagesPerSecond, this.opts.rate.burst, this.clock()), remote });
+    const device = this.opts.devices.get(id);
+    const consumer = device ? undefined : this.opts.consumers?.get(id);
+    const bucket = new TokenBucket(this.opts.rate.messagesPerSecond, this.opts.rate.burst, this.clock());
+    this.sessions.set(client, device ? { device, bucket, remote } : { consumer: consumer!, bucket, remote });
     this.opts.counters.connection();
-    this.opts.logger.info({ device: id, clientId: client.id, remote }, 'device connected');
+    this.opts.logger.info({ [device ? 'device' : 'consumer']: id, clientId: client.id, remote }, device ? 'device connected' : 'consumer connected');
     done(null, true);
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
     if (client === null) return done(); // the gateway's own publishes
-    const s = this.sessions.get(client);
-    if (!s) return done(new Error('not authenticated'));
+    const session = this.sessions.get(client);
+    if (!session) return done(new Error('not authenticated'));
+    if (!session.device) {
+      this.opts.counters.reject('forbidden_topic');
+      this.opts.logger.warn({ consumer: session.consumer?.id, topic: packet.topic }, 'publish refused: consumer accounts are read-only; disconnecting');
+      return done(Object.assign(new Error('read-only account'), { returnCode: NOT_AUTHORIZED }));
+    }
+    const s = { ...session, device: session.device };
     const topic = parseDeviceTopic(packet.topic);
     if (!topic || topic.deviceId !== s.device.id || topic.kind !== 'obs') {
       this.opts.counters.reject('forbidden_topic');
@@ -207,13 +227,12 @@ export class MqttBroker implements Service {
 
   private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
     const s = this.sessions.get(client);
-    const prefix = s ? deviceTopicPrefix(s.device.id) : undefined;
     // A device may subscribe only below its own prefix (commands, config); never to others' data.
-    if (prefix !== undefined && sub.topic.startsWith(prefix)) {
-      return done(null, sub);
-    }
+    // A consumer may subscribe within the filters it was given.
+    const allowed = s?.device ? [`${deviceTopicPrefix(s.device.id)}#`] : (s?.consumer?.topics ?? []);
+    if (allowed.some((filter) => filterCovers(filter, sub.topic))) return done(null, sub);
     this.opts.counters.reject('forbidden_subscribe');
-    this.opts.logger.warn({ device: s?.device.id, topic: sub.topic }, 'subscription refused: outside the device\'s own topics');
+    this.opts.logger.warn({ device: s?.device?.id, consumer: s?.consumer?.id, topic: sub.topic }, 'subscription refused: outside the account\'s allowed topics');
     done(null, null);
   }
 }

@@ -24,3 +24,22 @@ export function parseDeviceTopic(topic: string): { deviceId: string; kind: strin
 export function alarmTopic(ward: string, bed: string): string {
   return `vigil/v1/alarms/${ward}/${bed}`;
 }
+
+/**
+ * True when every topic matched by `requested` is also matched by `allowed` (both MQTT topic
+ * filters, [MQTT-4.7]). Used to grant subscriptions no wider than an account's filters.
+ */
+export function filterCovers(allowed: string, requested: string): boolean {
+  const a = allowed.split('/');
+  const r = requested.split('/');
+  for (let i = 0; i < a.length; i++) {
+    const al = a[i];
+    if (al === '#') return true;
+    const rl = r[i];
+    if (rl === undefined) return false;
+    if (rl === '#') return false;
+    if (al === '+') continue;
+    if (rl === '+' || rl !== al) return false;
+  }
+  return r.length === a.length;
+}

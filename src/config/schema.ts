@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { detectorConfigSchema } from '../detectors/config.js';
+import { webhookConfigSchema } from '../sinks/webhook-options.js';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
@@ -104,6 +105,25 @@ export const configSchema = z
           .optional(),
         /** Largest accepted MQTT packet, bytes. Larger: the connection is closed and counted. */
         maxPacketBytes: z.number().int().min(256).default(16_384),
+        /**
+         * Read-only MQTT accounts for nurse-call, paging or integration systems: they may
+         * subscribe to the listed topic filters (e.g. vigil/v1/alarms/#) and publish nothing.
+         */
+        consumers: z
+          .array(
+            z
+              .object({
+                id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
+                secretHash: z.string().optional(),
+                secret: z.string().min(8, 'at least 8 characters').optional(),
+                topics: z.array(z.string().min(1)).min(1).default(['vigil/v1/alarms/#']),
+              })
+              .strict()
+              .superRefine((d, ctx) => {
+                if (d.secret === undefined && d.secretHash === undefined) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'required (or secretHash)' });
+              }),
+          )
+          .default([]),
         /** Per-device message rate limit (token bucket). */
         rate: z
           .object({
@@ -158,6 +178,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Alarm sinks besides InfluxDB and the MQTT alarm topics. */
+    alarms: z.object({ webhook: webhookConfigSchema.optional() }).strict().prefault({}),
     /** Detector and alarm settings (limits, delays, NEWS2, trend, technical, escalation). */
     detectors: detectorConfigSchema,
   })
@@ -168,6 +190,10 @@ export const configSchema = z
       const seen = ids.get(d.id);
       if (seen !== undefined) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate of devices[${seen}].id "${d.id}"` });
       ids.set(d.id, i);
+    });
+    c.mqtt.consumers.forEach((d, i) => {
+      const seen = ids.get(d.id);
+      if (seen !== undefined) ctx.addIssue({ code: 'custom', path: ['mqtt', 'consumers', i, 'id'], message: `"${d.id}" is already used by a device` });
     });
     c.serial.forEach((s, i) => {
       const seen = ids.get(s.deviceId);

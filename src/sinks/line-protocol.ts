@@ -6,7 +6,7 @@
  * Schema (timestamps in epoch milliseconds, write with `precision=ms`):
  * - `obs`   → `vitals,device=…[,patient=…,ward=…,bed=…][,quality=…] <metric>=<float>`
  * - `tech`  → `device_events,device=…[,patient,ward,bed],kind=… count=1i[,detail="…"]`
- * - `alarm` → `alarms,[patient,ward,bed,device,]kind,priority,state[,metric] id="…",reason="…"[,by="…"][,value=<float>]`
+ * - `alarm` → `alarms,[patient,ward,bed,device,]kind,priority,state[,metric] count=1i,id="…",reason="…"[,by="…"][,value=<float>]`
  */
 import { isMetricName } from '../core/metrics.js';
 import { TECHNICAL_KINDS } from '../core/types.js';
@@ -166,7 +166,9 @@ function alarmLine(a: Record<string, unknown>): string {
     'alarm',
   );
   if (typeof a.reason !== 'string') throw new MapError('alarm.reason: expected a string');
-  let fields = `id=${quoteString(id)},reason=${quoteString(a.reason)}`;
+  // `count=1i` gives every transition a numeric field: stores that keep only numbers (and
+  // dashboards that count transitions) still see each one.
+  let fields = `count=1i,id=${quoteString(id)},reason=${quoteString(a.reason)}`;
   if (a.by !== undefined) {
     if (typeof a.by !== 'string') throw new MapError('alarm.by: expected a string');
     fields += `,by=${quoteString(a.by)}`;

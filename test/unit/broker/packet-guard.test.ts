@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import mqttPacket from 'mqtt-packet';
 import { PacketSizeGuard, TokenBucket } from '../../../src/broker/packet-guard.js';
+import { filterCovers } from '../../../src/broker/topics.js';
 
 function publish(payloadBytes: number): Buffer {
   return mqttPacket.generate({ cmd: 'publish', topic: 'vigil/v1/dev/a/obs', payload: Buffer.alloc(payloadBytes, 0x61), qos: 1, messageId: 7, retain: false, dup: false });
@@ -41,5 +42,22 @@ describe('TokenBucket', () => {
     expect(b.take(10_000)).toBe(true);
     // Refill is capped at the burst.
     expect([1, 2, 3, 4].map(() => b.take(10_000))).toEqual([true, true, true, false]);
+  });
+});
+
+describe('filterCovers', () => {
+  it.each([
+    ['vigil/v1/alarms/#', 'vigil/v1/alarms/#', true],
+    ['vigil/v1/alarms/#', 'vigil/v1/alarms/w1/3', true],
+    ['vigil/v1/alarms/#', 'vigil/v1/alarms/+/3/active', true],
+    ['vigil/v1/alarms/#', 'vigil/v1/#', false],
+    ['vigil/v1/alarms/#', '#', false],
+    ['vigil/v1/dev/a/#', 'vigil/v1/dev/+/obs', false],
+    ['vigil/v1/dev/a/#', 'vigil/v1/dev/a/cmd', true],
+    ['vigil/v1/alarms/+/+', 'vigil/v1/alarms/w1/3', true],
+    ['vigil/v1/alarms/+/+', 'vigil/v1/alarms/w1/3/active', false],
+    ['vigil/v1/alarms/+/+', 'vigil/v1/alarms/+/#', false],
+  ])('%s covers %s: %s', (allowed, requested, want) => {
+    expect(filterCovers(allowed, requested)).toBe(want);
   });
 });

@@ -72,12 +72,12 @@ describe('recordToLine', () => {
     [
       'alarm with every field',
       { t: 'alarm', a: { ts: 9, id: 'a-1', kind: 'limit', priority: 'high', state: 'acknowledged', patientId: 'p', ward: 'W', bed: '3', metric: 'spo2', deviceId: 'ox', reason: 'SpO2 85 < 88', by: 'nurse\\jo', value: 85 } },
-      'alarms,patient=p,ward=W,bed=3,device=ox,kind=limit,priority=high,state=acknowledged,metric=spo2 id="a-1",reason="SpO2 85 < 88",by="nurse\\\\jo",value=85 9',
+      'alarms,patient=p,ward=W,bed=3,device=ox,kind=limit,priority=high,state=acknowledged,metric=spo2 count=1i,id="a-1",reason="SpO2 85 < 88",by="nurse\\\\jo",value=85 9',
     ],
     [
       'alarm without optional fields',
       { t: 'alarm', a: { ts: 10, id: 'a-2', kind: 'news2', priority: 'medium', state: 'raised', patientId: 'p', reason: 'NEWS2 5' } },
-      'alarms,patient=p,kind=news2,priority=medium,state=raised id="a-2",reason="NEWS2 5" 10',
+      'alarms,patient=p,kind=news2,priority=medium,state=raised count=1i,id="a-2",reason="NEWS2 5" 10',
     ],
   ];
   it.each(cases)('%s', (_name, record, expected) => {

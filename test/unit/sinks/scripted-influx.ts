@@ -1,16 +1,19 @@
 /**
- * A scripted stand-in for InfluxDB's write endpoint on 127.0.0.1: each request is answered by a
- * test-supplied function, so a test can play 429s, 5xx, 400s on particular lines, auth errors
- * and dropped connections through the real HTTP client.
+ * A scripted stand-in for an HTTP endpoint on 127.0.0.1 (InfluxDB's write API, or an alarm
+ * webhook): each request is answered by a test-supplied function, so a test can play 429s, 5xx,
+ * 400s on particular lines, auth errors and dropped connections through the real HTTP client.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ScriptedRequest {
   readonly n: number;
+  readonly method: string;
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
   readonly lines: string[];
+  /** The whole request body, as sent. */
+  readonly body: string;
 }
 
 export type ScriptedReply =
@@ -34,7 +37,7 @@ export async function startScriptedInflux(reply: (req: ScriptedRequest) => Scrip
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const scripted: ScriptedRequest = { n: requests.length + 1, url: req.url ?? '', headers: req.headers, lines: body === '' ? [] : body.split('\n') };
+      const scripted: ScriptedRequest = { n: requests.length + 1, method: req.method ?? '', url: req.url ?? '', headers: req.headers, lines: body === '' ? [] : body.split('\n'), body };
       requests.push(scripted);
       const answer = reply(scripted);
       if (answer === 'reset') {
