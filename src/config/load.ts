@@ -89,7 +89,10 @@ export function parseYaml(text: string, source: string): Record<string, unknown>
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError(`${source}: the top level must be a mapping of settings, not ${Array.isArray(value) ? 'a list' : typeof value}`);
   }
-  return value as Record<string, unknown>;
+  // A section whose settings are all commented out parses as null: treat it as absent.
+  const obj = value as Record<string, unknown>;
+  for (const [k, v] of Object.entries(obj)) if (v === null) delete obj[k];
+  return obj;
 }
 
 /**
