@@ -142,6 +142,7 @@ export class Gateway {
         publisher: () => (this.broker ? { publish: (topic, payload, o) => this.broker.publish(topic, payload, o) } : undefined),
       });
       await this.startService(this.detectors);
+      this.watchSpool();
       // Stopped right after the sources: appends still in flight finish before detectors and writer stop.
       this.started.push({ name: 'ingest', start: async () => {}, stop: () => this.ingest.drain() });
 
@@ -212,6 +213,23 @@ export class Gateway {
         ? { configured: true, state: writer.state, lagRecords: writer.lagRecords, lastSuccessAt: writer.lastSuccessAt, lastError: writer.lastError, batches: writer.batches, pointsWritten: writer.pointsWritten, retries: writer.retries, deadLetters: writer.deadLetters }
         : { configured: false, note: 'no influx.url: data stays in the spool' },
     };
+  }
+
+  /**
+   * Turns the spool's state into technical alarms: nearing the bound (medium) means InfluxDB is
+   * not keeping up; full (high) means devices' data is being refused.
+   */
+  private watchSpool(): void {
+    const sync = () => {
+      const s = this.spool.stats();
+      const pct = Math.round((s.bytes / s.maxBytes) * 100);
+      this.detectors.system('spool_near_full', s.nearFull, 'medium', s.nearFull ? `Gateway storage ${pct}% full: is InfluxDB reachable?` : `Gateway storage back to ${pct}%`);
+      this.detectors.system('spool_full', s.full, 'high', s.full ? 'Gateway storage full: new device data is refused' : 'Gateway storage accepts data again');
+    };
+    this.spool.on('nearFull', sync);
+    this.spool.on('full', sync);
+    this.spool.on('recovered', sync);
+    if (this.spool.stats().nearFull || this.spool.stats().full) sync();
   }
 
   private async startService(s: Service): Promise<void> {

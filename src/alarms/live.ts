@@ -83,6 +83,14 @@ export class LiveDetectors implements Service {
     this.subscription = undefined;
   }
 
+  /**
+   * Raises (or clears) a technical alarm about the gateway itself, e.g. its spool nearing the
+   * size bound. It has no patient; the nurse station shows it across the ward.
+   */
+  system(condition: string, active: boolean, priority: 'high' | 'medium' | 'low', reason: string): void {
+    this.actions.next({ type: 'system', ts: Math.max(this.opts.clock(), this.pipeline.now), condition, active, priority, reason });
+  }
+
   /** Subscribes to NEWS2 changes and alarm transitions as they happen. */
   onOutput(listener: Listener): void {
     this.listeners.push(listener);

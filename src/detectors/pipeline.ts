@@ -26,7 +26,7 @@
 import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { AlarmManager, type ActiveAlarm } from '../alarms/manager.js';
 import { metricInfo } from '../core/metrics.js';
-import type { AlarmTransition, Observation, PatientSettings, Placement, SettingsEvent, TechnicalEvent } from '../core/types.js';
+import type { AlarmPriority, AlarmTransition, Observation, PatientSettings, Placement, SettingsEvent, TechnicalEvent } from '../core/types.js';
 import { VirtualClock } from './clock.js';
 import type { DetectorConfig } from './config.js';
 import type { DetectorContext } from './context.js';
@@ -45,7 +45,12 @@ export type PipelineInput =
   | { readonly type: 'ack'; readonly alarmId: string; readonly by: string; readonly ts: number }
   /** Pauses an alarm's audio and escalation for `seconds`. */
   | { readonly type: 'silence'; readonly alarmId: string; readonly by: string; readonly ts: number; readonly seconds: number }
-  | { readonly type: 'tick'; readonly ts: number };
+  | { readonly type: 'tick'; readonly ts: number }
+  /**
+   * A condition of the gateway itself (e.g. its spool nearing its bound), shown to nurses as a
+   * technical alarm with no patient, and cleared when `active` turns false.
+   */
+  | { readonly type: 'system'; readonly ts: number; readonly condition: string; readonly active: boolean; readonly priority: AlarmPriority; readonly reason: string };
 
 /** What comes out: NEWS2 changes and alarm transitions, in the order they happened. */
 export type PipelineOutput = News2Event | { readonly type: 'alarm'; readonly alarm: AlarmTransition };
@@ -137,6 +142,12 @@ export class Pipeline {
         break;
       case 'tick':
         break;
+      case 'system': {
+        const cond = { name: `system:${input.condition}`, kind: 'technical', priority: input.priority, deviceId: 'gateway' } as const;
+        if (input.active) this.manager.raise(cond, t, input.reason);
+        else this.manager.clear(cond, t, input.reason);
+        break;
+      }
     }
     const out = this.out;
     this.out = [];

@@ -8,7 +8,7 @@ import type { PipelineInput } from '../detectors/pipeline.js';
 
 /**
  * One input as a recording line (no newline), `ts` in ISO 8601.
- * @returns null for inputs a recording does not hold (ticks)
+ * @returns null for inputs a recording does not hold (ticks, gateway conditions)
  */
 export function formatInput(i: PipelineInput): string | null {
   switch (i.type) {
@@ -44,6 +44,8 @@ export function formatInput(i: PipelineInput): string | null {
     case 'silence':
       return JSON.stringify({ ts: iso(i.ts), silence: i.alarmId, by: i.by, seconds: i.seconds });
     case 'tick':
+    case 'system':
+      // Conditions of the gateway itself are not patient data: a recording does not hold them.
       return null;
   }
 }

@@ -126,6 +126,12 @@ describe('health, metrics and bounds', () => {
     expect(((await res.json()) as { spool: object }).spool).toMatchObject({ full: true, nearFull: true });
     expect(await gw.metric('vigil_spool_full')).toBe(1);
     await gw.waitForLog((l) => /spool full/.test(l.msg));
+    // Nurses see it too: technical alarms about the gateway itself, with no patient.
+    const alarms = ((await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms`)).json()) as { alarms: Array<{ kind: string; priority: string; reason: string; patientId?: string }> }).alarms;
+    expect(alarms).toEqual(expect.arrayContaining([
+      expect.objectContaining({ kind: 'technical', priority: 'high', reason: expect.stringMatching(/storage full/) }),
+      expect.objectContaining({ kind: 'technical', priority: 'medium', reason: expect.stringMatching(/storage \d+% full/) }),
+    ]));
     await gw.waitForLog((l) => /nearing its size bound/.test(l.msg));
     // Every acknowledged message is in the spool: 10 observation records each (no writer has taken
     // any). Besides them the spool holds the unassigned-device notice and its technical alarm.
