@@ -15,74 +15,13 @@ import { log, type Logger } from '../core/log.js';
 import type { Service } from '../core/types.js';
 import { retryDelay } from '../sinks/backoff.js';
 import type { Sleep } from '../sinks/influx-writer.js';
-import type { SpoolBatch, SpoolReader } from '../spool/types.js';
-import { DEFAULT_TOPIC_PREFIX, type BridgeFormat } from './config.js';
+import type { SpoolBatch } from '../spool/types.js';
+import { DEFAULT_TOPIC_PREFIX } from './config.js';
 import { UpstreamConnection } from './connection.js';
 import { encodeRecord, resolvePrefix, type BridgeMessage, type EncodeContext } from './encode.js';
+import type { BridgeState, BridgeStats, UpstreamBridgeOptions } from './types.js';
 
-export interface UpstreamBridgeOptions {
-  /** `mqtt://host:port` (TCP) or `mqtts://host:port` (TLS). */
-  readonly url: string;
-  readonly username?: string;
-  readonly password?: string;
-  /** Paths of PEM files: broker CA, client certificate and key. */
-  readonly ca?: string;
-  readonly cert?: string;
-  readonly key?: string;
-  /** Verify the broker's certificate. Default true. */
-  readonly rejectUnauthorized?: boolean;
-  readonly clientId: string;
-  /** Fills `{wardId}` in the topic prefix. */
-  readonly wardId: string;
-  /** Default `vigil/v1/ward/{wardId}`. */
-  readonly topicPrefix?: string;
-  /** Default alarms and technical events, no observations. */
-  readonly forward?: { readonly alarms?: boolean; readonly observations?: boolean; readonly technical?: boolean };
-  /** Default `json`. */
-  readonly format?: BridgeFormat;
-  /** Records per batch. Default 100. */
-  readonly batchSize?: number;
-  readonly reader: SpoolReader;
-  readonly logger?: Logger;
-  /** Longest wait for a batch's PUBACKs before reconnecting, ms. Default 10000. */
-  readonly publishTimeoutMs?: number;
-  /** CONNACK timeout, ms. Default 10000. */
-  readonly connectTimeoutMs?: number;
-  /** First reconnection backoff ceiling, ms. Default 250. */
-  readonly minBackoffMs?: number;
-  /** Longest backoff between reconnection attempts, ms. Default 30000. */
-  readonly maxBackoffMs?: number;
-  /** How long `stop()` lets a batch in flight finish, ms. Default 3000. */
-  readonly stopTimeoutMs?: number;
-  readonly sleep?: Sleep;
-  readonly random?: () => number;
-  /** Epoch ms. */
-  readonly now?: () => number;
-}
-
-export type BridgeState = 'starting' | 'connecting' | 'backing_off' | 'idle' | 'publishing' | 'stopped';
-
-export interface BridgeStats {
-  readonly state: BridgeState;
-  readonly connected: boolean;
-  /** Messages acknowledged by the upstream broker (PUBACK). */
-  readonly published: number;
-  /** Batches committed to the cursor. */
-  readonly batches: number;
-  /** Records not forwarded: their kind is switched off, or the format cannot express them. */
-  readonly skipped: number;
-  /** Records that could not be encoded (logged with their seq). */
-  readonly unencodable: number;
-  /** Successful connections after the first. */
-  readonly reconnects: number;
-  /** Failed connection attempts and dropped connections. */
-  readonly failures: number;
-  /** Records appended but not yet committed by the bridge. */
-  readonly lagRecords: number;
-  /** Epoch ms of the last PUBACK. */
-  readonly lastPublishAt?: number;
-  readonly lastError?: string;
-}
+export type { UpstreamBridgeOptions, BridgeState, BridgeStats } from './types.js';
 
 const sleepFor: Sleep = (ms, signal) =>
   new Promise((resolve) => {
@@ -126,7 +65,7 @@ export class UpstreamBridge implements Service {
     this.#log = (opts.logger ?? log()).child({ component: 'bridge' });
     this.#sleep = opts.sleep ?? sleepFor;
     this.#now = opts.now ?? Date.now;
-    this.#batchSize = opts.batchSize ?? 100;
+    this.#batchSize = opts.batchSize ?? 500;
     if (!(this.#batchSize >= 1)) throw new RangeError('bridge.batchSize must be at least 1');
     this.#ctx = {
       prefix: resolvePrefix(opts.topicPrefix ?? DEFAULT_TOPIC_PREFIX, opts.wardId),
@@ -241,6 +180,9 @@ export class UpstreamBridge implements Service {
     const signal = AbortSignal.any([this.#stopAbort.signal, conn.lost, local.signal]);
     await Promise.race([this.#o.reader.waitForData(signal), sleepFor(IDLE_POLL_MS, signal)]);
     local.abort();
+    // A drop goes through backoff like any failure: two gateways configured with the same
+    // client id would otherwise take the session from each other in a tight loop.
+    if (conn.lost.aborted && !this.#stopping) throw conn.lost.reason ?? new Error('connection lost');
   }
 
   /** Publishes one batch, pipelined in order, and commits once every message is acknowledged. */

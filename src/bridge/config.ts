@@ -51,7 +51,7 @@ export const bridgeConfigSchema = z
     /** Payload format of alarms and observations (technical events are always JSON). */
     format: z.enum(BRIDGE_FORMATS).default('json'),
     /** Records read from the spool and published per batch (pipelined, QoS 1). */
-    batchSize: z.number().int().min(1).max(1000).default(100),
+    batchSize: z.number().int().min(1).max(5000).default(500),
     /** Longest wait for the PUBACKs of a batch before the connection is dropped and the batch resent, ms. */
     publishTimeoutMs: z.number().int().min(100).default(10_000),
     /** Longest backoff between reconnection attempts, ms. */

@@ -72,6 +72,9 @@ export class UpstreamConnection {
       };
       const onConnect = (): void => {
         cleanup();
+        // Pipelined publishes are small writes; Nagle's algorithm against the broker's delayed
+        // ACK would hold each batch back by tens of milliseconds.
+        (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
         resolve(new UpstreamConnection(client));
       };
       const cleanup = (): void => {

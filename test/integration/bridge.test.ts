@@ -6,6 +6,7 @@
  * payloads go out as such.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +94,17 @@ async function subscribe(broker: Mosquitto, filter = `${PREFIX}/#`): Promise<{ c
   await client.subscribeAsync(filter, { qos: 1 });
   cleanups.push(() => client.endAsync(true));
   return { client, got };
+}
+
+/** A private CA and a server certificate for 127.0.0.1, made with openssl in `dir`. */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const f = (name: string): string => join(dir, name);
+  const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Test Hospital CA', '-keyout', f('ca.key'), '-out', f('ca.crt'));
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr'));
+  execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1\n' > '${f('san.ext')}'`]);
+  openssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('san.ext'), '-out', f('server.crt'));
+  return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
 }
 
 const seqs = (got: Received[]): number[] => got.map((m) => (JSON.parse(m.payload) as { seq: number }).seq);
@@ -200,6 +212,27 @@ describe('upstream bridge (real Mosquitto, real spool)', () => {
     await until(() => bridge.stats().lagRecords === 0 && new Set(seqs(got)).size >= 20, 'the unacknowledged 10 to be resent');
     const order = seqs(got);
     expect(order.filter((s, i) => order.indexOf(s) === i)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it('forwards over TLS when it trusts the broker CA, and forwards nothing when it does not', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-bridge-tls-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const pki = makeCertificates(dir);
+    const broker = await startMosquitto({ tls: { cert: pki.cert, key: pki.key } });
+    cleanups.push(() => broker.dispose());
+    const { got } = await subscribe(broker);
+    const { spool } = await openSpool();
+    await append(spool, [alarm(1), alarm(2)]);
+
+    const untrusting = await startBridge(spool, broker, { url: broker.tlsUrl!, clientId: 'gw-untrusting' });
+    await until(() => untrusting.stats().failures >= 2, 'TLS refusals');
+    expect(untrusting.stats().lastError).toMatch(/certificate/i);
+    expect(untrusting.stats()).toMatchObject({ connected: false, published: 0, lagRecords: 2 });
+    await untrusting.stop();
+
+    const trusting = await startBridge(spool, broker, { url: broker.tlsUrl!, clientId: 'gw-trusting', ca: pki.ca });
+    await until(() => got.length >= 2 && trusting.stats().lagRecords === 0, 'alarms over TLS');
+    expect(seqs(got)).toEqual([1, 2]);
   });
 
   it('resumes from its cursor after a restart without resending what was acknowledged', async () => {

@@ -18,6 +18,8 @@ export interface Mosquitto {
   readonly port: number;
   /** `mqtt://127.0.0.1:PORT`. */
   readonly url: string;
+  /** `mqtts://127.0.0.1:TLSPORT` when a TLS listener was asked for. */
+  readonly tlsUrl?: string;
   /** Broker log so far (stderr and stdout), for failure messages. */
   readonly output: () => string;
   readonly running: () => boolean;
@@ -39,6 +41,8 @@ export interface MosquittoOptions {
   readonly port?: number;
   /** How long to wait for the listener, ms. */
   readonly timeoutMs?: number;
+  /** A second listener with TLS (PEM paths), on a free port. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
@@ -46,8 +50,10 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   const port = opts.port ?? (await freePort());
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const conf = join(dir, 'mosquitto.conf');
+  const tlsPort = opts.tls ? await freePort() : undefined;
   const lines = [
     `listener ${port} 127.0.0.1`,
+    ...(opts.tls ? [`listener ${tlsPort} 127.0.0.1`, `certfile ${opts.tls.cert}`, `keyfile ${opts.tls.key}`] : []),
     'allow_anonymous true',
     `persistence ${opts.persistence ? 'true' : 'false'}`,
     // Saved after every change, so sessions survive even a SIGKILL.
@@ -93,7 +99,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
       if (failed) throw new Error(`cannot start ${MOSQUITTO_BIN} (install Debian mosquitto): ${failed.message}`);
       if (!running()) throw new Error(`mosquitto exited at start: ${log.trim()}`);
-      if (await accepts(port)) return;
+      if ((await accepts(port)) && (tlsPort === undefined || (await accepts(tlsPort)))) return;
       if (Date.now() > deadline) {
         await stop();
         throw new Error(`mosquitto did not listen on 127.0.0.1:${port} within ${timeoutMs} ms: ${log.trim()}`);
@@ -106,6 +112,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    ...(tlsPort !== undefined ? { tlsUrl: `mqtts://127.0.0.1:${tlsPort}` } : {}),
     output: () => log,
     running,
     stop,

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Installs or upgrades Vigil on a Debian-based ward box (arm64 or x86-64) as a systemd service.
+# Safe to run again: an existing config and data directory are kept, the user is reused, and
+# the previous build stays in /opt/vigil.prev for a rollback.
+set -euo pipefail
+
+PREFIX=/opt/vigil
+DATA_DIR=/var/lib/vigil
+CONFIG_DIR=/etc/vigil
+CONFIG_FILE=$CONFIG_DIR/vigil.yaml
+UNIT_FILE=/etc/systemd/system/vigil.service
+SERVICE_USER=vigil
+NODE_MAJOR_MIN=20
+
+usage() {
+  cat <<USAGE
+Usage: sudo deploy/install.sh [options]
+
+Installs Vigil from this source tree into $PREFIX, creates the system user '$SERVICE_USER',
+the data directory $DATA_DIR, a first config $CONFIG_FILE (from vigil.example.yaml, only
+when none exists), and enables the systemd unit 'vigil'. Run it again to upgrade.
+
+Options:
+  --mqtt-host ADDR   Address the MQTT broker listens on in a new config (default 0.0.0.0,
+                     so wearables on the ward network can connect).
+  --http-host ADDR   Address of /healthz, /metrics and the census API in a new config
+                     (default 127.0.0.1). Anything else gets a generated http.apiToken,
+                     printed once.
+  --no-start         Install and enable, but do not (re)start the service.
+  -h, --help         Show this help.
+
+Needs: root, Node.js >= $NODE_MAJOR_MIN with npm, systemd. Nothing is downloaded except the
+npm packages in package-lock.json.
+USAGE
+}
+
+MQTT_HOST=0.0.0.0
+HTTP_HOST=127.0.0.1
+START=yes
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --mqtt-host) MQTT_HOST=${2:?--mqtt-host needs an address}; shift 2 ;;
+    --http-host) HTTP_HOST=${2:?--http-host needs an address}; shift 2 ;;
+    --no-start) START=no; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "install.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "vigil install: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (sudo deploy/install.sh)"
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+[ -f "$SRC/package.json" ] && [ -f "$SRC/vigil.example.yaml" ] || die "run from a Vigil source tree ($SRC has no package.json)"
+command -v systemctl >/dev/null || die "systemd is required"
+
+case "$(uname -m)" in
+  x86_64|aarch64|arm64) ;;
+  *) say "warning: $(uname -m) is untested (arm64 and x86-64 are)";;
+esac
+
+NODE=$(command -v node || true)
+[ -n "$NODE" ] || die "Node.js >= $NODE_MAJOR_MIN is required (Debian 13: apt-get install nodejs npm; Debian 12: use the NodeSource packages)"
+NODE_MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]')
+[ "$NODE_MAJOR" -ge "$NODE_MAJOR_MIN" ] || die "Node.js $NODE_MAJOR found at $NODE; $NODE_MAJOR_MIN or later is required"
+command -v npm >/dev/null || die "npm is required"
+
+# 1. User and directories.
+if ! id -u "$SERVICE_USER" >/dev/null 2>&1; then
+  say "creating system user $SERVICE_USER"
+  useradd --system --user-group --home-dir "$DATA_DIR" --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
+fi
+getent group dialout >/dev/null || groupadd --system dialout
+install -d -o "$SERVICE_USER" -g "$SERVICE_USER" -m 0750 "$DATA_DIR"
+install -d -o root -g "$SERVICE_USER" -m 0750 "$CONFIG_DIR"
+
+# 2. Build into a fresh directory, then swap it in, so a failed build leaves the running one alone.
+STAGE=$PREFIX.new
+rm -rf "$STAGE"
+install -d -m 0755 "$STAGE"
+say "building in $STAGE"
+for item in package.json package-lock.json tsconfig.json vigil.example.yaml README.md src devices firmware-sim deploy; do
+  if [ -e "$SRC/$item" ]; then cp -a "$SRC/$item" "$STAGE/"; fi
+done
+(
+  cd "$STAGE"
+  npm ci --no-audit --no-fund --loglevel=error
+  npm run build --silent
+  npm prune --omit=dev --no-audit --no-fund --loglevel=error
+)
+[ -f "$STAGE/dist/src/cli/main.js" ] || die "build did not produce dist/src/cli/main.js"
+chown -R root:root "$STAGE"
+if [ -d "$PREFIX" ]; then
+  rm -rf "$PREFIX.prev"
+  mv "$PREFIX" "$PREFIX.prev"
+fi
+mv "$STAGE" "$PREFIX"
+
+# 3. First config (never overwritten).
+if [ -f "$CONFIG_FILE" ]; then
+  say "keeping existing $CONFIG_FILE"
+else
+  TOKEN=$(cd "$PREFIX" && "$NODE" deploy/configure.mjs --example vigil.example.yaml --out "$CONFIG_FILE" \
+    --data-dir "$DATA_DIR" --mqtt-host "$MQTT_HOST" --http-host "$HTTP_HOST")
+  chown root:"$SERVICE_USER" "$CONFIG_FILE"
+  chmod 0640 "$CONFIG_FILE"
+  say "wrote $CONFIG_FILE: add devices (vigil device add) and the census, then restart"
+  [ -z "$TOKEN" ] || say "HTTP API token (also in $CONFIG_FILE): $TOKEN"
+fi
+"$NODE" "$PREFIX/dist/src/cli/main.js" check -c "$CONFIG_FILE" >&2 || die "$CONFIG_FILE does not validate; fix it and run again"
+
+# 4. The unit. It runs /usr/bin/node; a node elsewhere gets a drop-in with its path.
+install -m 0644 "$PREFIX/deploy/vigil.service" "$UNIT_FILE"
+DROPIN=/etc/systemd/system/vigil.service.d/node-path.conf
+if [ "$NODE" != /usr/bin/node ]; then
+  install -d -m 0755 "$(dirname "$DROPIN")"
+  printf '[Service]\nExecStart=\nExecStart=%s %s/dist/src/cli/main.js start\n' "$NODE" "$PREFIX" >"$DROPIN"
+else
+  rm -f "$DROPIN"
+fi
+systemctl daemon-reload
+systemctl enable vigil.service >/dev/null
+if [ "$START" = yes ]; then
+  systemctl restart vigil.service
+  say "vigil is $(systemctl is-active vigil.service || true); logs: journalctl -u vigil -f -o cat"
+else
+  say "installed and enabled; start with: systemctl start vigil"
+fi
