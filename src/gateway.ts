@@ -17,6 +17,7 @@ import { RejectedLog } from './ingest/rejected-log.js';
 import { Spool } from './spool/spool.js';
 import { InfluxWriter } from './sinks/influx-writer.js';
 import { WebhookSink } from './sinks/webhook.js';
+import { UpstreamBridge } from './bridge/bridge.js';
 import { MqttBroker, type BrokerDevice } from './broker/broker.js';
 import { checkHashFormat } from './broker/secrets.js';
 import { HttpServer } from './http/server.js';
@@ -24,6 +25,7 @@ import { SerialSource } from './sources/serial.js';
 import { LiveDetectors } from './alarms/live.js';
 import { alarmRoutes } from './alarms/routes.js';
 import type { SerialProfile } from './core/profile.js';
+import { NurseStation } from './web/station.js';
 
 export interface GatewayOptions {
   readonly logger?: Logger;
@@ -86,8 +88,10 @@ export class Gateway {
   http!: HttpServer;
   writer: InfluxWriter | undefined;
   webhook: WebhookSink | undefined;
+  bridge: UpstreamBridge | undefined;
   serial: SerialSource | undefined;
   detectors!: LiveDetectors;
+  station!: NurseStation;
   private rejected!: RejectedLog;
 
   constructor(
@@ -130,6 +134,24 @@ export class Gateway {
         log.warn({ dataDir: this.dataDir }, 'no InfluxDB configured (influx.url / VIGIL_INFLUX_URL): observations are kept in the spool until one is');
       }
 
+      if (c.bridge) {
+        const b = c.bridge;
+        this.bridge = new UpstreamBridge({
+          url: b.url, clientId: b.clientId, wardId: b.wardId, topicPrefix: b.topicPrefix,
+          ...(b.username !== undefined ? { username: b.username } : {}),
+          ...(b.password !== undefined ? { password: b.password } : {}),
+          ...(b.tls ? { ca: b.tls.ca, cert: b.tls.cert, key: b.tls.key, rejectUnauthorized: b.tls.rejectUnauthorized } : {}),
+          forward: b.forward, format: b.format, batchSize: b.batchSize,
+          publishTimeoutMs: b.publishTimeoutMs, maxBackoffMs: b.maxBackoffMs,
+          reader: await this.spool.reader('bridge'),
+          logger: log,
+        });
+        await this.startService(this.bridge);
+      } else if (await this.spool.removeReader('bridge')) {
+        // An old cursor would keep every segment on disk.
+        log.info('upstream bridge no longer configured: its spool cursor was retired');
+      }
+
       if (c.alarms.webhook) {
         // The reader exists only when configured: an idle cursor would keep old segments on disk.
         this.webhook = new WebhookSink({ ...c.alarms.webhook, reader: await this.spool.reader('webhook'), deadLetterPath: join(this.dataDir, 'dead-letter', 'webhook.jsonl'), logger: log.child({ component: 'webhook' }) });
@@ -142,6 +164,8 @@ export class Gateway {
         publisher: () => (this.broker ? { publish: (topic, payload, o) => this.broker.publish(topic, payload, o) } : undefined),
       });
       await this.startService(this.detectors);
+      this.station = new NurseStation({ config: c, dataDir: this.dataDir, census: this.census, detectors: this.detectors, ingest: this.ingest, logger: log.child({ component: 'web' }), clock: this.clock });
+      await this.startService(this.station);
       this.watchSpool();
       // Stopped right after the sources: appends still in flight finish before detectors and writer stop.
       this.started.push({ name: 'ingest', start: async () => {}, stop: () => this.ingest.drain() });
@@ -175,7 +199,7 @@ export class Gateway {
         await this.startService(this.serial);
       }
 
-      this.http = new HttpServer({ host: c.http.host, port: c.http.port, ...(c.http.apiToken ? { apiToken: c.http.apiToken } : {}), counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), routes: [censusRoutes(this.census, log.child({ component: 'census' }), this.clock), alarmRoutes(this.detectors, this.census, log.child({ component: 'alarms' }))] });
+      this.http = new HttpServer({ host: c.http.host, port: c.http.port, ...(c.http.apiToken ? { apiToken: c.http.apiToken } : {}), counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), authHook: this.station.guard, routes: [...this.station.routes(), censusRoutes(this.census, log.child({ component: 'census' }), this.clock), alarmRoutes(this.detectors, this.census, log.child({ component: 'alarms' }))] });
       await this.startService(this.http);
       this.registerGauges();
     } catch (err) {
@@ -209,6 +233,8 @@ export class Gateway {
       spool: { depth: writer?.lagRecords ?? spool.lastSeq, bytes: spool.bytes, maxBytes: spool.maxBytes, nearFull: spool.nearFull, full: spool.full, lastSeq: spool.lastSeq, refused: spool.refused },
       serial: this.serial?.stats(),
       webhook: this.webhook?.stats(),
+      // An upstream outage is not a local failure: it does not affect `ok`.
+      bridge: this.bridge?.stats() ?? { configured: false },
       influx: writer
         ? { configured: true, state: writer.state, lagRecords: writer.lagRecords, lastSuccessAt: writer.lastSuccessAt, lastError: writer.lastError, batches: writer.batches, pointsWritten: writer.pointsWritten, retries: writer.retries, deadLetters: writer.deadLetters }
         : { configured: false, note: 'no influx.url: data stays in the spool' },
@@ -251,6 +277,11 @@ export class Gateway {
     c.externalCounter('vigil_influx_retries_total', 'InfluxDB write retries', () => w()?.retries ?? 0);
     c.externalCounter('vigil_influx_dead_letters_total', 'Records refused by InfluxDB and kept in the dead-letter file', () => w()?.deadLetters ?? 0);
     c.externalHistogram('vigil_influx_write_seconds', 'InfluxDB batch write latency', () => w()?.latency);
+    const b = () => this.bridge?.stats();
+    c.externalCounter('vigil_bridge_published_total', 'Messages acknowledged by the upstream broker', () => b()?.published ?? 0);
+    c.externalCounter('vigil_bridge_failures_total', 'Failed or dropped upstream connections', () => b()?.failures ?? 0);
+    c.gauge('vigil_bridge_lag_records', 'Records not yet forwarded upstream', () => b()?.lagRecords ?? 0);
+    c.gauge('vigil_bridge_connected', '1 when connected to the upstream broker', () => (b()?.connected ? 1 : 0));
     c.gauge('vigil_influx_last_write_seconds', 'Latency of the last successful InfluxDB write', () => (w()?.lastWriteLatencyMs ?? 0) / 1000);
   }
 }

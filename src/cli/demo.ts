@@ -14,6 +14,7 @@ import { startSimulatedWard, type SimulatedWard } from '../../firmware-sim/ward.
 import { socatAvailable } from '../../firmware-sim/socat.js';
 import { runUntilSignal } from './lifecycle.js';
 import { DemoReporter } from './demo-report.js';
+import { generatePassword, hashPassword } from '../http/auth-passwords.js';
 
 /** The simulated patients: one per bed, each with a story worth watching. */
 export const DEMO_BEDS = [
@@ -77,10 +78,17 @@ Example:
     const serialPath = serialWard?.serialPaths[SERIAL_BED.device];
 
     const secrets = new Map<string, string>(DEMO_BEDS.map((b) => [b.device, generateSecret()]));
+    // Nurse-station accounts for this run only; their passwords are printed in the banner.
+    const demoUsers = [
+      { username: 'nurse', name: 'Demo Nurse', role: 'nurse' as const, password: generatePassword() },
+      { username: 'charge', name: 'Demo Charge Nurse', role: 'charge' as const, password: generatePassword() },
+      { username: 'admin', name: 'Demo Administrator', role: 'admin' as const, password: generatePassword() },
+    ];
     const config = validateConfig({
       dataDir: values['data-dir'] ?? env.VIGIL_DATA_DIR ?? join('.vigil-data', 'demo'),
       mqtt: { port: mqttPort, rate: { messagesPerSecond: 50, burst: 100 } },
       http: { port: httpPort },
+      web: { users: await Promise.all(demoUsers.map(async ({ password, ...u }) => ({ ...u, passwordHash: await hashPassword(password) }))) },
       devices: await Promise.all(DEMO_BEDS.map(async (b) => ({ id: b.device, secretHash: await hashSecret(secrets.get(b.device)!), description: `demo wearable, bed ${b.bed}` }))),
       serial: serialPath ? [{ path: serialPath, deviceId: SERIAL_BED.device, profile: SERIAL_BED.profile }] : [],
       census: {
@@ -117,7 +125,8 @@ Example:
     out(`Vigil demo: a simulated ward of ${DEMO_BEDS.length + (serialPath ? 1 : 0)} beds on this machine.`);
     out(`  MQTT broker   ${mqttUrl}  (${DEMO_BEDS.length} simulated wearables, scenarios: ${DEMO_BEDS.map((b) => `bed ${b.bed} ${b.scenario}`).join(', ')})`);
     out(serialPath ? `  Serial        ${SERIAL_BED.profile} oximeter on ${serialPath} (bed ${SERIAL_BED.bed}, scenario ${SERIAL_BED.scenario})` : '  Serial        skipped: socat is not installed (apt-get install socat), so no virtual serial cable');
-    out(`  Health        ${http}/healthz    Metrics ${http}/metrics    Census ${http}/api/census`);
+    out(`  Nurse station ${http}/  sign in as ${demoUsers.map((u) => `${u.username} / ${u.password}`).join(', ')}`);
+    out(`  Health        ${http}/healthz    Metrics ${http}/metrics`);
     out(config.influx.url ? `  InfluxDB      ${config.influx.url}` : `  InfluxDB      not configured: data is kept in the spool under ${gateway.dataDir} (set --influx-url to forward it)`);
     out(`  Time          scenarios run ${timeScale}x faster than real time. Ctrl-C stops.`);
 

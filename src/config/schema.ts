@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { detectorConfigSchema } from '../detectors/config.js';
 import { webhookConfigSchema } from '../sinks/webhook-options.js';
+import { bridgeConfigSchema } from '../bridge/config.js';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
@@ -81,6 +82,45 @@ export const patientSchema = z
     settings: patientSettingsSchema.optional(),
   })
   .strict();
+
+/** One person who signs in to the nurse station. */
+export const webUserSchema = z
+  .object({
+    /** Sign-in name. */
+    username: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'letters, digits, dot, dash, underscore or @, 1–64 characters'),
+    /** Full name shown on screen and in the audit log. */
+    name: z.string().max(100).optional(),
+    /** nurse: view, acknowledge, silence, manual observations; charge: also alarm limits, census and audit; admin: census and audit. */
+    role: z.enum(['nurse', 'charge', 'admin']),
+    /** scrypt hash as printed by `vigil user add`. */
+    passwordHash: z.string().min(1),
+  })
+  .strict();
+
+/** The nurse station (web page served on the HTTP port). */
+export const webSchema = z
+  .object({
+    users: z.array(webUserSchema).default([]),
+    /** YAML file of more users, managed with `vigil user add --file`; re-read when it changes. */
+    usersFile: z.string().min(1).optional(),
+    /** Hours a sign-in lasts (a shift). */
+    sessionHours: z.number().positive().max(168).default(12),
+    /** A continuous signal (HR, SpO2, RR from a wearable or monitor) older than this looks stale on screen, s. */
+    continuousStaleSeconds: z.number().int().min(1).default(30),
+    /** Mark cookies Secure (set when a TLS proxy fronts the HTTP port). */
+    secureCookies: z.boolean().default(false),
+    signIn: z
+      .object({
+        /** Failed sign-ins per username within the window before sign-in is refused (per client address: 5 times this). */
+        maxFailures: z.number().int().min(1).default(5),
+        /** s */
+        windowSeconds: z.number().int().min(1).default(300),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
 
 export const configSchema = z
   .object({
@@ -178,10 +218,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Upstream MQTT bridge to the hospital's broker; absent: no bridge. */
+    bridge: bridgeConfigSchema.optional(),
     /** Alarm sinks besides InfluxDB and the MQTT alarm topics. */
     alarms: z.object({ webhook: webhookConfigSchema.optional() }).strict().prefault({}),
     /** Detector and alarm settings (limits, delays, NEWS2, trend, technical, escalation). */
     detectors: detectorConfigSchema,
+    /** Nurse station: accounts, sessions, sign-in limits. */
+    web: webSchema,
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -235,3 +279,5 @@ export type DeviceConfig = z.infer<typeof deviceSchema>;
 export type SerialPortConfig = z.infer<typeof serialPortSchema>;
 export type PatientConfig = z.infer<typeof patientSchema>;
 export type WardConfig = z.infer<typeof wardSchema>;
+export type WebUserConfig = z.infer<typeof webUserSchema>;
+export type WebConfig = z.infer<typeof webSchema>;

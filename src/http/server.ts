@@ -17,6 +17,11 @@ export interface HttpOptions {
   readonly logger: Logger;
   /** Builds the /healthz body; `ok: false` answers 503. */
   readonly health: () => { ok: boolean } & Record<string, unknown>;
+  /**
+   * Decides who may call what (http/auth.ts: bearer token or nurse-station session). Without it
+   * only the bearer token guards /api/*, and only when apiToken is set.
+   */
+  readonly authHook?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Registers feature routes (census API, …) on the instance. */
   readonly routes: ReadonlyArray<(app: FastifyInstance) => void>;
 }
@@ -32,14 +37,14 @@ export class HttpServer implements Service {
   async start(): Promise<void> {
     const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
     const { apiToken } = this.opts;
-    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    app.addHook('onRequest', this.opts.authHook ?? (async (req: FastifyRequest, reply: FastifyReply) => {
       if (apiToken === undefined || !req.url.startsWith('/api/')) return;
       const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer\s+/i, ''));
       const want = Buffer.from(apiToken);
       if (given.length !== want.length || !timingSafeEqual(given, want)) {
         return reply.code(401).send({ error: 'missing or wrong bearer token (http.apiToken)' });
       }
-    });
+    }));
     app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
       const status = err.statusCode ?? 500;
       if (status >= 500) this.opts.logger.error({ url: req.url, err: err.message }, 'HTTP handler failed');

@@ -88,6 +88,27 @@ export class Ingest {
     for (const l of this.listeners) l([{ t: 'tech', e }]);
   }
 
+  /**
+   * Stores observations entered by a person (manual observations at the nurse station), whose
+   * placement the caller gives instead of a device assignment. Same spool, same listeners.
+   * @throws DecodeError for an implausible value (nothing is stored), or when the spool refuses.
+   */
+  async manual(observations: readonly Observation[]): Promise<void> {
+    for (const o of observations) {
+      const problem = checkValue(o.metric, o.value);
+      if (problem !== null) throw new DecodeError(problem, 'implausible_value');
+    }
+    const records: SpoolRecord[] = observations.map((o) => ({ t: 'obs', o }));
+    this.inFlight++;
+    try {
+      await this.opts.spool.append(records.map((r) => Buffer.from(JSON.stringify(r))));
+    } finally {
+      if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+    this.opts.counters.observation('manual', records.length, false);
+    for (const l of this.listeners) l(records);
+  }
+
   /** Counts and logs a frame refused before decoding (framing errors on a serial line). */
   reportRejected(frame: Pick<Frame, 'deviceId' | 'origin' | 'transport' | 'receivedAt'> & { payload?: Buffer }, reason: string, message: string): void {
     this.opts.counters.reject(reason);

@@ -9,6 +9,9 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { startVictoria, type Victoria } from '../support/victoria.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 
+/** Machine clients use the bearer token; patient data never answers without it (or a session). */
+const TOKEN = 'alarms-live-test-token-0123';
+const auth = { authorization: `Bearer ${TOKEN}` };
 let vm: Victoria;
 let gw: GatewayProcess;
 let consumer: MqttClient;
@@ -18,6 +21,7 @@ beforeAll(async () => {
   vm = await startVictoria();
   gw = await startGatewayProcess({
     config: {
+      http: { apiToken: TOKEN },
       influx: { url: vm.url, flushIntervalMs: 100 },
       mqtt: { consumers: [{ id: 'nurse-call', secret: 'nurse-call-secret', topics: ['vigil/v1/alarms/#'] }], rate: { messagesPerSecond: 1000, burst: 1000 } },
       devices: [
@@ -67,17 +71,17 @@ describe('live alarms', () => {
     const active = received.filter((m) => m.topic === 'vigil/v1/alarms/w1/1/active').at(-1)!;
     expect((active.body.alarms as Array<{ id: string }>).map((a) => a.id)).toContain(raised.id);
 
-    const api = await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms`)).json() as { alarms: Array<{ id: string; acknowledged: boolean }> };
+    const api = await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms`, { headers: auth })).json() as { alarms: Array<{ id: string; acknowledged: boolean }> };
     expect(api.alarms.find((a) => a.id === raised.id)?.acknowledged).toBe(false);
-    const ack = await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms/${encodeURIComponent(String(raised.id))}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: 'nurse.jones' }) });
+    const ack = await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms/${encodeURIComponent(String(raised.id))}/ack`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ by: 'nurse.jones' }) });
     expect(ack.status).toBe(200);
     await expect.poll(() => transitions('1').some((a) => a.id === raised.id && a.state === 'acknowledged' && a.by === 'nurse.jones'), { timeout: 10_000 }).toBe(true);
-    const again = await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms/${encodeURIComponent(String(raised.id))}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: 'nurse.jones' }) });
+    const again = await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms/${encodeURIComponent(String(raised.id))}/ack`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ by: 'nurse.jones' }) });
     expect(again.status).toBe(409);
 
     // New series become visible to export after a flush of the server's in-memory parts.
     await expect.poll(async () => new Set((await vm.flush(), await vm.exportSeries('{__name__=~"alarms_.*",patient="P1",metric="spo2"}')).map((s) => s.metric.state)), { timeout: 20_000, interval: 500 }).toEqual(new Set(['raised', 'acknowledged']));
-    const news2 = await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/patients/P1/news2`)).json() as { score: number; parts: Record<string, unknown> };
+    const news2 = await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/patients/P1/news2`, { headers: auth })).json() as { score: number; parts: Record<string, unknown> };
     expect(news2.score).toBeGreaterThanOrEqual(3); // [NEWS2] SpO2 scale 1 ≤ 91 → 3
     expect(await gw.metric('vigil_alarm_transitions_total', { kind: 'limit', state: 'raised' })).toBeGreaterThanOrEqual(1);
   }, 60_000);

@@ -101,6 +101,7 @@ describe('health, metrics and bounds', () => {
       config: {
         spool: { maxBytes: 1_048_576, segmentBytes: 65_536, warnRatio: 0.5 },
         mqtt: { rate: { messagesPerSecond: 100_000, burst: 100_000 }, maxPacketBytes: 65_536 },
+        http: { apiToken: TOKEN },
         devices: [{ id: 'wb-01', secret: 'wb-01-secret-value' }],
       },
     });
@@ -127,7 +128,7 @@ describe('health, metrics and bounds', () => {
     expect(await gw.metric('vigil_spool_full')).toBe(1);
     await gw.waitForLog((l) => /spool full/.test(l.msg));
     // Nurses see it too: technical alarms about the gateway itself, with no patient.
-    const alarms = ((await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms`)).json()) as { alarms: Array<{ kind: string; priority: string; reason: string; patientId?: string }> }).alarms;
+    const alarms = ((await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { alarms: Array<{ kind: string; priority: string; reason: string; patientId?: string }> }).alarms;
     expect(alarms).toEqual(expect.arrayContaining([
       expect.objectContaining({ kind: 'technical', priority: 'high', reason: expect.stringMatching(/storage full/) }),
       expect.objectContaining({ kind: 'technical', priority: 'medium', reason: expect.stringMatching(/storage \d+% full/) }),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: the npm dependencies and the Debian
 # packages that provide real peers (VictoriaMetrics for the InfluxDB v2 write API, socat for pty
-# pairs, Mosquitto and its clients). Tests start these on free loopback ports themselves.
+# pairs, Mosquitto and its clients, Chromium for the nurse station). Tests start these on free loopback ports themselves.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -11,6 +11,8 @@ command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# Real Chromium for the nurse-station end-to-end tests (driven by playwright-core).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,0 +1,113 @@
+/**
+ * Who may call what on the HTTP port. Every request passes `accessGuard` first:
+ *
+ * - `/healthz`, `/metrics`, `/static/*` and the sign-in page are open: they carry no patient data.
+ * - `/api/*` needs either the bearer token (`http.apiToken`, for machine clients) or a
+ *   nurse-station session cookie; without one it answers 401. A session's state change (any
+ *   method but GET/HEAD) must carry the session's CSRF token in `x-csrf-token` and, when the
+ *   browser sends an Origin, come from this same origin; otherwise 403.
+ * - Pages answer a browser without a session with a redirect to `/signin`.
+ * - `POST /api/session` (sign-in) is open but takes JSON only, which a cross-site form cannot
+ *   send without a CORS preflight this server never grants.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { csrfMatches, type Session, type SessionStore } from '../web/sessions.js';
+
+/** Nurse-station roles, least to most administrative; `charge` is the charge nurse. */
+export type Role = 'nurse' | 'charge' | 'admin';
+
+/** Who made a request. */
+export interface Principal {
+  readonly username: string;
+  readonly name: string;
+  readonly role: Role | 'api';
+  readonly via: 'session' | 'token';
+  /** The session's cookie value, for sign-out. */
+  readonly sessionId?: string;
+  readonly session?: Session;
+}
+
+/** Name of the session cookie. */
+export const SESSION_COOKIE = 'vigil_session';
+
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** The authenticated caller of a request that passed the guard, if any. */
+export function principalOf(req: FastifyRequest): Principal | undefined {
+  return principals.get(req);
+}
+
+/** Parses a Cookie header into name → value. */
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    try {
+      out.set(name, decodeURIComponent(part.slice(eq + 1).trim()));
+    } catch {
+      /* a malformed cookie is ignored */
+    }
+  }
+  return out;
+}
+
+export interface AccessGuardOptions {
+  /** Bearer token for machine clients (`http.apiToken`). */
+  readonly apiToken?: string;
+  readonly sessions: SessionStore;
+}
+
+const OPEN_PATHS = new Set(['/healthz', '/metrics', '/signin', '/favicon.ico']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function bearerMatches(header: string | undefined, token: string | undefined): boolean {
+  if (token === undefined || header === undefined) return false;
+  const given = Buffer.from(header.replace(/^Bearer\s+/i, ''));
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+/** True when the request's Origin (if any) is this server's own. */
+export function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds the onRequest hook that enforces the rules above. */
+export function accessGuard(opts: AccessGuardOptions): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '/';
+    if (OPEN_PATHS.has(path) || path.startsWith('/static/')) return;
+    const isApi = path.startsWith('/api/');
+    if (isApi && path === '/api/session' && req.method === 'POST') {
+      if (!sameOrigin(req)) return void (await reply.code(403).send({ error: 'sign-in from another site is refused' }));
+      return;
+    }
+    if (isApi && bearerMatches(req.headers.authorization, opts.apiToken)) {
+      principals.set(req, { username: 'api-token', name: 'API client (http.apiToken)', role: 'api', via: 'token' });
+      return;
+    }
+    const sessionId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
+    const session = opts.sessions.get(sessionId);
+    if (!session) {
+      if (isApi) return void (await reply.code(401).send({ error: 'sign in at /signin, or send Authorization: Bearer <http.apiToken>' }));
+      return void (await reply.code(303).header('location', `/signin?next=${encodeURIComponent(req.url)}`).header('cache-control', 'no-store').send());
+    }
+    if (!SAFE_METHODS.has(req.method)) {
+      if (!sameOrigin(req)) return void (await reply.code(403).send({ error: 'cross-origin request refused' }));
+      const presented = req.headers['x-csrf-token'];
+      if (!csrfMatches(session, typeof presented === 'string' ? presented : undefined)) {
+        return void (await reply.code(403).send({ error: 'missing or wrong CSRF token (x-csrf-token)' }));
+      }
+    }
+    principals.set(req, { username: session.username, name: session.name, role: session.role, via: 'session', sessionId: sessionId!, session });
+  };
+}

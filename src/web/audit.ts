@@ -1,0 +1,89 @@
+/**
+ * The audit log: an append-only JSON-lines file under the data dir
+ * (`dataDir/audit/audit.jsonl`) of who did what and when at the nurse station and through the
+ * API: sign-ins (also failed ones), sign-outs, acknowledgements, silences, manual observations,
+ * census changes and alarm-limit changes. Each line is written and fsynced before the action's
+ * answer goes out, so an answered action is on record.
+ */
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface AuditEntry {
+  /** epoch ms */
+  readonly ts: number;
+  /** Username, or `api-token` for machine clients. */
+  readonly who: string;
+  readonly role: string;
+  /** e.g. `signin`, `signin.failed`, `alarm.ack`, `alarm.silence`, `obs.manual`, `census.admit`, `limits.set`. */
+  readonly action: string;
+  /** Patient the action concerns, when there is one. */
+  readonly patientId?: string;
+  /** Client address. */
+  readonly ip?: string;
+  /** What exactly: alarm id, values, bed, … */
+  readonly detail?: Record<string, unknown>;
+}
+
+export class AuditLog {
+  private handle: FileHandle | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly file: string,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Appends one entry and fsyncs; resolves once it is on disk. */
+  record(entry: Omit<AuditEntry, 'ts'> & { ts?: number }): Promise<void> {
+    const line = JSON.stringify({ ts: entry.ts ?? this.clock(), ...entry }) + '\n';
+    const next = this.chain.then(async () => {
+      if (!this.handle) {
+        await mkdir(dirname(this.file), { recursive: true });
+        this.handle = await open(this.file, 'a', 0o600);
+      }
+      await this.handle.write(line);
+      await this.handle.datasync();
+    });
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  /** The newest entries, newest first (reads at most the last 4 MiB of the file). */
+  async recent(limit: number, filter: { patientId?: string } = {}): Promise<AuditEntry[]> {
+    await this.chain;
+    let size: number;
+    try {
+      size = (await stat(this.file)).size;
+    } catch {
+      return [];
+    }
+    const start = Math.max(0, size - 4 * 1024 * 1024);
+    const fh = await open(this.file, 'r');
+    try {
+      const buf = Buffer.alloc(size - start);
+      await fh.read(buf, 0, buf.length, start);
+      const lines = buf.toString('utf8').split('\n');
+      if (start > 0) lines.shift(); // partial first line
+      const out: AuditEntry[] = [];
+      for (let i = lines.length - 1; i >= 0 && out.length < limit; i--) {
+        const l = lines[i];
+        if (!l) continue;
+        try {
+          const e = JSON.parse(l) as AuditEntry;
+          if (filter.patientId === undefined || e.patientId === filter.patientId) out.push(e);
+        } catch {
+          /* a torn last line after a crash is skipped */
+        }
+      }
+      return out;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Server-sent events for the nurse station. A new stream first gets the whole ward
+ * (`snapshot`), then changes batched every `flushMs`: `vitals` (latest values per patient),
+ * `news2`, `alarms` (the full sorted active list plus the transitions that changed it), and a
+ * fresh `snapshot` after a census change. A `ping` with the server time goes out every
+ * `heartbeatMs` so the page notices a silent network drop; a stream whose session ended gets
+ * `signedout` and is closed.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AlarmTransition } from '../core/types.js';
+import type { News2Event } from '../detectors/pipeline.js';
+import type { LatestValue, WardMetric } from './ward-store.js';
+
+interface Client {
+  readonly res: ServerResponse;
+  /** Still signed in? Checked at each heartbeat. */
+  readonly alive: () => boolean;
+}
+
+export interface LiveFeedOptions {
+  /** Builds the `snapshot` event's data. */
+  readonly snapshot: () => unknown;
+  /** Builds the `alarms` event's active list. */
+  readonly activeAlarms: () => unknown;
+  readonly clock: () => number;
+  /** ms between change batches (default 250). */
+  readonly flushMs?: number;
+  /** ms between heartbeats (default 5000). */
+  readonly heartbeatMs?: number;
+}
+
+export class LiveFeed {
+  private readonly clients = new Set<Client>();
+  private vitals = new Map<string, Partial<Record<WardMetric, LatestValue>>>();
+  private news2: News2Event[] = [];
+  private transitions: AlarmTransition[] = [];
+  private censusChanged = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: LiveFeedOptions) {}
+
+  start(): void {
+    this.flushTimer = setInterval(() => this.flush(), this.opts.flushMs ?? 250);
+    this.heartbeat = setInterval(() => this.ping(), this.opts.heartbeatMs ?? 5000);
+  }
+
+  /** Ends every stream (before the HTTP server closes, which would otherwise wait for them). */
+  stop(): void {
+    clearInterval(this.flushTimer);
+    clearInterval(this.heartbeat);
+    for (const c of this.clients) c.res.end();
+    this.clients.clear();
+  }
+
+  /** Takes over a request's socket as an event stream. */
+  attach(req: IncomingMessage, res: ServerResponse, alive: () => boolean): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-content-type-options': 'nosniff',
+    });
+    const client: Client = { res, alive };
+    this.clients.add(client);
+    req.on('close', () => this.clients.delete(client));
+    res.write('retry: 2000\n\n');
+    send(res, 'snapshot', this.opts.snapshot());
+  }
+
+  /** Number of open streams. */
+  size(): number {
+    return this.clients.size;
+  }
+
+  vitalsChanged(changed: Map<string, Partial<Record<WardMetric, LatestValue>>>): void {
+    for (const [id, values] of changed) this.vitals.set(id, { ...this.vitals.get(id), ...values });
+  }
+
+  news2Changed(e: News2Event): void {
+    this.news2.push(e);
+  }
+
+  alarmChanged(a: AlarmTransition): void {
+    this.transitions.push(a);
+  }
+
+  census(): void {
+    this.censusChanged = true;
+  }
+
+  /** Sends what changed since the last flush. */
+  flush(): void {
+    if (this.clients.size === 0) {
+      this.vitals.clear();
+      this.news2 = [];
+      this.transitions = [];
+      this.censusChanged = false;
+      return;
+    }
+    const events: Array<[string, unknown]> = [];
+    if (this.censusChanged) events.push(['snapshot', this.opts.snapshot()]);
+    else {
+      if (this.vitals.size > 0) events.push(['vitals', Object.fromEntries(this.vitals)]);
+      if (this.news2.length > 0) events.push(['news2', this.news2.map(({ type: _t, parts: _p, ...rest }) => rest)]);
+    }
+    if (this.transitions.length > 0) events.push(['alarms', { alarms: this.opts.activeAlarms(), transitions: this.transitions }]);
+    this.vitals = new Map();
+    this.news2 = [];
+    this.transitions = [];
+    this.censusChanged = false;
+    if (events.length === 0) return;
+    for (const c of this.clients) for (const [name, data] of events) send(c.res, name, data);
+  }
+
+  private ping(): void {
+    const now = this.opts.clock();
+    for (const c of [...this.clients]) {
+      if (!c.alive()) {
+        send(c.res, 'signedout', { now });
+        c.res.end();
+        this.clients.delete(c);
+      } else send(c.res, 'ping', { now });
+    }
+  }
+}
+
+function send(res: ServerResponse, event: string, data: unknown): void {
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}

@@ -1,0 +1,70 @@
+/**
+ * Roles and the audit log for the alarm and census API (`src/alarms/routes.ts`,
+ * `src/census/routes.ts`), which the nurse station calls as they are. Before the handler runs,
+ * the caller's role is checked and, for a session, the acknowledging person (`by`) is the
+ * signed-in user whatever the body says. Once the handler succeeded, the action is written to
+ * the audit log before the answer leaves.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { LiveDetectors } from '../alarms/live.js';
+import { principalOf } from '../http/auth.js';
+import type { AuditLog } from './audit.js';
+import { requirePermission, type Permission } from './roles.js';
+
+interface Rule {
+  readonly permission: Permission;
+  readonly action: string;
+}
+
+/** `METHOD route` → what it needs and how the audit log names it. */
+const RULES: Readonly<Record<string, Rule>> = {
+  'POST /api/alarms/:id/ack': { permission: 'acknowledge', action: 'alarm.ack' },
+  'POST /api/alarms/:id/silence': { permission: 'acknowledge', action: 'alarm.silence' },
+  'POST /api/census/patients': { permission: 'census', action: 'census.admit' },
+  'DELETE /api/census/patients/:id': { permission: 'census', action: 'census.discharge' },
+  'POST /api/census/patients/:id/move': { permission: 'census', action: 'census.move' },
+  'POST /api/census/patients/:id/devices': { permission: 'census', action: 'census.assign' },
+  'DELETE /api/census/patients/:id/devices/:deviceId': { permission: 'census', action: 'census.unassign' },
+  'PUT /api/census/patients/:id/settings': { permission: 'limits', action: 'limits.set' },
+};
+
+interface Pending {
+  readonly rule: Rule;
+  readonly patientId?: string;
+  readonly detail: Record<string, unknown>;
+}
+
+const pending = new WeakMap<FastifyRequest, Pending>();
+
+export function apiPolicy(detectors: LiveDetectors, audit: AuditLog): (app: FastifyInstance) => void {
+  return (app) => {
+    app.addHook('preHandler', async (req, reply) => {
+      const rule = RULES[`${req.method} ${req.routeOptions.url ?? ''}`];
+      if (!rule) return;
+      const p = await requirePermission(req, reply, rule.permission);
+      if (!p) return reply;
+      const params = (req.params ?? {}) as Record<string, string>;
+      let body = (req.body ?? {}) as Record<string, unknown>;
+      if (p.via === 'session' && rule.action.startsWith('alarm.') && typeof body === 'object') {
+        body = { ...body, by: p.username };
+        req.body = body;
+      }
+      let patientId = rule.action.startsWith('alarm.') ? undefined : (params.id ?? (typeof body.id === 'string' ? body.id : undefined));
+      const detail: Record<string, unknown> = { ...params, ...body };
+      if (rule.action.startsWith('alarm.') && params.id !== undefined) {
+        const alarm = detectors.activeAlarms().find((a) => a.id === params.id);
+        patientId = alarm?.patientId;
+        if (alarm) Object.assign(detail, { priority: alarm.priority, kind: alarm.kind, metric: alarm.metric, ward: alarm.ward, bed: alarm.bed, reason: alarm.reason });
+      }
+      pending.set(req, { rule, detail, ...(patientId !== undefined ? { patientId } : {}) });
+      return undefined;
+    });
+    app.addHook('onSend', async (req, reply, payload) => {
+      const todo = pending.get(req);
+      if (!todo || reply.statusCode >= 300) return payload;
+      const p = principalOf(req)!;
+      await audit.record({ who: p.username, role: p.role, action: todo.rule.action, ip: req.ip, detail: todo.detail, ...(todo.patientId !== undefined ? { patientId: todo.patientId } : {}) });
+      return payload;
+    });
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Sign-in and sign-out for the nurse station:
+ *
+ *   POST   /api/session   {username, password}   sign in: sets the session cookie (HttpOnly, SameSite=Strict)
+ *   GET    /api/session                          who is signed in, role, and the CSRF token for changes
+ *   DELETE /api/session                          sign out
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Logger } from '../core/log.js';
+import { principalOf, SESSION_COOKIE } from '../http/auth.js';
+import { verifyPassword } from '../http/auth-passwords.js';
+import type { SignInLimiter } from '../http/auth-ratelimit.js';
+import type { AuditLog } from './audit.js';
+import type { SessionStore } from './sessions.js';
+import type { UserDirectory } from './users.js';
+import { PERMISSIONS } from './roles.js';
+
+const body = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict();
+
+export interface SessionRouteDeps {
+  readonly users: UserDirectory;
+  readonly sessions: SessionStore;
+  readonly limiter: SignInLimiter;
+  readonly audit: AuditLog;
+  readonly logger: Logger;
+  /** Session lifetime, s (cookie Max-Age). */
+  readonly maxAgeSeconds: number;
+  readonly secureCookies: boolean;
+}
+
+function cookie(value: string, maxAge: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+}
+
+export function sessionRoutes(deps: SessionRouteDeps): (app: FastifyInstance) => void {
+  return (app) => {
+    app.post('/api/session', async (req, reply) => {
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return reply.code(415).send({ error: 'send JSON: {"username": …, "password": …}' });
+      const parsed = body.safeParse(req.body ?? {});
+      if (!parsed.success) return reply.code(400).send({ error: 'body must be {"username": …, "password": …}' });
+      const { username, password } = parsed.data;
+      const keys = [`ip:${req.ip}`, `user:${username}`];
+      const wait = deps.limiter.retryAfterMs(keys);
+      if (wait > 0) {
+        await deps.audit.record({ who: username, role: '-', action: 'signin.refused', ip: req.ip, detail: { reason: 'too many failed attempts', retryAfterSeconds: Math.ceil(wait / 1000) } });
+        return reply.code(429).header('retry-after', String(Math.ceil(wait / 1000))).send({ error: `too many failed sign-ins; try again in ${Math.ceil(wait / 1000)} s` });
+      }
+      const user = deps.users.find(username);
+      const ok = await verifyPassword(password, user?.passwordHash);
+      if (!ok || !user) {
+        deps.limiter.fail(keys);
+        await deps.audit.record({ who: username, role: '-', action: 'signin.failed', ip: req.ip });
+        deps.logger.warn({ username, ip: req.ip }, 'nurse station sign-in failed');
+        return reply.code(401).send({ error: 'wrong username or password' });
+      }
+      deps.limiter.reset(`user:${username}`);
+      const { id, session } = deps.sessions.create({ username: user.username, name: user.name ?? user.username, role: user.role });
+      await deps.audit.record({ who: user.username, role: user.role, action: 'signin', ip: req.ip });
+      deps.logger.info({ username, role: user.role, ip: req.ip }, 'nurse station sign-in');
+      return reply
+        .header('set-cookie', cookie(id, deps.maxAgeSeconds, deps.secureCookies))
+        .header('cache-control', 'no-store')
+        .send({ username: session.username, name: session.name, role: session.role, csrf: session.csrf, expiresAt: session.expiresAt, permissions: PERMISSIONS[session.role] });
+    });
+
+    app.get('/api/session', async (req, reply) => {
+      const p = principalOf(req)!;
+      reply.header('cache-control', 'no-store');
+      if (!p.session) return { username: p.username, name: p.name, role: p.role, via: p.via };
+      return { username: p.username, name: p.name, role: p.role, csrf: p.session.csrf, expiresAt: p.session.expiresAt, permissions: PERMISSIONS[p.session.role] };
+    });
+
+    app.delete('/api/session', async (req, reply) => {
+      const p = principalOf(req)!;
+      deps.sessions.destroy(p.sessionId);
+      await deps.audit.record({ who: p.username, role: p.role, action: 'signout', ip: req.ip });
+      return reply.header('set-cookie', cookie('', 0, deps.secureCookies)).send({ ok: true });
+    });
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * The nurse station, composed: accounts, sessions, sign-in limits, the audit log, the in-memory
+ * ward store fed by ingest and the detectors, the live event feed, and the HTTP routes. The
+ * gateway builds one, hands `guard` to the HTTP server and `routes` to its route list.
+ */
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { VigilConfig } from '../config/schema.js';
+import type { Census } from '../census/census.js';
+import type { LiveDetectors } from '../alarms/live.js';
+import type { Ingest } from '../ingest/ingest.js';
+import type { Logger } from '../core/log.js';
+import type { Service } from '../core/types.js';
+import { sortAlarms } from '../alarms/routes.js';
+import { accessGuard } from '../http/auth.js';
+import { SignInLimiter } from '../http/auth-ratelimit.js';
+import { AuditLog } from './audit.js';
+import { LiveFeed } from './live-feed.js';
+import { apiPolicy } from './policy.js';
+import { sessionRoutes } from './routes-session.js';
+import { wardRoutes } from './routes-ward.js';
+import { SessionStore } from './sessions.js';
+import { staticRoutes } from './static.js';
+import { UserDirectory } from './users.js';
+import { WardStore } from './ward-store.js';
+import { staleAfterSeconds, wardSnapshot, type WardViewDeps } from './ward-view.js';
+
+export interface NurseStationOptions {
+  readonly config: VigilConfig;
+  readonly dataDir: string;
+  readonly census: Census;
+  readonly detectors: LiveDetectors;
+  readonly ingest: Ingest;
+  readonly logger: Logger;
+  readonly clock: () => number;
+}
+
+export class NurseStation implements Service {
+  readonly name = 'nurse-station';
+  readonly sessions: SessionStore;
+  readonly users: UserDirectory;
+  readonly audit: AuditLog;
+  readonly store = new WardStore();
+  readonly feed: LiveFeed;
+  /** onRequest hook for the HTTP server (see http/auth.ts). */
+  readonly guard: ReturnType<typeof accessGuard>;
+  private readonly view: WardViewDeps;
+  private usersTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: NurseStationOptions) {
+    const { config, logger, clock } = opts;
+    const web = config.web;
+    this.sessions = new SessionStore({ ttlMs: web.sessionHours * 3600_000, clock });
+    const usersFile = web.usersFile !== undefined ? resolve(web.usersFile) : undefined;
+    this.users = new UserDirectory(web.users, usersFile, (u) => this.sessions.destroyUser(u), (err) => logger.error({ file: usersFile, err: err.message }, 'users file unreadable; keeping the accounts read before'));
+    this.audit = new AuditLog(join(opts.dataDir, 'audit', 'audit.jsonl'), clock);
+    this.view = { census: opts.census, detectors: opts.detectors, store: this.store, staleSeconds: staleAfterSeconds(config.detectors, web.continuousStaleSeconds), clock };
+    this.feed = new LiveFeed({ snapshot: () => wardSnapshot(this.view), activeAlarms: () => this.store.withConditions(sortAlarms(opts.detectors.activeAlarms())), clock });
+    this.guard = accessGuard({ ...(config.http.apiToken !== undefined ? { apiToken: config.http.apiToken } : {}), sessions: this.sessions });
+    if (this.users.size() === 0) logger.warn({ usersFile }, 'no nurse-station accounts (web.users or web.usersFile): nobody can sign in; add one with `vigil user add`');
+  }
+
+  /** Subscribes to ingest, detectors and census. Call before data flows. */
+  async start(): Promise<void> {
+    const { ingest, detectors, census } = this.opts;
+    ingest.onRecords((records) => {
+      const changed = this.store.addRecords(records);
+      if (changed.size > 0) this.feed.vitalsChanged(changed);
+    });
+    detectors.onOutput((o) => {
+      if (o.type === 'alarm') {
+        this.store.addAlarm(o.alarm);
+        this.feed.alarmChanged(o.alarm);
+      } else {
+        this.store.addNews2(o);
+        this.feed.news2Changed(o);
+      }
+    });
+    census.on('change', (s) => {
+      this.store.retain(new Set(s.patients.map((p) => p.id)));
+      this.feed.census();
+    });
+    this.feed.start();
+    // Picks up accounts removed or changed from the command line even when nobody signs in.
+    this.usersTimer = setInterval(() => this.users.reload(), 5000);
+    this.usersTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.usersTimer);
+    this.feed.stop();
+    await this.audit.close();
+  }
+
+  /** Route registrations, policy first so its hooks cover the alarm and census API. */
+  routes(): Array<(app: FastifyInstance) => void> {
+    const { config, logger } = this.opts;
+    return [
+      (app) => app.addHook('preClose', async () => this.feed.stop()),
+      apiPolicy(this.opts.detectors, this.audit),
+      staticRoutes(),
+      sessionRoutes({ users: this.users, sessions: this.sessions, limiter: new SignInLimiter({ maxFailures: config.web.signIn.maxFailures, windowMs: config.web.signIn.windowSeconds * 1000, clock: this.opts.clock }), audit: this.audit, logger, maxAgeSeconds: config.web.sessionHours * 3600, secureCookies: config.web.secureCookies }),
+      wardRoutes({ ...this.view, ingest: this.opts.ingest, audit: this.audit, feed: this.feed, sessions: this.sessions, detectorConfig: config.detectors, logger }),
+    ];
+  }
+}

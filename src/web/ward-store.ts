@@ -1,0 +1,182 @@
+/**
+ * What the nurse station shows, kept in memory: each patient's latest value of every vital with
+ * its time, a trend of the last hours (one point per `bucketMs`), the NEWS2 history and the
+ * alarm history. Fed from ingest's durable records and the detectors' outputs, so it shows
+ * exactly what is stored and scored. A restart starts it empty; InfluxDB keeps the long record.
+ */
+import type { AlarmTransition, MetricName, SpoolRecord } from '../core/types.js';
+import type { News2Event } from '../detectors/pipeline.js';
+
+/** Metrics the station shows and keeps trends of. */
+export const WARD_METRICS = ['hr', 'pr', 'spo2', 'rr', 'temp', 'sbp', 'dbp', 'map', 'o2', 'acvpu'] as const satisfies readonly MetricName[];
+export type WardMetric = (typeof WARD_METRICS)[number];
+const SHOWN: ReadonlySet<string> = new Set(WARD_METRICS);
+
+/** A vital's newest value. */
+export interface LatestValue {
+  readonly v: number;
+  /** epoch ms */
+  readonly ts: number;
+  readonly deviceId: string;
+  readonly quality: string;
+}
+
+/** One trend point: mean, lowest and highest value within the bucket starting at `t` (epoch ms). */
+export interface TrendPoint {
+  t: number;
+  v: number;
+  lo: number;
+  hi: number;
+  n: number;
+}
+
+/** One NEWS2 score as it changed. */
+export interface News2Point {
+  readonly ts: number;
+  readonly score: number;
+  readonly band: string;
+  readonly complete: boolean;
+}
+
+export interface WardStoreOptions {
+  /** Trend resolution, ms (default 10 s). */
+  readonly bucketMs?: number;
+  /** How far back trends and histories reach, ms (default 6 h). */
+  readonly horizonMs?: number;
+  /** Most alarm transitions kept per patient (default 500). */
+  readonly maxAlarms?: number;
+}
+
+interface PatientData {
+  latest: Map<WardMetric, LatestValue>;
+  trends: Map<WardMetric, TrendPoint[]>;
+  news2: News2Point[];
+  alarms: AlarmTransition[];
+}
+
+export class WardStore {
+  private readonly patients = new Map<string, PatientData>();
+  private readonly unassigned = new Map<string, number>();
+  /** Alarm id → the reason it was raised for (later transitions replace the alarm's own reason). */
+  private readonly conditions = new Map<string, string>();
+  readonly bucketMs: number;
+  readonly horizonMs: number;
+  private readonly maxAlarms: number;
+
+  constructor(opts: WardStoreOptions = {}) {
+    this.bucketMs = opts.bucketMs ?? 10_000;
+    this.horizonMs = opts.horizonMs ?? 6 * 3600_000;
+    this.maxAlarms = opts.maxAlarms ?? 500;
+  }
+
+  /**
+   * Takes durable records from ingest.
+   * @returns the patients whose latest values changed, with those values.
+   */
+  addRecords(records: readonly SpoolRecord[]): Map<string, Partial<Record<WardMetric, LatestValue>>> {
+    const changed = new Map<string, Partial<Record<WardMetric, LatestValue>>>();
+    for (const r of records) {
+      if (r.t !== 'obs') continue;
+      const o = r.o;
+      if (o.patientId === undefined) {
+        this.unassigned.set(o.deviceId, Math.max(o.ts, this.unassigned.get(o.deviceId) ?? 0));
+        continue;
+      }
+      this.unassigned.delete(o.deviceId);
+      if (!SHOWN.has(o.metric) || o.quality === 'invalid') continue;
+      const m = o.metric as WardMetric;
+      const p = this.data(o.patientId);
+      const prev = p.latest.get(m);
+      if (prev === undefined || o.ts >= prev.ts) {
+        const value: LatestValue = { v: o.value, ts: o.ts, deviceId: o.deviceId, quality: o.quality };
+        p.latest.set(m, value);
+        const c = changed.get(o.patientId) ?? {};
+        c[m] = value;
+        changed.set(o.patientId, c);
+      }
+      this.addPoint(p, m, o.ts, o.value);
+    }
+    return changed;
+  }
+
+  addNews2(e: News2Event): void {
+    const p = this.data(e.patientId);
+    p.news2.push({ ts: e.ts, score: e.score, band: e.band, complete: e.complete });
+    trimByTs(p.news2, e.ts - this.horizonMs);
+  }
+
+  addAlarm(a: AlarmTransition): void {
+    if (a.state === 'raised') this.conditions.set(a.id, a.reason);
+    else if (a.state === 'resolved') this.conditions.delete(a.id);
+    if (a.patientId === undefined) return;
+    const p = this.data(a.patientId);
+    p.alarms.push(a);
+    trimByTs(p.alarms, a.ts - this.horizonMs);
+    if (p.alarms.length > this.maxAlarms) p.alarms.splice(0, p.alarms.length - this.maxAlarms);
+  }
+
+  /** Adds `condition`, what each alarm was raised for, to active alarms. */
+  withConditions<T extends { id: string; reason: string }>(alarms: readonly T[]): Array<T & { condition: string }> {
+    return alarms.map((a) => ({ ...a, condition: this.conditions.get(a.id) ?? a.reason }));
+  }
+
+  /** Newest value of each vital. */
+  latest(patientId: string): Partial<Record<WardMetric, LatestValue>> {
+    return Object.fromEntries(this.patients.get(patientId)?.latest ?? []);
+  }
+
+  /** Trend points of one vital since `sinceTs` (epoch ms), oldest first. */
+  trend(patientId: string, metric: WardMetric, sinceTs: number): TrendPoint[] {
+    return (this.patients.get(patientId)?.trends.get(metric) ?? []).filter((x) => x.t >= sinceTs);
+  }
+
+  news2History(patientId: string, sinceTs: number): News2Point[] {
+    return (this.patients.get(patientId)?.news2 ?? []).filter((x) => x.ts >= sinceTs);
+  }
+
+  alarmHistory(patientId: string, sinceTs: number): AlarmTransition[] {
+    return (this.patients.get(patientId)?.alarms ?? []).filter((x) => x.ts >= sinceTs);
+  }
+
+  /** Devices sending data without being assigned to a patient, with when they were last heard (epoch ms). */
+  unassignedDevices(): Array<{ deviceId: string; lastSeen: number }> {
+    return [...this.unassigned].map(([deviceId, lastSeen]) => ({ deviceId, lastSeen })).sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  }
+
+  /** Drops the data of patients no longer admitted. */
+  retain(patientIds: ReadonlySet<string>): void {
+    for (const id of this.patients.keys()) if (!patientIds.has(id)) this.patients.delete(id);
+  }
+
+  private data(patientId: string): PatientData {
+    let p = this.patients.get(patientId);
+    if (!p) {
+      p = { latest: new Map(), trends: new Map(), news2: [], alarms: [] };
+      this.patients.set(patientId, p);
+    }
+    return p;
+  }
+
+  private addPoint(p: PatientData, m: WardMetric, ts: number, v: number): void {
+    let list = p.trends.get(m);
+    if (!list) p.trends.set(m, (list = []));
+    const t = ts - (ts % this.bucketMs);
+    const last = list[list.length - 1];
+    if (last && last.t === t) {
+      last.v = (last.v * last.n + v) / (last.n + 1);
+      last.n++;
+      last.lo = Math.min(last.lo, v);
+      last.hi = Math.max(last.hi, v);
+      return;
+    }
+    if (last && t < last.t) return; // late data older than the newest bucket: the store keeps live order
+    list.push({ t, v, lo: v, hi: v, n: 1 });
+    if (list[0]!.t < t - this.horizonMs) list.splice(0, list.findIndex((x) => x.t >= t - this.horizonMs));
+  }
+}
+
+function trimByTs(list: Array<{ ts: number }>, cutoff: number): void {
+  let i = 0;
+  while (i < list.length && list[i]!.ts < cutoff) i++;
+  if (i > 0) list.splice(0, i);
+}

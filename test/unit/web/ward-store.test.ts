@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { WardStore } from '../../../src/web/ward-store.js';
+import type { AlarmTransition, Observation, SpoolRecord } from '../../../src/core/types.js';
+
+const obs = (ts: number, metric: Observation['metric'], value: number, extra: Partial<Observation> = {}): SpoolRecord => ({
+  t: 'obs',
+  o: { ts, deviceId: 'wb-01', metric, value, unit: '', quality: 'good', patientId: 'P1', ward: 'w1', bed: '1', ...extra },
+});
+
+describe('WardStore', () => {
+  it('keeps the newest value of each vital with its time and reports what changed', () => {
+    const store = new WardStore();
+    const changed = store.addRecords([obs(1000, 'hr', 70), obs(2000, 'hr', 72), obs(1500, 'spo2', 97)]);
+    expect(changed.get('P1')).toEqual({ hr: { v: 72, ts: 2000, deviceId: 'wb-01', quality: 'good' }, spo2: { v: 97, ts: 1500, deviceId: 'wb-01', quality: 'good' } });
+    // an older value does not replace a newer one
+    expect(store.addRecords([obs(1800, 'hr', 60)]).size).toBe(0);
+    expect(store.latest('P1').hr?.v).toBe(72);
+  });
+
+  it('ignores invalid values and metrics it does not show; remembers unassigned devices', () => {
+    const store = new WardStore();
+    store.addRecords([obs(1000, 'hr', 0, { quality: 'invalid' }), obs(1000, 'battery', 50), obs(5000, 'hr', 80, { deviceId: 'wb-09', patientId: undefined })]);
+    expect(store.latest('P1')).toEqual({});
+    expect(store.unassignedDevices()).toEqual([{ deviceId: 'wb-09', lastSeen: 5000 }]);
+  });
+
+  it('buckets trends with mean, low and high, and forgets points past the horizon', () => {
+    const store = new WardStore({ bucketMs: 10_000, horizonMs: 60_000 });
+    store.addRecords([obs(0, 'spo2', 96), obs(4000, 'spo2', 90), obs(9999, 'spo2', 93), obs(10_000, 'spo2', 88)]);
+    expect(store.trend('P1', 'spo2', 0)).toEqual([{ t: 0, v: 93, lo: 90, hi: 96, n: 3 }, { t: 10_000, v: 88, lo: 88, hi: 88, n: 1 }]);
+    store.addRecords([obs(75_000, 'spo2', 95)]);
+    expect(store.trend('P1', 'spo2', 0).map((p) => p.t)).toEqual([10_000, 70_000]); // exactly 60 s back: kept
+    store.addRecords([obs(85_000, 'spo2', 94)]);
+    expect(store.trend('P1', 'spo2', 0).map((p) => p.t)).toEqual([70_000, 80_000]);
+    expect(store.trend('P1', 'spo2', 75_000).map((p) => p.v)).toEqual([94]);
+  });
+
+  it('keeps NEWS2 and alarm histories, and what each active alarm was raised for', () => {
+    const store = new WardStore();
+    store.addNews2({ type: 'news2', ts: 1000, patientId: 'P1', score: 3, band: 'low-medium', complete: false, missing: ['sbp'], parts: {}, spo2Scale: 1 });
+    const t = (ts: number, state: AlarmTransition['state'], reason: string): AlarmTransition => ({ ts, id: 'P1:limit:spo2:low:1', kind: 'limit', priority: 'medium', state, reason, patientId: 'P1' });
+    store.addAlarm(t(2000, 'raised', 'SpO2 below 90 %'));
+    store.addAlarm(t(3000, 'acknowledged', 'acknowledged by nurse'));
+    expect(store.news2History('P1', 0)).toEqual([{ ts: 1000, score: 3, band: 'low-medium', complete: false }]);
+    expect(store.alarmHistory('P1', 2500).map((a) => a.state)).toEqual(['acknowledged']);
+    expect(store.withConditions([{ id: 'P1:limit:spo2:low:1', reason: 'acknowledged by nurse' }])[0]!.condition).toBe('SpO2 below 90 %');
+    store.addAlarm(t(4000, 'resolved', 'over'));
+    expect(store.withConditions([{ id: 'P1:limit:spo2:low:1', reason: 'x' }])[0]!.condition).toBe('x');
+  });
+
+  it('drops discharged patients', () => {
+    const store = new WardStore();
+    store.addRecords([obs(1000, 'hr', 70), obs(1000, 'hr', 70, { patientId: 'P2' })]);
+    store.retain(new Set(['P2']));
+    expect(store.latest('P1')).toEqual({});
+    expect(store.latest('P2').hr?.v).toBe(70);
+  });
+});
