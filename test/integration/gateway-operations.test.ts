@@ -67,6 +67,18 @@ describe('census API', () => {
     const census = await api('GET', '/api/census');
     expect(census.json.patients).toEqual([expect.objectContaining({ id: 'P7', ward: 'w2', bed: 'B', devices: ['wb-01'] })]);
     await publish(gw.mqttPort, 'wb-01', { hr: 63 });
+    // The standard export: a FHIR Bundle of the patient's recent vitals.
+    await expect.poll(async () => ((await api('GET', '/api/patients/P7/fhir')).json.entry as unknown[] | undefined)?.length ?? 0, { timeout: 10_000 }).toBe(1);
+    const bundle = (await api('GET', '/api/patients/P7/fhir')).json as { resourceType: string; type: string; entry: Array<{ resource: Record<string, unknown> }> };
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+    expect(bundle.entry[0]!.resource).toMatchObject({
+      resourceType: 'Observation',
+      status: 'final',
+      subject: { reference: 'Patient/P7' },
+      code: { coding: expect.arrayContaining([expect.objectContaining({ system: 'http://loinc.org', code: '8867-4' })]) },
+      valueQuantity: { value: 63, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    });
+    expect((await api('GET', '/api/patients/P7/fhir', undefined, 'wrong-token-0123456789')).status).toBe(401);
     expect((await api('DELETE', '/api/census/patients/P7/devices/wb-01')).status).toBe(200);
     await publish(gw.mqttPort, 'wb-01', { hr: 64 });
     expect((await api('DELETE', '/api/census/patients/P7')).status).toBe(200);
