@@ -5,11 +5,9 @@
  */
 import { join, resolve } from 'node:path';
 import type { VigilConfig } from './config/schema.js';
-import { ConfigError } from './core/errors.js';
 import { Counters } from './core/counters.js';
 import { log as rootLog, type Logger } from './core/log.js';
 import type { Service } from './core/types.js';
-import { findProfile, listProfiles } from '../devices/registry.js';
 import { Census } from './census/census.js';
 import { censusRoutes } from './census/routes.js';
 import { Ingest } from './ingest/ingest.js';
@@ -18,13 +16,13 @@ import { Spool } from './spool/spool.js';
 import { InfluxWriter } from './sinks/influx-writer.js';
 import { WebhookSink } from './sinks/webhook.js';
 import { UpstreamBridge } from './bridge/bridge.js';
-import { MqttBroker, type BrokerDevice } from './broker/broker.js';
-import { checkHashFormat } from './broker/secrets.js';
+import { MqttBroker } from './broker/broker.js';
+import { resolveDevices } from './config/resolve.js';
 import { HttpServer } from './http/server.js';
-import { SerialSource } from './sources/serial.js';
+import type { SerialSource } from './sources/serial.js';
+import { createSerialSource } from './sources/serial-ingest.js';
 import { LiveDetectors } from './alarms/live.js';
 import { alarmRoutes } from './alarms/routes.js';
-import type { SerialProfile } from './core/profile.js';
 import { NurseStation } from './web/station.js';
 import { exportRoutes } from './export/routes.js';
 
@@ -32,46 +30,6 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** Epoch-ms clock (tests). */
   readonly clock?: () => number;
-}
-
-/** Resolves every serial port's profile; errors name the setting. */
-function serialPorts(config: VigilConfig) {
-  const problems: string[] = [];
-  const ports = config.serial.flatMap((s, i) => {
-    const profile = findProfile(s.profile);
-    if (!profile || profile.transport !== 'serial') {
-      problems.push(`serial[${i}].profile: "${s.profile}" is not a serial profile (known: ${listProfiles().filter((p) => p.transport === 'serial').map((p) => p.name).join(', ')})`);
-      return [];
-    }
-    const { profile: _name, trustDeviceTime, ...line } = s;
-    return [{ ...line, profile: profile as SerialProfile, trustDeviceTime }];
-  });
-  if (problems.length > 0) throw new ConfigError(`config: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, problems);
-  return ports;
-}
-
-/** Resolves every device's profile and checks hashes; errors name the setting. */
-function brokerDevices(config: VigilConfig, logger: Logger): Map<string, BrokerDevice> {
-  const devices = new Map<string, BrokerDevice>();
-  const problems: string[] = [];
-  config.devices.forEach((d, i) => {
-    const profile = findProfile(d.profile);
-    if (!profile) problems.push(`devices[${i}].profile: unknown profile "${d.profile}" (known: ${listProfiles().map((p) => p.name).join(', ')})`);
-    else if (profile.transport !== 'mqtt') problems.push(`devices[${i}].profile: "${d.profile}" is a ${profile.transport} profile; list it under serial:`);
-    if (d.secretHash !== undefined) {
-      const why = checkHashFormat(d.secretHash);
-      if (why) problems.push(`devices[${i}].secretHash: ${why}`);
-    } else {
-      logger.warn({ device: d.id }, `devices[${i}].secret is stored in plain text; prefer secretHash (vigil device add)`);
-    }
-    if (profile) devices.set(d.id, { id: d.id, profile, trustDeviceTime: d.trustDeviceTime, ...(d.secretHash !== undefined ? { secretHash: d.secretHash } : { secret: d.secret! }) });
-  });
-  config.mqtt.consumers.forEach((x, i) => {
-    const why = x.secretHash !== undefined ? checkHashFormat(x.secretHash) : null;
-    if (why) problems.push(`mqtt.consumers[${i}].secretHash: ${why}`);
-  });
-  if (problems.length > 0) throw new ConfigError(`config: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, problems);
-  return devices;
 }
 
 export class Gateway {
@@ -108,8 +66,7 @@ export class Gateway {
   async start(): Promise<void> {
     const c = this.config;
     const log = this.logger;
-    const devices = brokerDevices(c, log);
-    const ports = serialPorts(c);
+    const { devices, consumers, ports } = resolveDevices(c, log);
     try {
       this.spool = await Spool.open({ dir: join(this.dataDir, 'spool'), maxBytes: c.spool.maxBytes, segmentBytes: c.spool.segmentBytes, commitIntervalMs: c.spool.commitIntervalMs, warnRatio: c.spool.warnRatio, logger: log.child({ component: 'spool' }) });
       this.started.push({ name: 'spool', start: async () => {}, stop: () => this.spool.close() });
@@ -171,32 +128,11 @@ export class Gateway {
       // Stopped right after the sources: appends still in flight finish before detectors and writer stop.
       this.started.push({ name: 'ingest', start: async () => {}, stop: () => this.ingest.drain() });
 
-      const consumers = new Map(c.mqtt.consumers.map((x) => [x.id, { id: x.id, topics: x.topics, ...(x.secretHash !== undefined ? { secretHash: x.secretHash } : { secret: x.secret! }) }]));
       this.broker = new MqttBroker({ ...c.mqtt, devices, consumers, ingest: this.ingest, counters: this.counters, logger: log.child({ component: 'mqtt' }), clock: this.clock });
       await this.startService(this.broker);
 
       if (ports.length > 0) {
-        const trusted = new Map(ports.map((p) => [p.deviceId, p.trustDeviceTime]));
-        const ingest = this.ingest;
-        const slog = log.child({ component: 'serial' });
-        this.serial = new SerialSource({
-          ports,
-          clock: this.clock,
-          logger: slog,
-          onFrame: (deviceId, profile, frame, origin, receivedAt) => {
-            ingest.accept({ transport: 'serial', deviceId, origin, receivedAt, payload: frame }, profile, trusted.get(deviceId) ?? false).catch((err: Error) => {
-              // A serial device cannot resend: a frame the spool refuses is lost, so say so loudly.
-              this.counters.reject('spool_refused');
-              slog.error({ device: deviceId, origin, err: err.message }, 'serial frame could not be stored');
-            });
-          },
-          onTechnical: (deviceId, kind, detail) => {
-            ingest.technical(deviceId, kind, detail, this.clock()).catch((err: Error) => slog.error({ device: deviceId, kind, err: err.message }, 'technical event could not be stored'));
-          },
-          onFramingError: (deviceId, origin, error, bytes) => {
-            ingest.reportRejected({ transport: 'serial', deviceId, origin, receivedAt: this.clock() }, 'framing_error', `${error} (${bytes} bytes discarded)`);
-          },
-        });
+        this.serial = createSerialSource(ports, this.ingest, this.counters, this.clock, log.child({ component: 'serial' }));
         await this.startService(this.serial);
       }
 
