@@ -17,6 +17,11 @@
  * Duplicates: a condition that is already alarming raises nothing new. Flapping: a condition
  * that returns within `flapHoldSeconds` of ending continues the same alarm.
  *
+ * Suppression: a detector whose sensor can no longer confirm a condition (sensor off or poor,
+ * the technical alarm shown instead) `suppress`es its alarm. The alarm is held as it is, with no
+ * transition, until the sensor tells again: `raise` continues the same alarm silently (the
+ * condition outlasted the gap), `clear` ends it the usual way (latched or after the flap hold).
+ *
  * Time is the virtual clock's; the manager never reads a wall clock.
  */
 import type { AlarmKind, AlarmPriority, AlarmState, AlarmTransition, MetricName, Placement } from '../core/types.js';
@@ -69,6 +74,8 @@ export interface ActiveAlarm extends Placement {
   /** epoch ms until which audio is paused, when silenced */
   readonly silencedUntil?: number;
   readonly silencedBy?: string;
+  /** Held because its sensor cannot currently confirm the condition (why, e.g. `sensor off on ox1`). */
+  readonly suppressed?: string;
 }
 
 interface Rec {
@@ -89,6 +96,8 @@ interface Rec {
   latched: boolean;
   silencedUntil?: number;
   silencedBy?: string;
+  /** held by `suppress` (its reason) until the sensor confirms or ends the condition */
+  suppressed?: string;
 }
 
 export class AlarmManager {
@@ -109,6 +118,7 @@ export class AlarmManager {
     if (rec) {
       if (rec.conditionActive) return; // duplicate
       rec.conditionActive = true;
+      delete rec.suppressed; // the sensor confirms it again: the same alarm continues
       this.clock.cancel(`alarm-hold|${rec.id}`);
       if (rec.latched) {
         rec.latched = false;
@@ -143,8 +153,9 @@ export class AlarmManager {
   /** The condition ended. */
   clear(cond: AlarmCondition, ts: number, reason: string): void {
     const rec = this.byKey.get(scopeKey(cond));
-    if (!rec || !rec.conditionActive) return;
+    if (!rec || (!rec.conditionActive && rec.suppressed === undefined)) return;
     rec.conditionActive = false;
+    delete rec.suppressed;
     if (rec.latching && !rec.acknowledged) {
       // [IEC 60601-1-8] latching: stays until acknowledged
       rec.latched = true;
@@ -160,6 +171,23 @@ export class AlarmManager {
   }
 
   /**
+   * The condition's sensor went off or poor: the alarm is held as it is (no transition, no flap
+   * hold running) until `raise` (continues it) or `clear` (ends it). [IEC 60601-1-8] the technical
+   * alarm is what is annunciated meanwhile.
+   */
+  suppress(cond: AlarmCondition, ts: number, reason: string): void {
+    const rec = this.byKey.get(scopeKey(cond));
+    if (!rec || !rec.conditionActive) return;
+    rec.conditionActive = false;
+    rec.suppressed = reason;
+  }
+
+  /** True while the condition has an alarm shown (active, latched, held or in its flap hold). */
+  isShown(cond: AlarmCondition): boolean {
+    return this.byKey.has(scopeKey(cond));
+  }
+
+  /**
    * A person acknowledged an alarm. An alarm whose condition has already ended is then resolved.
    * @returns false when the id is unknown or already acknowledged
    */
@@ -170,7 +198,8 @@ export class AlarmManager {
     rec.acknowledgedBy = by;
     this.clock.cancel(`alarm-esc|${rec.id}`);
     this.transition(rec, 'acknowledged', ts, `acknowledged by ${by}`, by);
-    if (!rec.conditionActive) {
+    // a held (suppressed) alarm's condition is unknown, not over: it stays, acknowledged
+    if (!rec.conditionActive && rec.suppressed === undefined) {
       this.clock.cancel(`alarm-hold|${rec.id}`);
       this.finish(rec, ts, 'acknowledged after the condition ended', by);
     }
@@ -276,5 +305,6 @@ function snapshot(r: Rec): ActiveAlarm {
     latching: r.latching,
     ...(r.silencedUntil !== undefined && { silencedUntil: r.silencedUntil }),
     ...(r.silencedBy !== undefined && { silencedBy: r.silencedBy }),
+    ...(r.suppressed !== undefined && { suppressed: r.suppressed }),
   };
 }

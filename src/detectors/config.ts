@@ -97,6 +97,12 @@ export const news2Schema = z
      * summary, and acute events are the limit alarms' job (with their own delays).
      */
     alarmDelaySeconds: seconds.default(60),
+    /**
+     * Band hysteresis: an alarm's band is left only once a lower band has held for more than this
+     * long (s); a return within it continues the same alarm. 15 min is three readings of a 5-min
+     * cuff, so borderline cuff readings do not step the band alarm down and back up.
+     */
+    alarmClearDelaySeconds: seconds.default(900),
     /** Alarm priority per response band; `null` raises no alarm for that band. */
     bandPriority: z
       .object({
@@ -133,6 +139,15 @@ export const technicalSchema = z
   .strictObject({
     /** No data from a device that sends continuous signals for this long (s) is signal loss. */
     signalLossSeconds: z.number().positive().default(30),
+    /**
+     * [IEC 60601-1-8] alarm condition delay for technical sensor conditions: the condition must
+     * persist this long (s) before its alarm is raised, and only then are the sensor's
+     * physiological alarms suppressed. Sensor off is short (no monitoring at all); poor signal is
+     * longer, since flagged motion artifacts last seconds and end by themselves.
+     */
+    sensorOffDelaySeconds: seconds.default(10),
+    sensorPoorDelaySeconds: seconds.default(30),
+    pulseLostDelaySeconds: seconds.default(10),
     /** A `battery` reading below this (%) is a low battery; it clears 5 points above. */
     lowBatteryPercent: z.number().min(0).max(100).default(20),
     /** IEC 60601-1-8: technical alarms are mostly low or medium priority. */

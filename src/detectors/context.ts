@@ -14,6 +14,11 @@ export interface DetectorContext {
   settings(patientId: string): PatientSettings;
   /** Where the patient was last seen (ward, bed), for alarm routing. */
   placement(patientId: string): Placement;
+  /**
+   * True while the device flags its sensor (off, poor, pulse lost), raised or not yet: its
+   * values confirm nothing, so a persistence delay that runs out meanwhile waits for good data.
+   */
+  sensorFlagged(deviceId: string): boolean;
 }
 
 /** Formats a duration in ms as seconds for reasons: `15 s`. */

@@ -9,12 +9,20 @@
  *   neither cancels a pending breach nor clears an alarm: it gives one alarm, not many.
  * - pending ends without an alarm when the value recovers before the delay (a short dip).
  * - clearing returns to alarm as soon as a value is not recovered.
+ * - due: the delay ran out while the device flagged its sensor (off or poor, not yet alarmed).
+ *   Poor values confirm nothing, so the alarm waits for the next good value: raised if it is not
+ *   recovered, dropped if it is.
+ * - suppressed: the device's sensor condition was raised. Pending and due breaches from it are
+ *   dropped; a shown alarm is held by the manager (`suppress`), and once the sensor recovers the
+ *   next good value continues it silently (not recovered) or starts its clearing (recovered).
+ *   No good value within `technical.signalLossSeconds` of the recovery ends it.
  * - one alarm per side: while the high-priority level (`lowHigh`/`highHigh`) is alarming, the
  *   medium level on the same side raises nothing, and an alarm it already raised ends as
  *   superseded; when the high-priority alarm clears and the medium breach persists, the medium
  *   alarm comes (back).
  *
- * Only good-quality values from an ungated sensor reach this detector (see pipeline.ts).
+ * Only good-quality values from an unsuppressed sensor reach this detector (see pipeline.ts):
+ * [IEC 60601-1-8] a value the device marks poor or invalid moves no state.
  */
 import { metricInfo } from '../core/metrics.js';
 import type { AlarmPriority, Observation, Placement } from '../core/types.js';
@@ -37,7 +45,7 @@ const LEVEL_INFO: Record<Level, { side: 'low' | 'high'; priority: AlarmPriority 
 };
 
 interface LevelState {
-  phase: 'pending' | 'alarm' | 'clearing';
+  phase: 'pending' | 'due' | 'alarm' | 'clearing';
   /** epoch ms the current phase began */
   since: number;
   /** most extreme value since the breach began */
@@ -47,6 +55,10 @@ interface LevelState {
   limit: number;
   /** the alarm manager has this level's alarm raised */
   shown: boolean;
+  /** held while the device's sensor condition is raised, until a good value says more */
+  suppressed: boolean;
+  /** raises the alarm (the persistence delay has run out) */
+  raise: (at: number) => void;
 }
 
 /** Effective limits for one metric of one patient. */
@@ -119,13 +131,34 @@ export class LimitDetector {
   }
 
   /**
-   * Drops every breach and alarm that came from `deviceId` (its sensor went off or poor): the
-   * technical alarm is shown instead.
+   * The sensor of `deviceId` has a raised sensor condition: breaches not yet alarmed are dropped,
+   * alarms are held (the technical alarm is shown instead), clearing goes on.
    */
-  resetDevice(patientId: string, deviceId: string, t: number, reason: string): void {
+  suppressDevice(patientId: string, deviceId: string, t: number, reason: string): void {
     const m = this.states.get(patientId);
     if (!m) return;
-    for (const [key, st] of [...m]) if (st.deviceId === deviceId) this.end(patientId, key, st, t, reason);
+    for (const [key, st] of [...m]) {
+      if (st.deviceId !== deviceId) continue;
+      if (st.phase === 'pending' || st.phase === 'due') this.end(patientId, key, st, t, reason);
+      else if (st.phase === 'alarm') {
+        st.suppressed = true;
+        if (st.shown) this.ctx.alarms.suppress(st.cond, t, reason);
+      }
+    }
+  }
+
+  /** The sensor of `deviceId` recovered: held alarms wait a while for a good value. */
+  releaseDevice(patientId: string, deviceId: string, t: number): void {
+    const m = this.states.get(patientId);
+    if (!m) return;
+    const waitMs = this.ctx.config.technical.signalLossSeconds * 1000;
+    for (const [key, st] of m) {
+      if (st.deviceId !== deviceId || !st.suppressed) continue;
+      const label = metricInfo(key.split(':')[0] as LimitMetric).label;
+      this.ctx.clock.set(`limit|${patientId}|${key}`, t + waitMs, (at) => {
+        if (m.get(key) === st && st.suppressed) this.end(patientId, key, st, at, `no ${label} from ${deviceId} within ${secs(waitMs)} of the sensor recovering`);
+      });
+    }
   }
 
   private step(patientId: string, metric: LimitMetric, level: Level, limit: number, lim: EffectiveLimits, obs: Observation, t: number): void {
@@ -148,9 +181,12 @@ export class LimitDetector {
       if (!breach) return;
       const placement: Placement = this.ctx.placement(patientId);
       const cond: AlarmCondition = { ...placement, patientId, name: `limit:${key}`, kind: 'limit', priority, metric, deviceId: obs.deviceId };
-      const ns: LevelState = { phase: 'pending', since: t, extreme: v, deviceId: obs.deviceId, cond, limit, shown: false };
-      m.set(key, ns);
       const raise = (at: number): void => {
+        if (this.ctx.sensorFlagged(ns.deviceId)) {
+          // the device flags its sensor: poor values confirm nothing; the next good value decides
+          ns.phase = 'due';
+          return;
+        }
         ns.phase = 'alarm';
         ns.since = at;
         const sib = m.get(`${metric}:${SIBLING[level]}`);
@@ -163,11 +199,27 @@ export class LimitDetector {
           this.ctx.alarms.clear(sib.cond, at, `superseded by the high-priority alarm (${info.label} ${word} ${limit} ${info.unit})`);
         }
       };
+      const ns: LevelState = { phase: 'pending', since: t, extreme: v, deviceId: obs.deviceId, cond, limit, shown: false, suppressed: false, raise };
+      m.set(key, ns);
       if (lim.delayMs <= 0) raise(t);
       else this.ctx.clock.set(timerKey, t + lim.delayMs, raise);
       return;
     }
+    if (st.suppressed) {
+      // the first good value since the sensor recovered
+      st.suppressed = false;
+      this.ctx.clock.cancel(timerKey);
+      if (!recovered) {
+        // still beyond the limit: the held alarm continues, nothing new is annunciated
+        if (st.shown) this.ctx.alarms.raise(st.cond, t, `${info.label} still ${word} ${limit} ${info.unit} after the sensor recovered`, st.extreme);
+        return;
+      }
+    }
     switch (st.phase) {
+      case 'due':
+        if (recovered) m.delete(key);
+        else st.raise(t);
+        return;
       case 'pending':
         if (recovered) {
           // a dip shorter than the persistence delay raises nothing

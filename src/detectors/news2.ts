@@ -8,11 +8,11 @@
  * - A value counts while its age is under `staleSeconds[metric]`; expiry is a clock deadline, so a
  *   parameter goes stale in data time even when nothing else arrives for the patient.
  * - [NEWS2] pulse is the heart rate (`hr`), or the oximeter's pulse rate (`pr`) when `hr` is not fresh.
- * - Band alarms: each band with a priority in `news2.bandPriority` is an alarm condition. The
- *   first band alarm waits `alarmDelaySeconds` (the band must hold that long); moves between
- *   alarming bands are immediate, and falling out of them clears at once.
- * - When a sensor's gate closes (sensor off or poor), its values are forgotten: the parameter is
- *   missing, not scored from a doubtful value.
+ * - Band alarms: each band with a priority in `news2.bandPriority` is an alarm condition, with a
+ *   hold on first entry, immediate rises and hysteresis on falls (see `bandAlarm`).
+ * - Only good values reach this detector. When a sensor's technical condition is raised (sensor
+ *   off or poor past its delay), its values are forgotten: the parameter is missing, not scored
+ *   from a doubtful value. A brief flag changes nothing.
  */
 import type { MetricName, Observation, Placement } from '../core/types.js';
 import type { AlarmCondition } from '../alarms/manager.js';
@@ -45,11 +45,27 @@ interface Sample {
   deviceId: string;
 }
 
+/** A patient's NEWS2 band alarm, pending (entry hold) or raised. */
+interface BandAlarm {
+  /** the band alarmed on (or to be, when the hold ends) */
+  band: News2Band;
+  raised: boolean;
+  /** the score is in a lower band, waiting out the clear delay */
+  clearing: boolean;
+}
+
+/** Order of the response bands, for rises and falls. */
+const RANK: Record<News2Band, number> = { none: 0, low: 1, 'low-medium': 2, medium: 3, high: 4 };
+
+function describe(ev: News2Event): string {
+  return `NEWS2 ${ev.score} (${ev.band})${ev.complete ? '' : `, incomplete: missing ${ev.missing.join(', ')}`}`;
+}
+
 interface PatientState {
   samples: Map<Source, Sample[]>;
   latest: Map<Source, Sample>;
   /** the band alarm raised or pending, if any */
-  alarm?: { cond: AlarmCondition; raised: boolean };
+  alarm?: BandAlarm;
   /** last emitted */
   last?: News2Event;
   /** last computed, emitted or not (parts may differ from `last`) */
@@ -151,37 +167,95 @@ export class News2Detector {
     return this.patients.get(patientId)?.current;
   }
 
+  /**
+   * [NEWS2] band alarms with a hold on entry and hysteresis on leaving:
+   * - first entry into an alarming band: the alarm comes once the score has stayed in alarming
+   *   bands for `alarmDelaySeconds`; a rise meanwhile does not restart that hold, and the alarm
+   *   raised is the band current when it ends;
+   * - a rise while an alarm is up raises the higher band's alarm at once (the lower one ends,
+   *   superseded);
+   * - a fall needs the lower band to hold for `alarmClearDelaySeconds`; a return within it
+   *   continues the same alarm. Then the lower band's alarm, if it has one, replaces it.
+   */
   private bandAlarm(ev: News2Event, p: PatientState): void {
-    const prio = ev.band === 'none' ? null : this.ctx.config.news2.bandPriority[ev.band];
-    const desc = `NEWS2 ${ev.score} (${ev.band})${ev.complete ? '' : `, incomplete: missing ${ev.missing.join(', ')}`}`;
+    const cfg = this.ctx.config.news2;
     const timer = `news2-alarm|${ev.patientId}`;
     const cur = p.alarm;
-    const cond: AlarmCondition | undefined =
-      prio === null ? undefined : { ...this.ctx.placement(ev.patientId), patientId: ev.patientId, name: `news2:${ev.band}`, kind: 'news2', priority: prio };
-    if (cur && cond && cur.cond.name === cond.name) return;
-    if (cond && cur?.raised) {
-      // moving between alarming bands: the new alarm first, then the old one ends
-      this.ctx.alarms.raise(cond, ev.ts, desc, ev.score);
-      this.ctx.alarms.clear(cur.cond, ev.ts, `now ${desc}`);
-      p.alarm = { cond, raised: true };
+    const alarming = this.alarming(ev.band);
+    if (!cur) {
+      if (!alarming) return;
+      const pending: BandAlarm = { band: ev.band, raised: false, clearing: false };
+      p.alarm = pending;
+      const delay = cfg.alarmDelaySeconds * 1000;
+      const raise = (at: number): void => {
+        const now = p.last ?? ev;
+        const held = delay > 0 ? (pending.band === ev.band ? ` for ${secs(delay)}` : `, alarming for ${secs(delay)}`) : '';
+        pending.raised = true;
+        this.ctx.alarms.raise(this.condition(ev.patientId, pending.band), at, `${describe(now)}${held}`, now.score);
+      };
+      if (delay <= 0) raise(ev.ts);
+      else this.ctx.clock.set(timer, ev.ts + delay, raise);
       return;
     }
-    if (cur) {
-      this.ctx.clock.cancel(timer);
-      if (cur.raised) this.ctx.alarms.clear(cur.cond, ev.ts, `now ${desc}`);
-      delete p.alarm;
+    if (!cur.raised) {
+      // the entry hold keeps running from the first alarming band; a band that does not hold
+      // raises nothing
+      if (alarming) cur.band = ev.band;
+      else {
+        this.ctx.clock.cancel(timer);
+        delete p.alarm;
+      }
+      return;
     }
-    if (!cond) return;
-    const pending = { cond, raised: false };
-    p.alarm = pending;
-    const delay = this.ctx.config.news2.alarmDelaySeconds * 1000;
-    const raise = (at: number): void => {
-      pending.raised = true;
-      const held = delay > 0 ? ` for ${secs(delay)}` : '';
-      this.ctx.alarms.raise(cond, at, `${desc}${held}`, ev.score);
+    if (alarming && RANK[ev.band] > RANK[cur.band]) {
+      this.ctx.clock.cancel(timer);
+      this.moveTo(p, cur, ev);
+      return;
+    }
+    if (ev.band === cur.band) {
+      if (cur.clearing) {
+        // back within the clear delay: the same alarm continues
+        cur.clearing = false;
+        this.ctx.clock.cancel(timer);
+      }
+      return;
+    }
+    if (cur.clearing) return;
+    cur.clearing = true;
+    const settle = (at: number): void => {
+      cur.clearing = false;
+      const now = { ...(p.last ?? ev), ts: at };
+      const held = cfg.alarmClearDelaySeconds > 0 ? ` for ${secs(cfg.alarmClearDelaySeconds * 1000)}` : '';
+      if (this.alarming(now.band)) this.moveTo(p, cur, now, held);
+      else {
+        delete p.alarm;
+        this.ctx.alarms.clear(this.condition(ev.patientId, cur.band), at, `now ${describe(now)}${held}`);
+      }
     };
-    if (delay <= 0) raise(ev.ts);
-    else this.ctx.clock.set(timer, ev.ts + delay, raise);
+    // held for *more* than the clear delay: a reading at the very instant it ends (the next cuff
+    // reading, at a multiple of its interval) is taken into account first
+    const clearMs = cfg.alarmClearDelaySeconds * 1000;
+    if (clearMs <= 0) settle(ev.ts);
+    else this.ctx.clock.set(timer, ev.ts + clearMs + 1, (at) => settle(at - 1));
+  }
+
+  /** Replaces the raised band alarm by the one of `ev`'s band: the new alarm first, then the old one ends. */
+  private moveTo(p: PatientState, cur: BandAlarm, ev: News2Event, held = ''): void {
+    const from = cur.band;
+    cur.band = ev.band;
+    cur.clearing = false;
+    this.ctx.alarms.raise(this.condition(ev.patientId, ev.band), ev.ts, `${describe(ev)}${held}`, ev.score);
+    this.ctx.alarms.clear(this.condition(ev.patientId, from), ev.ts, `now ${describe(ev)}`);
+    p.alarm = cur;
+  }
+
+  private alarming(band: News2Band): boolean {
+    return band !== 'none' && this.ctx.config.news2.bandPriority[band] !== null;
+  }
+
+  private condition(patientId: string, band: News2Band): AlarmCondition {
+    const prio = band === 'none' ? null : this.ctx.config.news2.bandPriority[band];
+    return { ...this.ctx.placement(patientId), patientId, name: `news2:${band}`, kind: 'news2', priority: prio ?? 'low' };
   }
 
   private patient(patientId: string): PatientState {

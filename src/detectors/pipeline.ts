@@ -7,8 +7,11 @@
  * The pipeline has no clock of its own. It keeps a virtual clock that only the inputs move:
  * each input carries a `ts` (epoch ms), and before the input is handled the clock advances to it,
  * firing, in time order, every deadline that fell due on the way (persistence and clear delays,
- * staleness, signal loss, flap hold, escalation). A deadline fires at its own due time and its
- * outputs carry that time, however late the next input arrives. So:
+ * sensor condition delays, staleness, signal loss, flap hold, escalation). A deadline fires at
+ * its own due time and its outputs carry that time, however late the next input arrives. (A hold
+ * that must last *more than* its delay, like the NEWS2 band clear delay, is due 1 ms after it,
+ * so inputs at the very instant it ends are seen first; its outputs carry the instant itself.)
+ * So:
  *
  * - timeouts fire in data time even when no more data comes for that patient: any later input,
  *   for any patient, or a `tick`, moves the clock past them;
@@ -100,6 +103,7 @@ export class Pipeline {
       alarms: this.manager,
       settings: (id) => this.settingsBy.get(id) ?? {},
       placement: (id) => this.placementBy.get(id) ?? { patientId: id },
+      sensorFlagged: (id) => this.technical.isFlagged(id),
     };
     this.limits = new LimitDetector(ctx);
     this.trend = new TrendDetector(ctx);
@@ -107,10 +111,15 @@ export class Pipeline {
       this.out.push(e);
       this.trend.onNews2(e);
     });
-    this.technical = new TechnicalDetector(ctx, (pid, dev, t, reason) => {
-      this.limits.resetDevice(pid, dev, t, reason);
-      this.news2.dropDevice(pid, dev, t);
-    });
+    this.technical = new TechnicalDetector(
+      ctx,
+      (pid, dev, t, reason) => {
+        // [IEC 60601-1-8] the technical alarm is shown instead of the sensor's physiological ones
+        this.limits.suppressDevice(pid, dev, t, reason);
+        this.news2.dropDevice(pid, dev, t);
+      },
+      (pid, dev, t) => this.limits.releaseDevice(pid, dev, t),
+    );
   }
 
   /** Virtual time, epoch ms (−∞ before the first input). */
@@ -172,8 +181,8 @@ export class Pipeline {
   private observation(obs: Observation, t: number): void {
     this.remember(obs);
     this.technical.onObservation(obs, t);
-    // unassigned devices, doubtful values and gated sensors drive no physiological alarm
-    if (obs.patientId === undefined || obs.quality !== 'good' || this.technical.isGated(obs.deviceId)) return;
+    // unassigned devices, doubtful values and suppressed sensors move no physiological state
+    if (obs.patientId === undefined || obs.quality !== 'good' || this.technical.isSuppressed(obs.deviceId)) return;
     if (!metricInfo(obs.metric).clinical) return;
     if (obs.metric === 'hr') {
       this.lastHr.set(obs.patientId, t);

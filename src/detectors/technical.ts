@@ -2,18 +2,30 @@
  * Technical alarms per device: sensor off or poor, pulse lost, signal loss, device offline, low
  * battery, unassigned device. [IEC 60601-1-8] these are technical, not physiological, alarms.
  *
- * Gating: while a device's sensor is off, poor or has lost the pulse, its values drive no
- * physiological alarm (the pipeline drops them) and the technical alarm is shown instead. The
- * gate lifts on `sensor_ok` or on the device's next good-quality value.
+ * Sensor conditions (sensor off, poor signal, pulse lost) have an alarm condition delay
+ * (`technical.sensorOffDelaySeconds`…): the device must keep flagging the sensor that long before
+ * the alarm is raised, so a 3-second motion artifact tells nobody anything. While flagged, the
+ * sensor is *pending*: its non-good values are ignored (they move no physiological state) and
+ * nothing else changes. Once the alarm is raised the sensor is *suppressed*: its physiological
+ * alarms are held and the technical alarm is shown instead (`onSuppress`). The condition ends on
+ * `sensor_ok` or on the device's next good-quality vital sign; a suppressed sensor is then
+ * released (`onRelease`). The alarm ends through the manager's flap hold, and a condition that
+ * returns while its alarm is still shown continues it at once.
+ *
+ * Signal loss is for a device that went silent: a device that sends continuous signals and then
+ * nothing at all — no values of any quality and no sensor state — for `signalLossSeconds`. A
+ * device flagging its sensor is alive and says why it has no values; that is its own alarm.
  */
+import { metricInfo } from '../core/metrics.js';
 import type { Observation, TechnicalEvent, TechnicalKind } from '../core/types.js';
 import type { AlarmCondition } from '../alarms/manager.js';
 import { secs, type DetectorContext } from './context.js';
 
 /** Technical alarm conditions, one alarm each per device. */
 type Condition = keyof DetectorContext['config']['technical']['priorities'];
+type SensorCondition = 'sensor_off' | 'sensor_poor' | 'pulse_lost';
 
-const GATES: readonly Condition[] = ['sensor_off', 'sensor_poor', 'pulse_lost'];
+const SENSOR: readonly SensorCondition[] = ['sensor_off', 'sensor_poor', 'pulse_lost'];
 /** Metrics a device streams continuously; only such devices can lose their signal. */
 const CONTINUOUS = new Set(['hr', 'pr', 'spo2', 'rr']);
 
@@ -27,26 +39,45 @@ const TEXT: Record<Condition, string> = {
   unassigned_device: 'device not assigned to a patient',
 };
 
-interface DeviceState {
-  active: Map<Condition, AlarmCondition>;
+interface SensorState {
+  phase: 'pending' | 'active';
+  cond: AlarmCondition;
+  patientId?: string;
 }
+
+interface DeviceState {
+  /** raised alarms other than sensor conditions */
+  active: Map<Condition, AlarmCondition>;
+  sensor: Map<SensorCondition, SensorState>;
+  /** the patient whose continuous signals it sends, once it has sent any */
+  streams?: string;
+}
+
+/** Called when a device's sensor becomes suppressed or is released. */
+export type SensorHook = (patientId: string, deviceId: string, t: number, reason: string) => void;
 
 export class TechnicalDetector {
   private readonly devices = new Map<string, DeviceState>();
 
   /**
-   * @param onGate called when a device's sensor gate closes, so physiological detectors drop
-   *   what came from it
+   * @param onSuppress a sensor condition was raised: hold the device's physiological alarms
+   * @param onRelease the device's last sensor condition ended
    */
   constructor(
     private readonly ctx: DetectorContext,
-    private readonly onGate: (patientId: string, deviceId: string, t: number, reason: string) => void,
+    private readonly onSuppress: SensorHook,
+    private readonly onRelease: SensorHook,
   ) {}
 
-  /** True while the device's values must not drive physiological alarms. */
-  isGated(deviceId: string): boolean {
+  /** True while the device flags its sensor (pending or raised): its values confirm nothing. */
+  isFlagged(deviceId: string): boolean {
+    return (this.devices.get(deviceId)?.sensor.size ?? 0) > 0;
+  }
+
+  /** True while a sensor condition's alarm is raised: the device's physiological alarms are held. */
+  isSuppressed(deviceId: string): boolean {
     const d = this.devices.get(deviceId);
-    return d !== undefined && GATES.some((g) => d.active.has(g));
+    return d !== undefined && [...d.sensor.values()].some((s) => s.phase === 'active');
   }
 
   /** Any observation (any quality) shows the device is alive. */
@@ -56,13 +87,12 @@ export class TechnicalDetector {
     if (obs.patientId !== undefined) {
       this.end(dev, 'unassigned_device', t, `assigned to ${obs.patientId}`);
       if (CONTINUOUS.has(obs.metric)) {
-        this.end(dev, 'signal_loss', t, 'data received again');
-        const ms = this.ctx.config.technical.signalLossSeconds * 1000;
-        const ev = { ts: t, deviceId: dev, patientId: obs.patientId };
-        this.ctx.clock.set(`signal-loss|${dev}`, t + ms, (at) => this.start({ ...ev, ts: at }, 'signal_loss', `no data from ${dev} for ${secs(ms)}`));
+        this.device(dev).streams = obs.patientId;
+        this.alive(dev, t, 'data received again');
       }
     }
-    if (obs.quality === 'good') for (const g of GATES) this.end(dev, g, t, `good signal from ${dev}`);
+    // a good vital sign is a working sensor; a battery reading says nothing about the sensor
+    if (obs.quality === 'good' && metricInfo(obs.metric).clinical) for (const c of SENSOR) this.endSensor(dev, c, t, `good signal from ${dev}`);
     if (obs.metric === 'battery') {
       const low = this.ctx.config.technical.lowBatteryPercent;
       if (obs.value < low) this.start({ ...obs, ts: t }, 'battery_low', `battery ${obs.value} % on ${dev}`, obs.value);
@@ -80,10 +110,12 @@ export class TechnicalDetector {
       case 'sensor_off':
       case 'sensor_poor':
       case 'pulse_lost':
-        this.start(at, kind, `${TEXT[kind]} on ${dev}${detail}`);
+        // the device is alive and says why it sends no usable values
+        if (this.devices.get(dev)?.streams !== undefined) this.alive(dev, t, `${TEXT[kind]} reported`);
+        this.startSensor(at, kind, `${TEXT[kind]} on ${dev}${detail}`);
         return;
       case 'sensor_ok':
-        for (const g of GATES) this.end(dev, g, t, `sensor ok on ${dev}`);
+        for (const c of SENSOR) this.endSensor(dev, c, t, `sensor ok on ${dev}`);
         return;
       case 'battery_low':
       case 'device_offline':
@@ -99,10 +131,62 @@ export class TechnicalDetector {
     }
   }
 
-  private start(ev: Omit<TechnicalEvent, 'kind'>, c: Condition, reason: string, value?: number): void {
+  /** The device sent something: signal loss ends, and its deadline starts again. */
+  private alive(dev: string, t: number, reason: string): void {
+    const patientId = this.devices.get(dev)?.streams;
+    if (patientId === undefined) return;
+    this.end(dev, 'signal_loss', t, reason);
+    const ms = this.ctx.config.technical.signalLossSeconds * 1000;
+    this.ctx.clock.set(`signal-loss|${dev}`, t + ms, (at) => {
+      // a flagged sensor explains the missing values: its own alarm covers it
+      if (this.isFlagged(dev)) return;
+      this.start({ ts: at, deviceId: dev, patientId }, 'signal_loss', `no data from ${dev} for ${secs(ms)}`);
+    });
+  }
+
+  private sensorDelayMs(c: SensorCondition): number {
+    const cfg = this.ctx.config.technical;
+    const s = c === 'sensor_off' ? cfg.sensorOffDelaySeconds : c === 'sensor_poor' ? cfg.sensorPoorDelaySeconds : cfg.pulseLostDelaySeconds;
+    return s * 1000;
+  }
+
+  private startSensor(ev: Omit<TechnicalEvent, 'kind'>, c: SensorCondition, reason: string): void {
     const d = this.device(ev.deviceId);
-    if (d.active.has(c)) return;
-    const cond: AlarmCondition = {
+    if (d.sensor.has(c)) return;
+    const st: SensorState = { phase: 'pending', cond: this.condition(ev, c), ...(ev.patientId !== undefined && { patientId: ev.patientId }) };
+    d.sensor.set(c, st);
+    const delay = this.sensorDelayMs(c);
+    // [IEC 60601-1-8] alarm condition delay; a condition back while its alarm is still shown
+    // (the flap hold) continues that alarm at once
+    if (delay <= 0 || this.ctx.alarms.isShown(st.cond)) {
+      this.raiseSensor(ev.deviceId, st, ev.ts, reason);
+      return;
+    }
+    this.ctx.clock.set(`sensor|${ev.deviceId}|${c}`, ev.ts + delay, (at) => this.raiseSensor(ev.deviceId, st, at, `${reason} for ${secs(delay)}`));
+  }
+
+  private raiseSensor(dev: string, st: SensorState, t: number, reason: string): void {
+    const wasSuppressed = this.isSuppressed(dev);
+    st.phase = 'active';
+    this.ctx.alarms.raise(st.cond, t, reason);
+    if (!wasSuppressed && st.patientId !== undefined) this.onSuppress(st.patientId, dev, t, `suppressed: ${reason}`);
+  }
+
+  private endSensor(dev: string, c: SensorCondition, t: number, reason: string): void {
+    const d = this.devices.get(dev);
+    const st = d?.sensor.get(c);
+    if (!d || !st) return;
+    d.sensor.delete(c);
+    if (st.phase === 'pending') {
+      this.ctx.clock.cancel(`sensor|${dev}|${c}`);
+      return;
+    }
+    this.ctx.alarms.clear(st.cond, t, reason);
+    if (!this.isSuppressed(dev) && st.patientId !== undefined) this.onRelease(st.patientId, dev, t, reason);
+  }
+
+  private condition(ev: Omit<TechnicalEvent, 'kind'>, c: Condition): AlarmCondition {
+    return {
       // route to where the patient is (the event may not know the bed)
       ...(ev.patientId !== undefined && this.ctx.placement(ev.patientId)),
       name: `technical:${ev.deviceId}:${c}`,
@@ -110,12 +194,14 @@ export class TechnicalDetector {
       priority: this.ctx.config.technical.priorities[c],
       deviceId: ev.deviceId,
     };
-    const wasGated = this.isGated(ev.deviceId);
+  }
+
+  private start(ev: Omit<TechnicalEvent, 'kind'>, c: Condition, reason: string, value?: number): void {
+    const d = this.device(ev.deviceId);
+    if (d.active.has(c)) return;
+    const cond = this.condition(ev, c);
     d.active.set(c, cond);
     this.ctx.alarms.raise(cond, ev.ts, reason, value);
-    if (!wasGated && GATES.includes(c) && ev.patientId !== undefined) {
-      this.onGate(ev.patientId, ev.deviceId, ev.ts, `suppressed: ${TEXT[c]} on ${ev.deviceId}`);
-    }
   }
 
   private end(deviceId: string, c: Condition, t: number, reason: string): void {
@@ -129,7 +215,7 @@ export class TechnicalDetector {
   private device(id: string): DeviceState {
     let d = this.devices.get(id);
     if (!d) {
-      d = { active: new Map() };
+      d = { active: new Map(), sensor: new Map() };
       this.devices.set(id, d);
     }
     return d;

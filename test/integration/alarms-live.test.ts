@@ -87,7 +87,7 @@ describe('live alarms', () => {
   }, 60_000);
 
   it('sensor off during a desaturation: a technical alarm, no physiological one', async () => {
-    await episode('wb-02', 30, (i) => ({ obs: { spo2: 82, hr: 95 }, sensor: i < 2 ? 'ok' : 'off' }));
+    await episode('wb-02', 60, (i) => ({ obs: { spo2: 82, hr: 95 }, sensor: i < 2 ? 'ok' : 'off' }));
     await expect.poll(() => transitions('2').some((a) => a.kind === 'technical' && a.state === 'raised'), { timeout: 15_000 }).toBe(true);
     // Give the pipeline time past every limit delay before checking that nothing physiological came.
     await new Promise((r) => setTimeout(r, 1500));

@@ -181,4 +181,57 @@ describe('AlarmManager lifecycle', () => {
       [90, 'raised'],
     ]);
   });
+
+  it('a suppressed alarm is held with no transition, however long, and continues silently', () => {
+    const { m, clock, steps } = setup();
+    m.raise(desat, 0, 'low', 87);
+    m.suppress(desat, 5 * S, 'suppressed: sensor off on ox1');
+    clock.advanceTo(120 * S); // far past the flap hold
+    expect(m.activeAlarms()).toEqual([expect.objectContaining({ id: 'P1:limit:spo2:low:1', conditionActive: false, suppressed: 'suppressed: sensor off on ox1' })]);
+    m.raise(desat, 120 * S, 'still low after the sensor recovered', 87);
+    expect(m.activeAlarms()[0]).toMatchObject({ conditionActive: true });
+    expect(m.activeAlarms()[0]?.suppressed).toBeUndefined();
+    expect(steps().filter((x) => x[2] !== 'escalated')).toEqual([[0, 'P1:limit:spo2:low:1', 'raised']]);
+  });
+
+  it('a suppressed latching alarm neither latches nor sounds again; a clear then ends it the usual way', () => {
+    const { m, clock, steps } = setup();
+    m.raise(brady, 0, 'HR below 40');
+    m.suppress(brady, 5 * S, 'suppressed: poor signal on ecg1');
+    clock.advanceTo(30 * S);
+    m.raise(brady, 30 * S, 'HR below 40');
+    m.suppress(brady, 40 * S, 'suppressed: poor signal on ecg1');
+    m.clear(brady, 50 * S, 'HR back at or above 45');
+    expect(steps().filter((x) => x[2] !== 'escalated').map((x) => [x[0], x[2]])).toEqual([
+      [0, 'raised'],
+      [50, 'cleared'], // [IEC 60601-1-8] latched until acknowledged
+    ]);
+  });
+
+  it('acknowledging a suppressed alarm keeps it (its condition is unknown, not over) until the sensor says more', () => {
+    const { m, clock, steps } = setup();
+    m.raise(desat, 0, 'low', 87);
+    m.suppress(desat, 5 * S, 'suppressed: sensor off on ox1');
+    clock.advanceTo(20 * S);
+    m.acknowledge('P1:limit:spo2:low:1', 'nurse.kim', 20 * S);
+    m.raise(desat, 60 * S, 'still low', 87); // the sensor is back and the breach persists
+    expect(m.activeAlarms()[0]).toMatchObject({ acknowledged: true, conditionActive: true });
+    m.clear(desat, 80 * S, 'recovered');
+    clock.advanceTo(90 * S);
+    expect(steps()).toEqual([
+      [0, 'P1:limit:spo2:low:1', 'raised'],
+      [20, 'P1:limit:spo2:low:1', 'acknowledged', 'nurse.kim'],
+      [90, 'P1:limit:spo2:low:1', 'resolved'],
+    ]);
+  });
+
+  it('isShown: true while an alarm is up, latched or in its flap hold', () => {
+    const { m, clock } = setup();
+    expect(m.isShown(desat)).toBe(false);
+    m.raise(desat, 0, 'low');
+    m.clear(desat, 5 * S, 'ok');
+    expect(m.isShown(desat)).toBe(true); // flap hold
+    clock.advanceTo(15 * S);
+    expect(m.isShown(desat)).toBe(false);
+  });
 });

@@ -2,7 +2,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { News2Event } from '../../../src/detectors/news2.js';
 import { Pipeline, detectAll, type PipelineInput, type PipelineOutput } from '../../../src/detectors/pipeline.js';
-import { at, defaultDetectorConfig, obs, run, series, settings, tick, transitions } from './helpers.js';
+import { alarmsOf, at, defaultDetectorConfig, obs, run, series, settings, tick, transitions } from './helpers.js';
 
 const news2Of = (out: readonly PipelineOutput[]): News2Event[] => out.filter((o): o is News2Event => o.type === 'news2');
 const brief = (e: News2Event): [number, number, string, boolean] => [(e.ts - at(0)) / 1000, e.score, e.band, e.complete];
@@ -101,19 +101,64 @@ describe('NEWS2 detector', () => {
     expect(news2Of(out).at(-1)?.spo2Scale).toBe(2);
   });
 
-  it('band alarms: the first waits 60 s, moves between bands are immediate, dropping out clears', () => {
+  it('band alarms: the first waits 60 s, rises are immediate, dropping out clears after the clear delay', () => {
     const out = run([
       ...normal(0),
       obs(10, 'acvpu', 1, { device: 'nurse' }), // 3 → low-medium
       obs(100, 'o2', 1, { device: 'nurse' }), // 5 → medium
       obs(200, 'acvpu', 0, { device: 'nurse' }), // 2 → low (no alarm)
-      tick(400),
+      tick(1200),
     ]);
     expect(transitions(out, (a) => a.kind === 'news2')).toEqual([
       [70, 'P1:news2:low-medium:1', 'raised'],
       [100, 'P1:news2:medium:1', 'raised'],
       [110, 'P1:news2:low-medium:1', 'resolved'],
-      [210, 'P1:news2:medium:1', 'resolved'],
+      [280, 'P1:news2:medium:1', 'escalated'], // [IEC 60601-1-8] unacknowledged for 180 s
+      [1110, 'P1:news2:medium:1', 'resolved'], // low from 200, held 900 s, then the flap hold
+    ]);
+  });
+
+  it('a rise during the entry hold does not restart it: the higher band alarms when the hold ends', () => {
+    const out = run([
+      ...normal(0),
+      obs(10, 'acvpu', 1, { device: 'nurse' }), // 3
+      obs(10, 'o2', 1, { device: 'nurse' }), // + 2 = 5 → medium
+      obs(55, 'temp', 39.5, { device: 'nurse' }), // + 2 = 7 → high
+      tick(200),
+    ]);
+    expect(transitions(out, (a) => a.kind === 'news2' && a.state === 'raised')).toEqual([[70, 'P1:news2:high:1', 'raised']]);
+    expect(alarmsOf(out).find((a) => a.kind === 'news2')?.reason).toBe('NEWS2 7 (high), alarming for 60 s');
+  });
+
+  it('band hysteresis: a score moving between 4 and 5 with each cuff reading gives one alarm per band', () => {
+    // pulse 37 scores 3 (low-medium); systolic 98 adds 2 (5, medium), 102 adds 1 (4, low-medium)
+    const inputs: PipelineInput[] = [...normal(0)];
+    for (let s = 5; s < 3 * 3600; s += 5) inputs.push(obs(s, 'hr', 37, { device: 'w1' }), obs(s, 'rr', 16, { device: 'w1' }), obs(s, 'spo2', 97));
+    for (let k = 1; k * 300 < 2 * 3600; k++) inputs.push(obs(k * 300, 'sbp', k % 2 === 1 ? 98 : 102, { device: 'bp1' }));
+    for (let k = 24; k * 300 < 3 * 3600; k++) inputs.push(obs(k * 300, 'sbp', 102, { device: 'bp1' })); // 4 from 2 h on
+    const out = run(inputs);
+    expect(transitions(out, (a) => a.kind === 'news2' && a.state !== 'escalated')).toEqual([
+      [70, 'P1:news2:low-medium:1', 'raised'], // the 30 s median reaches 37 at 10 s; 60 s hold
+      [300, 'P1:news2:medium:1', 'raised'],
+      [310, 'P1:news2:low-medium:1', 'resolved'], // superseded, after the flap hold
+      // every fall to 4 came back within 15 min: the same medium alarm continues
+      [7200 + 900, 'P1:news2:low-medium:2', 'raised'], // 4 held for more than 15 min
+      [7200 + 910, 'P1:news2:medium:1', 'resolved'],
+    ]);
+    expect(alarmsOf(out).find((a) => a.id === 'P1:news2:low-medium:2')?.reason).toBe('NEWS2 4 (low-medium) for 900 s');
+  });
+
+  it('a return to the band within the clear delay continues its alarm; the clear delay is configurable', () => {
+    const steps = [...normal(0), obs(10, 'acvpu', 1, { device: 'nurse' }), obs(100, 'acvpu', 0, { device: 'nurse' }), obs(200, 'acvpu', 1, { device: 'nurse' }), obs(300, 'acvpu', 0, { device: 'nurse' }), tick(1500)];
+    expect(transitions(run(steps), (a) => a.kind === 'news2' && a.state !== 'escalated')).toEqual([
+      [70, 'P1:news2:low-medium:1', 'raised'],
+      [1210, 'P1:news2:low-medium:1', 'resolved'], // none from 300, + 900 s, + flap hold
+    ]);
+    expect(transitions(run(steps, { news2: { alarmClearDelaySeconds: 0 } }), (a) => a.kind === 'news2' && a.state !== 'escalated')).toEqual([
+      [70, 'P1:news2:low-medium:1', 'raised'],
+      [110, 'P1:news2:low-medium:1', 'resolved'],
+      [260, 'P1:news2:low-medium:2', 'raised'], // no hysteresis: a new alarm after the entry hold
+      [310, 'P1:news2:low-medium:2', 'resolved'],
     ]);
   });
 

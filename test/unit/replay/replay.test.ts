@@ -42,9 +42,9 @@ describe('vigil replay', () => {
       ['08:00:35', 'P1', 'P1:limit:spo2:lowHigh:1 cleared'], // recovered 10 s; high priority latches
       ['08:00:35', 'P1', 'news2 0 none'],
       ['08:00:40', 'P2', 'news2 0 none'], // scale 2: SpO2 90 → 0
-      ['08:00:41', 'P2', 'P2:technical:ox2:sensor_off:1 raised'],
       ['08:00:50', 'P1', 'P1:limit:spo2:lowHigh:1 acknowledged'],
       ['08:00:50', 'P1', 'P1:limit:spo2:lowHigh:1 resolved'],
+      ['08:00:51', 'P2', 'P2:technical:ox2:sensor_off:1 raised'], // off since 08:00:41, 10 s delay
       ['08:01:02', 'P2', 'P2:technical:ox2:sensor_off:1 resolved'], // sensor_ok at 08:00:52 + hold
     ]);
   });
@@ -88,9 +88,9 @@ describe('vigil replay', () => {
     expect(rows).toContainEqual(['P1', 'limit', 'high', '1', (86400 / 70).toFixed(1)]);
     expect(rows.filter((r) => r[0] === 'P1' && r[1] === 'limit')).toHaveLength(1);
     expect(rows).toContainEqual(['P2', 'technical', 'medium', '1', (86400 / 62).toFixed(1)]);
-    // P1 in alarm 08:00:20–08:00:50, P2 08:00:41–08:01:02
+    // P1 in alarm 08:00:20–08:00:50, P2 08:00:51–08:01:02 (sensor off from 08:00:41, 10 s delay)
     expect(rows).toContainEqual(['P1', '0:01:10', '0:00:30', '42.9%']);
-    expect(rows).toContainEqual(['P2', '0:01:02', '0:00:21', '33.9%']);
+    expect(rows).toContainEqual(['P2', '0:01:02', '0:00:11', '17.7%']);
     expect(out.text).not.toContain('"type"');
   });
 
