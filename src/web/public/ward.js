@@ -139,7 +139,7 @@ function renderAlarms() {
   list.replaceChildren(...alarms.map(alarmItem));
   document.getElementById('no-alarms').hidden = alarms.length > 0;
   document.getElementById('alarm-count').textContent = alarms.length ? `(${alarms.length})` : '';
-  const loud = alarms.filter((a) => a.priority === 'high' && !a.acknowledged);
+  const loud = alarms.filter((a) => a.priority === 'high' && !a.acknowledged && !a.suppressed);
   const attention = document.getElementById('attention');
   attention.hidden = loud.length === 0;
   attention.textContent = loud.length ? `HIGH PRIORITY: ${loud.map((a) => `Bed ${a.bed ?? '?'} ${(a.condition ?? a.reason)}`).join(' · ')}` : '';
@@ -153,11 +153,13 @@ function alarmItem(a) {
   const who = p ? (p.name ? `${p.name} (${p.id})` : p.id) : a.deviceId ?? '';
   const state = a.acknowledged ? `Acknowledged by ${a.acknowledgedBy}${a.state === 'acknowledged' ? ` at ${clockTime(a.since)}` : ''}` : a.state === 'cleared' ? 'Condition over, awaiting acknowledgement' : a.escalated ? 'Escalated: not acknowledged' : 'Not acknowledged';
   const silenced = a.silencedUntil && a.silencedUntil > serverNow() ? `Silenced by ${a.silencedBy} until ${clockTime(a.silencedUntil)}` : null;
-  return el('li', { class: `alarm pri-${a.priority}${a.acknowledged ? ' acked' : ' unacked'}${a.priority === 'high' && !a.acknowledged ? ' flash' : ''}`, dataset: { alarm: a.id } },
+  // Held while its sensor is off or poor: the technical alarm speaks for it meanwhile.
+  const held = a.suppressed ? `Held: ${a.suppressed}` : null;
+  return el('li', { class: `alarm pri-${a.priority}${a.acknowledged ? ' acked' : ' unacked'}${held ? ' held' : ''}${a.priority === 'high' && !a.acknowledged && !held ? ' flash' : ''}`, dataset: { alarm: a.id } },
     el('span', { class: 'pri-badge' }, a.priority.toUpperCase()),
     el('span', { class: 'alarm-where' }, `Bed ${a.bed ?? '–'}`, el('span', { class: 'alarm-who' }, who)),
     el('span', { class: 'alarm-reason' }, (a.condition ?? a.reason)),
-    el('span', { class: 'alarm-state' }, state, silenced ? el('span', { class: 'silenced' }, ` · ${silenced}`) : null),
+    el('span', { class: 'alarm-state' }, state, silenced ? el('span', { class: 'silenced' }, ` · ${silenced}`) : null, held ? el('span', { class: 'held-note' }, ` · ${held}`) : null),
     el('span', { class: 'alarm-age' }, 'raised ', el('span', { dataset: { ts: a.raisedAt } })),
     el('span', { class: 'alarm-actions' },
       can('acknowledge') && !a.acknowledged ? el('button', { type: 'button', class: 'ack', dataset: { action: 'ack' }, 'aria-label': `Acknowledge ${a.priority} alarm, bed ${a.bed ?? '–'}: ${(a.condition ?? a.reason)}`, onclick: () => acknowledge(a) }, 'Acknowledge') : null,
