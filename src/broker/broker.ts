@@ -89,6 +89,13 @@ export class MqttBroker implements Service {
   async start(): Promise<void> {
     const log = this.opts.logger;
     const aedes = await Aedes.createBroker({
+      // No cap on deliveries in flight. With aedes' default (100), a subscriber that stops
+      // reading holds 100 deliveries, every later publish (device data included) waits behind
+      // them, and the queue is then drained recursively, overflowing the stack under load.
+      // Deliveries in flight stay bounded without the cap: each connection hands aedes only
+      // the packets of one socket read at a time, and a stuck subscriber is cut off by
+      // aedes' drainTimeout.
+      concurrency: 0,
       authenticate: (client, username, password, done) => void this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),

@@ -1,0 +1,124 @@
+/**
+ * The gateway under test for the benchmark: the real `vigil start` from dist/ as a child process
+ * with a generated config, its resident memory read from /proc, its health and metrics read over
+ * HTTP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { cpuMsOf } from './proc.js';
+
+const CLI = resolve(fileURLToPath(import.meta.url), '../../cli/main.js');
+
+export interface GatewayChildOptions {
+  readonly config: Record<string, unknown>;
+  readonly httpPort: number;
+  /** Directory for a V8 CPU profile (`node --cpu-prof`), when profiling. */
+  readonly cpuProfDir?: string;
+  /** More options for node (e.g. `--heapsnapshot-signal=SIGUSR2`). */
+  readonly nodeArgs?: readonly string[];
+}
+
+export class GatewayChild {
+  private exited: Promise<number | null>;
+  private stderrTail = '';
+
+  private constructor(
+    private readonly proc: ChildProcess,
+    readonly dir: string,
+    readonly httpPort: number,
+  ) {
+    this.exited = new Promise((r) => proc.once('exit', (code) => r(code)));
+    proc.stderr?.on('data', (c: Buffer) => void (this.stderrTail = (this.stderrTail + c.toString()).slice(-4000)));
+  }
+
+  /** Writes the config, starts `vigil start` and waits for /healthz. */
+  static async start(o: GatewayChildOptions): Promise<GatewayChild> {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-gw-'));
+    const cfgFile = join(dir, 'vigil.yaml');
+    await writeFile(cfgFile, stringify({ ...o.config, dataDir: join(dir, 'data') }));
+    const args = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), CLI, 'start', '-c', cfgFile];
+    const proc = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, VIGIL_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const gw = new GatewayChild(proc, dir, o.httpPort);
+    try {
+      await gw.waitHealthy();
+      return gw;
+    } catch (err) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private async waitHealthy(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (this.proc.exitCode !== null) throw new Error(`gateway exited with ${this.proc.exitCode}:\n${this.stderrTail}`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${this.httpPort}/healthz`);
+        if (res.status === 200 || res.status === 503) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`gateway did not become healthy:\n${this.stderrTail}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  get pid(): number {
+    return this.proc.pid ?? 0;
+  }
+
+  /** Whether the process is still running. */
+  get alive(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Throws with the gateway's last words when it has exited. */
+  assertAlive(): void {
+    if (!this.alive) throw new Error(`the gateway exited (${this.proc.exitCode ?? this.proc.signalCode}) under load:\n${this.stderrTail.slice(-1500)}`);
+  }
+
+  /** Resident set size, bytes (VmRSS). */
+  rss(): number {
+    this.assertAlive();
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+    return Number(m?.[1] ?? 0) * 1024;
+  }
+
+  /** CPU time used so far (user + system), ms. */
+  cpuMs(): number {
+    this.assertAlive();
+    return cpuMsOf(this.pid);
+  }
+
+  async health(): Promise<Record<string, any>> {
+    return (await (await fetch(`http://127.0.0.1:${this.httpPort}/healthz`)).json()) as Record<string, any>;
+  }
+
+  /** Sum of a Prometheus sample over every label set. */
+  async metric(name: string): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${this.httpPort}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      const m = /^([a-z_]+)(\{[^}]*\})? ([-0-9.e+]+)$/.exec(line);
+      if (m && m[1] === name) sum += Number(m[3]);
+    }
+    return sum;
+  }
+
+  /** SIGTERM (the gateway flushes and writes its CPU profile), wait, remove the data. */
+  async stop(): Promise<void> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGTERM');
+      const timer = setTimeout(() => this.proc.kill('SIGKILL'), 30_000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

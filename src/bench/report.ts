@@ -1,0 +1,95 @@
+/**
+ * The benchmark's results: the JSON written to bench-results/, and the same figures as markdown
+ * tables ready for the README, with the targets and whether this run met them.
+ */
+import { cpus, totalmem } from 'node:os';
+import type { SustainedResult } from './sustained.js';
+import type { CeilingResult } from './ceiling.js';
+import type { SpoolResult } from './spool-catchup.js';
+
+export interface BenchResults {
+  readonly startedAt: string;
+  readonly durationS: number;
+  readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly memoryMB: number; readonly node: string };
+  readonly clientProcesses: number;
+  /** One device in this many is a latency probe. */
+  readonly probeEvery: number;
+  /** `influx.batchSize` when the run overrode the default. */
+  readonly influxBatchSize?: number;
+  /** Node options the gateway ran with besides the defaults. */
+  readonly gatewayNodeArgs: readonly string[];
+  readonly sustained: readonly SustainedResult[];
+  readonly ceiling?: CeilingResult;
+  readonly spool?: SpoolResult;
+  readonly targets: readonly Target[];
+}
+
+export interface Target {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  /** undefined when this run did not measure it */
+  readonly met: boolean | undefined;
+}
+
+export function machine(): BenchResults['machine'] {
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryMB: Math.round(totalmem() / 1048576), node: process.version };
+}
+
+const MB = 1048576;
+const n0 = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
+const n1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
+
+/** Checks the issue's targets against the largest load of 5,000+ devices at 1+ msg/s. */
+export function targets(sustained: readonly SustainedResult[], ceiling: CeilingResult | undefined): Target[] {
+  const ward = sustained.filter((s) => s.devices >= 5000 && s.ratePerDevice >= 1).at(-1);
+  const none = 'not measured (no load of 5,000 devices at 1 msg/s in this run)';
+  return [
+    { name: 'devices sustained at 1 msg/s (5 observations each), all detectors on', target: '≥ 5,000', measured: ward ? `${n0(ward.devices)}: ${n0(ward.ackedMsgPerS)} of ${n0(ward.offeredMsgPerS)} msg/s acked, writer lag ${n0(ward.lagAtEnd)} records` : none, met: ward ? ward.sustained : undefined },
+    { name: 'p99 publish-to-alarm latency at that load', target: '< 250 ms', measured: ward ? `${n1(ward.latencyMs.p99)} ms (${ward.latencyMs.samples} alarms)` : none, met: ward ? ward.latencyMs.p99 < 250 && ward.latencyMs.samples > 0 : undefined },
+    { name: 'gateway RSS at that load', target: '< 512 MB', measured: ward ? `${n0(ward.rssPeak / MB)} MB` : none, met: ward ? ward.rssPeak < 512 * MB : undefined },
+    { name: 'Vigil throughput / plain aedes, same clients, same run', target: '≥ 0.5', measured: ceiling ? `${ceiling.ratio.toFixed(2)} (${n0(ceiling.vigilMsgPerS)} / ${n0(ceiling.aedesMsgPerS)} msg/s)` : 'not measured', met: ceiling ? ceiling.ratio >= 0.5 : undefined },
+  ];
+}
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** The results as README-ready markdown. */
+export function markdown(r: BenchResults): string {
+  const m = r.machine;
+  const out: string[] = [];
+  out.push(`Measured ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpus} × ${m.cpuModel}, ${n0(m.memoryMB / 1024)} GB, Node ${m.node}. Gateway, time-series server, ${r.clientProcesses} load-client processes and the alarm consumer share these cores.${r.influxBatchSize ? ` Gateway influx.batchSize: ${r.influxBatchSize}.` : ''}${r.gatewayNodeArgs.length > 0 ? ` Gateway node options: \`${r.gatewayNodeArgs.join(' ')}\`.` : ''}`);
+  out.push('');
+  out.push('**Sustained load** (QoS 1, every message fsynced before PUBACK, all detectors on, 5 observations and a sensor state per message):');
+  out.push('');
+  out.push(table(
+    ['devices', 'msg/s offered', 'msg/s acked', 'obs/s accepted', 'points/s written', 'writer lag at end', 'alarm latency p50 / p99 / max (ms)', 'RSS', 'RSS per device', 'CPU: gateway / clients / time-series', 'sustained'],
+    r.sustained.map((s) => [n0(s.devices), n0(s.offeredMsgPerS), n0(s.ackedMsgPerS), n0(s.obsPerS), n0(s.writtenPerS), n0(s.lagAtEnd), `${n1(s.latencyMs.p50)} / ${n1(s.latencyMs.p99)} / ${n1(s.latencyMs.max)} (${s.latencyMs.samples})`, `${n0(s.rssPeak / MB)} MB`, `${n1(s.rssPerDevice / 1024)} KB`, `${n0(s.gatewayCpuPct)} / ${n0(s.clientsCpuPct)} / ${n0(s.victoriaCpuPct)} %`, s.sustained ? 'yes' : 'no']),
+  ));
+  out.push('');
+  out.push(`Sustained: at least 97 % of the offered messages acknowledged over the window and the time-series writer within 2 s of data at its end. Alarm latency: from the publish of the message that completes an alarm condition (a temperature over the limit, which has no persistence delay) to a nurse-call subscriber on \`vigil/v1/alarms/#\` receiving the raised alarm, MQTT delivery included; one device in ${r.probeEvery} is such a probe.`);
+  out.push('');
+  out.push('Every accepted observation was then found in the time-series server: ' + r.sustained.map((s) => `${n0(s.storedObs)} of ${n0(s.acceptedObs)}`).join(', ') + '.');
+  if (r.ceiling) {
+    const c = r.ceiling;
+    out.push('');
+    out.push(`**Ceiling** (${n0(c.devices)} clients, ${c.window} publishes in flight each, as fast as PUBACKs return):`);
+    out.push('');
+    out.push(table(['broker', 'msg/s', 'obs/s', 'ratio'], [
+      ['plain aedes (no hooks)', n0(c.aedesMsgPerS), '–', '1.00'],
+      ['Vigil (auth, ACL, spool fsync, detectors, writer)', n0(c.vigilMsgPerS), n0(c.vigilObsPerS), c.ratio.toFixed(2)],
+    ]));
+  }
+  if (r.spool) {
+    const s = r.spool;
+    out.push('');
+    out.push(`**Spool catch-up**: ${n0(s.devices)} devices × ${s.minutes} min of data (${n0(s.messages)} messages, ${n0(s.observations)} observations, ${n0(s.backlogRecords)} spool records) delivered in ${n1(s.fillS)} s with the time-series server down; written in ${n1(s.catchUpS)} s once it was back (${n0(s.catchUpObsPerS)} obs/s); ${n0(s.stored)} observations stored.`);
+  }
+  out.push('');
+  out.push('**Targets** (2 cores):');
+  out.push('');
+  out.push(table(['target', 'goal', 'measured', 'met'], r.targets.map((t) => [t.name, t.target, t.measured, t.met === undefined ? '–' : t.met ? 'yes' : 'no'])));
+  return out.join('\n');
+}

@@ -1,0 +1,104 @@
+/**
+ * Runs the benchmark: a time-series server, then each phase (sustained loads, ceiling, spool
+ * catch-up) against a fresh gateway process, then the results as JSON and markdown.
+ */
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { BenchVictoria } from './victoria.js';
+import { assertPortsFree, type BenchEnv, type BenchPorts } from './env.js';
+import { runSustained, type SustainedResult } from './sustained.js';
+import { runCeiling, type CeilingResult } from './ceiling.js';
+import { runSpoolCatchUp, type SpoolResult } from './spool-catchup.js';
+import { machine, markdown, targets, type BenchResults } from './report.js';
+import { summarise, type CpuProfile } from './profile-summary.js';
+
+export interface BenchOptions {
+  readonly ports: BenchPorts;
+  /** Sustained loads: devices and messages/s per device. */
+  readonly levels: ReadonlyArray<{ readonly devices: number; readonly rate: number }>;
+  /** s */
+  readonly warmupS: number;
+  /** s */
+  readonly windowS: number;
+  readonly probeEvery: number;
+  readonly ceiling: { readonly devices: number; readonly window: number; readonly warmupS: number; readonly windowS: number } | undefined;
+  readonly spool: { readonly devices: number; readonly minutes: number } | undefined;
+  readonly clientProcesses: number;
+  /** Directory for results (JSON). */
+  readonly outDir: string;
+  /** Profile the gateway with `node --cpu-prof` into outDir/profiles. */
+  readonly profile: boolean;
+  /** Extra node options for the gateway process. */
+  readonly gatewayNodeArgs: readonly string[];
+  /** `influx.batchSize` for the gateway, when not the default. */
+  readonly influxBatchSize?: number;
+  readonly write: (s: string) => void;
+  readonly progress: (s: string) => void;
+}
+
+export const FULL = {
+  levels: [{ devices: 100, rate: 1 }, { devices: 1000, rate: 1 }, { devices: 5000, rate: 1 }],
+  warmupS: 5, windowS: 20, probeEvery: 20,
+  ceiling: { devices: 2000, window: 2, warmupS: 3, windowS: 10 },
+  spool: { devices: 1000, minutes: 5 },
+} as const;
+
+export const QUICK = {
+  levels: [{ devices: 200, rate: 1 }, { devices: 2000, rate: 1 }],
+  warmupS: 2, windowS: 5, probeEvery: 10,
+  ceiling: { devices: 1000, window: 2, warmupS: 1, windowS: 3 },
+  spool: { devices: 200, minutes: 1 },
+} as const;
+
+export async function runBench(o: BenchOptions): Promise<BenchResults> {
+  const started = Date.now();
+  const stamp = (): string => `[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s]`;
+  // Refuse at once, before anything starts, when a port is taken.
+  await assertPortsFree({ mqtt: o.ports.mqtt, http: o.ports.http, 'time-series': o.ports.victoria, 'plain aedes': o.ports.aedes });
+  const outDir = resolve(o.outDir);
+  const cpuProfDir = o.profile ? join(outDir, 'profiles') : undefined;
+  if (cpuProfDir) await mkdir(cpuProfDir, { recursive: true });
+  o.progress(`${stamp()} starting the time-series server on 127.0.0.1:${o.ports.victoria}`);
+  const vm = await BenchVictoria.start(o.ports.victoria);
+  const env: BenchEnv = { startedAt: started, ports: o.ports, vm, clientProcesses: o.clientProcesses, cpuProfDir, gatewayNodeArgs: o.gatewayNodeArgs, influxBatchSize: o.influxBatchSize, progress: (l) => o.progress(`${stamp()} ${l}`) };
+  const sustained: SustainedResult[] = [];
+  let ceiling: CeilingResult | undefined;
+  let spool: SpoolResult | undefined;
+  try {
+    for (const level of o.levels) {
+      sustained.push(await runSustained(env, { devices: level.devices, rate: level.rate, warmupS: o.warmupS, windowS: o.windowS, probeEvery: o.probeEvery }));
+    }
+    if (o.ceiling) ceiling = await runCeiling(env, o.ceiling);
+    if (o.spool) spool = await runSpoolCatchUp(env, o.spool);
+  } finally {
+    await vm.dispose();
+  }
+  const results: BenchResults = {
+    startedAt: new Date(started).toISOString(),
+    durationS: (Date.now() - started) / 1000,
+    machine: machine(),
+    clientProcesses: o.clientProcesses,
+    probeEvery: o.probeEvery,
+    ...(o.influxBatchSize ? { influxBatchSize: o.influxBatchSize } : {}),
+    gatewayNodeArgs: o.gatewayNodeArgs,
+    sustained,
+    ...(ceiling ? { ceiling } : {}),
+    ...(spool ? { spool } : {}),
+    targets: targets(sustained, ceiling),
+  };
+  if (cpuProfDir) {
+    // One profile per gateway started, in start order: say where each one's time went.
+    for (const f of (await readdir(cpuProfDir)).filter((x) => x.endsWith('.cpuprofile')).sort()) {
+      const s = summarise(JSON.parse(await readFile(join(cpuProfDir, f), 'utf8')) as CpuProfile, 8);
+      o.progress(`profile ${f}: ${s.areas.map((a) => `${a.name} ${a.pct.toFixed(1)} %`).join(', ')}`);
+      o.progress(`  hottest functions: ${s.functions.map((a) => `${a.name} ${a.pct.toFixed(1)} %`).join(', ')}`);
+    }
+  }
+  await mkdir(outDir, { recursive: true });
+  const file = join(outDir, `bench-${results.startedAt.replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, JSON.stringify(results, null, 2) + '\n');
+  await writeFile(join(outDir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  o.write(markdown(results) + '\n');
+  o.progress(`${stamp()} results: ${file} (and latest.json)${cpuProfDir ? `; CPU profiles in ${cpuProfDir}` : ''}`);
+  return results;
+}

@@ -1,0 +1,141 @@
+/**
+ * Sustained load: N wearables at a fixed rate against a fresh gateway with every detector on,
+ * measured over a window after a warm-up: messages and observations accepted per second, points
+ * written to the time-series server, publish-to-alarm latency, gateway RSS and CPU.
+ */
+import { LoadClients } from './clients.js';
+import { CONSUMER } from './config.js';
+import { LatencyProbe, type LatencySummary } from './latency.js';
+import { OBS_PER_MESSAGE } from './protocol.js';
+import { cpuMsOf, processesFor, sleep, startGateway, waitUntil, type BenchEnv } from './env.js';
+
+export interface SustainedOptions {
+  readonly devices: number;
+  /** messages/s per device */
+  readonly rate: number;
+  /** s */
+  readonly warmupS: number;
+  /** s */
+  readonly windowS: number;
+  /** One device in this many is a latency probe. */
+  readonly probeEvery: number;
+}
+
+export interface SustainedResult {
+  readonly devices: number;
+  readonly ratePerDevice: number;
+  /** messages/s offered by the devices */
+  readonly offeredMsgPerS: number;
+  /** messages/s acknowledged (PUBACK) */
+  readonly ackedMsgPerS: number;
+  /** observations/s accepted into the spool */
+  readonly obsPerS: number;
+  /** points/s written to the time-series server */
+  readonly writtenPerS: number;
+  /** Records not yet written at the end of the window. */
+  readonly lagAtEnd: number;
+  /** Observations counted by the time-series server for this phase, and by the gateway. */
+  readonly storedObs: number;
+  readonly acceptedObs: number;
+  readonly publishErrors: number;
+  readonly latencyMs: LatencySummary;
+  /** bytes */
+  readonly rssIdle: number;
+  readonly rssPeak: number;
+  /** (peak − idle) / devices, bytes */
+  readonly rssPerDevice: number;
+  /** Gateway CPU over the window, % of one core. */
+  readonly gatewayCpuPct: number;
+  /** The load-client processes' CPU over the window, % of one core (taken from the same cores). */
+  readonly clientsCpuPct: number;
+  /** The time-series server's CPU over the window, % of one core. */
+  readonly victoriaCpuPct: number;
+  /** Acked ≥ 97 % of offered and the writer within 2 s of data at the end. */
+  readonly sustained: boolean;
+}
+
+export async function runSustained(env: BenchEnv, o: SustainedOptions): Promise<SustainedResult> {
+  const label = `${o.devices} devices × ${o.rate} msg/s`;
+  env.progress(`sustained ${label}: starting gateway`);
+  const gw = await startGateway(env, o.devices);
+  const clients = new LoadClients();
+  let probe: LatencyProbe | undefined;
+  try {
+    const storedBefore = await env.vm.count('{__name__=~"vitals_.*"}');
+    probe = await LatencyProbe.connect(env.ports.mqtt, CONSUMER.id, CONSUMER.secret);
+    const p = probe;
+    clients.onProbe = (d, at) => p.onPublish(d, at);
+    const rssIdle = gw.rss();
+    const conn = await clients.start(processesFor(env, o.devices), {
+      host: '127.0.0.1', port: env.ports.mqtt, first: 0, count: o.devices, mode: 'paced', ratePerDevice: o.rate, window: 1,
+      probeEvery: o.probeEvery, maxMessagesPerDevice: 0, connectConcurrency: 100,
+    });
+    env.progress(`sustained ${label}: ${conn.connected}/${o.devices} connected${conn.connectFailures ? `, ${conn.connectFailures} failed` : ''}; warming up ${o.warmupS} s`);
+    clients.go();
+    await sleep(o.warmupS * 1000);
+
+    probe.begin();
+    const s0 = await clients.snapshot();
+    const h0 = await gw.health();
+    const obs0 = await gw.metric('vigil_observations_total');
+    const cpu0 = gw.cpuMs();
+    const others = (): { clients: number; vm: number } => ({ clients: clients.pids.reduce((a, p) => a + cpuMsOf(p), 0), vm: cpuMsOf(env.vm.pid) });
+    const others0 = others();
+    const t0 = performance.now();
+    let rssPeak = gw.rss();
+    for (let s = 0; s < o.windowS; s++) {
+      await sleep(1000);
+      rssPeak = Math.max(rssPeak, gw.rss());
+      const snap = await clients.snapshot();
+      const h = await gw.health();
+      env.progress(`sustained ${label}: ${s + 1}/${o.windowS} s  acked ${snap.acked - s0.acked}  writer lag ${h.influx?.lagRecords ?? '?'}  rss ${(rssPeak / 1048576).toFixed(0)} MB`);
+    }
+    const s1 = await clients.snapshot();
+    const h1 = await gw.health();
+    const obs1 = await gw.metric('vigil_observations_total');
+    const cpu1 = gw.cpuMs();
+    const others1 = others();
+    const dt = (performance.now() - t0) / 1000;
+    // Breaches published in the last moments still get their alarm: wait briefly before closing the window.
+    await sleep(1000);
+    const latency = probe.end();
+    const end = await clients.stop();
+
+    // Every accepted observation must reach the time-series server.
+    env.progress(`sustained ${label}: draining the writer`);
+    await waitUntil(async () => (await gw.health()).influx?.lagRecords === 0, 60_000, 250);
+    const acceptedTotal = await gw.metric('vigil_observations_total');
+    let storedObs = 0;
+    await waitUntil(async () => (storedObs = (await env.vm.count('{__name__=~"vitals_.*"}')) - storedBefore) >= acceptedTotal, 30_000, 500);
+
+    const offered = o.devices * o.rate;
+    const ackedPerS = (s1.acked - s0.acked) / dt;
+    const obsPerS = (obs1 - obs0) / dt;
+    const lagAtEnd = Number(h1.influx?.lagRecords ?? NaN);
+    const recordsPerS = offered * (OBS_PER_MESSAGE + 1);
+    return {
+      devices: o.devices,
+      ratePerDevice: o.rate,
+      offeredMsgPerS: offered,
+      ackedMsgPerS: ackedPerS,
+      obsPerS,
+      writtenPerS: (Number(h1.influx?.pointsWritten ?? 0) - Number(h0.influx?.pointsWritten ?? 0)) / dt,
+      lagAtEnd,
+      storedObs,
+      acceptedObs: acceptedTotal,
+      publishErrors: end.errors,
+      latencyMs: latency,
+      rssIdle,
+      rssPeak,
+      rssPerDevice: (rssPeak - rssIdle) / o.devices,
+      gatewayCpuPct: ((cpu1 - cpu0) / (dt * 1000)) * 100,
+      clientsCpuPct: ((others1.clients - others0.clients) / (dt * 1000)) * 100,
+      victoriaCpuPct: ((others1.vm - others0.vm) / (dt * 1000)) * 100,
+      sustained: ackedPerS >= 0.97 * offered && lagAtEnd <= 2 * recordsPerS,
+    };
+  } finally {
+    await clients.stop();
+    await probe?.close();
+    await gw.stop();
+  }
+}
