@@ -51,6 +51,8 @@ export class Census extends EventEmitter<CensusEvents> {
   private readonly wards: Map<string, WardConfig>;
   private patients = new Map<string, Patient>();
   private byDevice = new Map<string, Placement>();
+  /** `ward/bed` → patient id, so admitting a whole ward at start-up stays linear. */
+  private readonly byBed = new Map<string, string>();
 
   private constructor(
     wards: readonly WardConfig[],
@@ -97,6 +99,7 @@ export class Census extends EventEmitter<CensusEvents> {
   async discharge(id: string): Promise<void> {
     const p = this.require(id);
     this.patients.delete(id);
+    this.byBed.delete(`${p.ward}/${p.bed}`);
     for (const d of p.devices) this.byDevice.delete(d);
     await this.changed();
   }
@@ -104,10 +107,12 @@ export class Census extends EventEmitter<CensusEvents> {
   async move(id: string, ward: string, bed: string): Promise<Patient> {
     const p = this.require(id);
     this.patients.delete(id);
+    this.byBed.delete(`${p.ward}/${p.bed}`);
     try {
       this.insert({ ...p, ward, bed });
     } catch (err) {
       this.patients.set(id, p);
+      this.byBed.set(`${p.ward}/${p.bed}`, id);
       throw err;
     }
     await this.changed();
@@ -156,14 +161,14 @@ export class Census extends EventEmitter<CensusEvents> {
     const ward = this.wards.get(p.ward);
     if (!ward) throw new CensusError(`patient ${p.id}: unknown ward "${p.ward}" (known: ${[...this.wards.keys()].join(', ') || 'none'})`, 400);
     if (!ward.beds.includes(p.bed)) throw new CensusError(`patient ${p.id}: ward ${p.ward} has no bed "${p.bed}"`, 400);
-    for (const other of this.patients.values()) {
-      if (other.ward === p.ward && other.bed === p.bed) throw new CensusError(`bed ${p.ward}/${p.bed} is taken by patient ${other.id}`, 409);
-    }
+    const occupant = this.byBed.get(`${p.ward}/${p.bed}`);
+    if (occupant !== undefined && occupant !== p.id) throw new CensusError(`bed ${p.ward}/${p.bed} is taken by patient ${occupant}`, 409);
     for (const d of p.devices) {
       const owner = this.byDevice.get(d);
       if (owner && owner.patientId !== p.id) throw new CensusError(`device ${d} is assigned to patient ${owner.patientId}`, 409);
     }
     this.patients.set(p.id, p);
+    this.byBed.set(`${p.ward}/${p.bed}`, p.id);
     for (const d of p.devices) this.byDevice.set(d, { patientId: p.id, ward: p.ward, bed: p.bed });
   }
 

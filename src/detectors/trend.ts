@@ -76,21 +76,16 @@ export class TrendDetector {
     const slow = e.slow.update(obs.value, t);
     const since = e.slow.since ?? t;
     const diff = fast - slow;
-    const cond: AlarmCondition = {
-      ...this.ctx.placement(pid),
-      patientId: pid,
-      name: `trend:${obs.metric}`,
-      kind: 'trend',
-      priority: cfg.priority,
-      metric: obs.metric,
-    };
-    const label = obs.metric === 'hr' ? 'heart rate' : 'respiratory rate';
+    const metric = obs.metric;
+    // Built only on a transition: this runs for every HR and RR value on the ward.
+    const cond = (): AlarmCondition => ({ ...this.ctx.placement(pid), patientId: pid, name: `trend:${metric}`, kind: 'trend', priority: cfg.priority, metric });
+    const label = metric === 'hr' ? 'heart rate' : 'respiratory rate';
     if (!e.active && t - since >= cfg.ewmaWarmupSeconds * 1000 && diff >= shift) {
       e.active = true;
-      this.ctx.alarms.raise(cond, t, `${label} rising: recent average ${r1(fast)} vs baseline ${r1(slow)} /min`, r1(fast));
+      this.ctx.alarms.raise(cond(), t, `${label} rising: recent average ${r1(fast)} vs baseline ${r1(slow)} /min`, r1(fast));
     } else if (e.active && diff < shift / 2) {
       e.active = false;
-      this.ctx.alarms.clear(cond, t, `${label} back near baseline (${r1(fast)} vs ${r1(slow)} /min)`);
+      this.ctx.alarms.clear(cond(), t, `${label} back near baseline (${r1(fast)} vs ${r1(slow)} /min)`);
     }
   }
 
