@@ -6,6 +6,7 @@
  * reading (machines are shared, so timings are reported, not asserted).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { credentials, wardOf } from '../support/ward-config.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { LeanFleet } from '../../src/bench/lean-fleet.js';
 import { quantile } from '../../src/bench/latency.js';
@@ -15,7 +16,6 @@ const ROUNDS = 30;
 const RATE = { messagesPerSecond: 20, burst: 40 };
 const ids = [...Array.from({ length: GOOD }, (_, i) => `wb-${String(i).padStart(2, '0')}`), 'wb-flood'];
 const FLOODER = GOOD;
-const secret = (id: string): string => `${id}-secret-value`;
 
 let gw: GatewayProcess | undefined;
 let fleet: LeanFleet | undefined;
@@ -31,11 +31,10 @@ describe('fault: a flood from one device', () => {
     gw = await startGatewayProcess({
       config: {
         mqtt: { rate: RATE },
-        devices: ids.map((id) => ({ id, secret: secret(id) })),
-        census: { wards: [{ id: 'w1', beds: ids }], patients: ids.map((id) => ({ id: `P-${id}`, ward: 'w1', bed: id, devices: [id] })) },
+        ...wardOf(ids),
       },
     });
-    const f = (fleet = await LeanFleet.connect({ port: gw.mqttPort, devices: ids.map((id) => ({ id, secret: secret(id) })) }));
+    const f = (fleet = await LeanFleet.connect({ port: gw.mqttPort, devices: credentials(ids) }));
     expect(f.connected).toBe(ids.length);
 
     const ackMs: { before: number[]; during: number[] } = { before: [], during: [] };

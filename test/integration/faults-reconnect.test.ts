@@ -4,12 +4,12 @@
  * single device gets its next message acknowledged.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { credentials, wardOf } from '../support/ward-config.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { LeanFleet } from '../../src/bench/lean-fleet.js';
 
 const DEVICES = 1000;
 const ids = Array.from({ length: DEVICES }, (_, i) => `wb-${String(i).padStart(4, '0')}`);
-const secret = (id: string): string => `${id}-secret-value`;
 
 let gw: GatewayProcess | undefined;
 let fleet: LeanFleet | undefined;
@@ -29,11 +29,11 @@ async function everyonePublishes(f: LeanFleet, hr: number): Promise<number[]> {
 describe('fault: 1,000 devices reconnecting at once after a restart', () => {
   it('all come back and every one of them is served', async () => {
     gw = await startGatewayProcess({
-      config: { devices: ids.map((id) => ({ id, secret: secret(id) })) },
+      config: { devices: wardOf(ids).devices },
       // A thousand connect and disconnect lines per restart are noise here.
       env: { VIGIL_LOG_LEVEL: 'warn' },
     });
-    const f = (fleet = await LeanFleet.connect({ port: gw.mqttPort, devices: ids.map((id) => ({ id, secret: secret(id) })), reconnect: { minMs: 200, maxMs: 2000 } }));
+    const f = (fleet = await LeanFleet.connect({ port: gw.mqttPort, devices: credentials(ids), reconnect: { minMs: 200, maxMs: 2000 } }));
     expect(f.connected).toBe(DEVICES);
     expect((await everyonePublishes(f, 70)).length).toBe(DEVICES);
 

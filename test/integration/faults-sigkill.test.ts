@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startVictoria, type Victoria } from '../support/victoria.js';
+import { credentials, wardOf } from '../support/ward-config.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { LeanFleet } from '../../src/bench/lean-fleet.js';
 
@@ -32,11 +33,10 @@ describe('fault: gateway SIGKILLed mid-load and restarted', () => {
       config: {
         influx: { url: vm.url, flushIntervalMs: 100, batchSize: 1000, maxBackoffMs: 500 },
         mqtt: { rate: { messagesPerSecond: 10_000, burst: 10_000 } },
-        devices: ids.map((id) => ({ id, secret: `${id}-secret-value`, trustDeviceTime: true })),
-        census: { wards: [{ id: 'w1', beds: ids }], patients: ids.map((id) => ({ id: `P-${id}`, ward: 'w1', bed: id, devices: [id] })) },
+        ...wardOf(ids, { trustDeviceTime: true }),
       },
     });
-    const f = (fleet = await LeanFleet.connect({ port: gw.mqttPort, devices: ids.map((id) => ({ id, secret: `${id}-secret-value` })) }));
+    const f = (fleet = await LeanFleet.connect({ port: gw.mqttPort, devices: credentials(ids) }));
     expect(f.connected).toBe(DEVICES);
 
     // Message k of device i: hr = 30 + (k % 150) at device time BASE_TS + k * 10 ms + i (unique per device).

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { credentials, wardOf } from '../support/ward-config.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { LeanFleet } from '../../src/bench/lean-fleet.js';
 import { Spool } from '../../src/spool/spool.js';
@@ -30,11 +31,10 @@ describe('fault: spool at its bound', () => {
       config: {
         spool: { maxBytes: 1_048_576, segmentBytes: 65_536, warnRatio: 0.5 },
         mqtt: { rate: { messagesPerSecond: 100_000, burst: 100_000 } },
-        devices: ids.map((id) => ({ id, secret: `${id}-secret-value` })),
-        census: { wards: [{ id: 'w1', beds: ids }], patients: ids.map((id) => ({ id: `P-${id}`, ward: 'w1', bed: id, devices: [id] })) },
+        ...wardOf(ids),
       },
     });
-    const f = (fleet = await LeanFleet.connect({ port: gw.mqttPort, devices: ids.map((id) => ({ id, secret: `${id}-secret-value` })) }));
+    const f = (fleet = await LeanFleet.connect({ port: gw.mqttPort, devices: credentials(ids) }));
     expect(f.connected).toBe(DEVICES);
     const sent = ids.map(() => 0);
     const acked = ids.map(() => 0);

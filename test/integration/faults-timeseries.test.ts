@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startVictoria, type Victoria } from '../support/victoria.js';
+import { credentials, wardOf } from '../support/ward-config.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { LeanFleet } from '../../src/bench/lean-fleet.js';
 
@@ -30,11 +31,10 @@ describe('fault: time-series server down, then back', () => {
     gw = await startGatewayProcess({
       config: {
         influx: { url: vm.url, flushIntervalMs: 100, batchSize: 500, maxBackoffMs: 500 },
-        devices: ids.map((id) => ({ id, secret: `${id}-secret-value`, trustDeviceTime: true })),
-        census: { wards: [{ id: 'w1', beds: ids }], patients: ids.map((id) => ({ id: `P-${id}`, ward: 'w1', bed: id, devices: [id] })) },
+        ...wardOf(ids, { trustDeviceTime: true }),
       },
     });
-    fleet = await LeanFleet.connect({ port: gw.mqttPort, devices: ids.map((id) => ({ id, secret: `${id}-secret-value` })) });
+    fleet = await LeanFleet.connect({ port: gw.mqttPort, devices: credentials(ids) });
     expect(fleet.connected).toBe(DEVICES);
 
     let sent = 0;
