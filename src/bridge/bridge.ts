@@ -14,7 +14,7 @@ import { ConfigError } from '../core/errors.js';
 import { log, type Logger } from '../core/log.js';
 import type { Service } from '../core/types.js';
 import { retryDelay } from '../sinks/backoff.js';
-import type { Sleep } from '../sinks/influx-writer.js';
+import { abortableSleep, waitForRecords, type Sleep } from '../sinks/forwarding.js';
 import type { SpoolBatch } from '../spool/types.js';
 import { DEFAULT_TOPIC_PREFIX } from './config.js';
 import { UpstreamConnection } from './connection.js';
@@ -22,18 +22,6 @@ import { encodeRecord, resolvePrefix, type BridgeMessage, type EncodeContext } f
 import type { BridgeState, BridgeStats, UpstreamBridgeOptions } from './types.js';
 
 export type { UpstreamBridgeOptions, BridgeState, BridgeStats } from './types.js';
-
-const sleepFor: Sleep = (ms, signal) =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /** Longest idle wait before the spool is read again without a notification, ms. */
 const IDLE_POLL_MS = 1000;
@@ -63,7 +51,7 @@ export class UpstreamBridge implements Service {
   constructor(opts: UpstreamBridgeOptions) {
     this.#o = opts;
     this.#log = (opts.logger ?? log()).child({ component: 'bridge' });
-    this.#sleep = opts.sleep ?? sleepFor;
+    this.#sleep = opts.sleep ?? abortableSleep;
     this.#now = opts.now ?? Date.now;
     this.#batchSize = opts.batchSize ?? 500;
     if (!(this.#batchSize >= 1)) throw new RangeError('bridge.batchSize must be at least 1');
@@ -176,10 +164,7 @@ export class UpstreamBridge implements Service {
 
   /** Waits for new records, for stop, or for the connection to drop (to reconnect at once). */
   async #idle(conn: UpstreamConnection): Promise<void> {
-    const local = new AbortController();
-    const signal = AbortSignal.any([this.#stopAbort.signal, conn.lost, local.signal]);
-    await Promise.race([this.#o.reader.waitForData(signal), sleepFor(IDLE_POLL_MS, signal)]);
-    local.abort();
+    await waitForRecords(this.#o.reader, IDLE_POLL_MS, AbortSignal.any([this.#stopAbort.signal, conn.lost]));
     // A drop goes through backoff like any failure: two gateways configured with the same
     // client id would otherwise take the session from each other in a tight loop.
     if (conn.lost.aborted && !this.#stopping) throw conn.lost.reason ?? new Error('connection lost');

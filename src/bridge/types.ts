@@ -1,6 +1,6 @@
 /** The upstream bridge's options and statistics. */
 import type { Logger } from '../core/log.js';
-import type { Sleep } from '../sinks/influx-writer.js';
+import type { Sleep } from '../sinks/forwarding.js';
 import type { SpoolReader } from '../spool/types.js';
 import type { BridgeFormat } from './config.js';
 

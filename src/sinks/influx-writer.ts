@@ -17,8 +17,9 @@ import { LatencyRecorder, type WriterState, type WriterStats } from './write-sta
 
 export type { WriterStats, WriterState, LatencyHistogram } from './write-stats.js';
 
-/** Waits `ms`, resolving early (never rejecting) when `signal` aborts. */
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+import { abortableSleep, waitForRecords, type Sleep } from './forwarding.js';
+
+export type { Sleep } from './forwarding.js';
 
 export interface InfluxWriterOptions {
   /** Base URL of InfluxDB (or anything speaking its v2 write API). */
@@ -50,18 +51,6 @@ export interface InfluxWriterOptions {
   /** Uniform draw in [0, 1) for backoff jitter. */
   readonly random?: () => number;
 }
-
-const realSleep: Sleep = (ms, signal) =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /** Longest idle wait before the spool is read again without a notification, in ms. */
 const IDLE_POLL_MS = 1000;
@@ -118,7 +107,7 @@ export class InfluxWriter implements Service {
       );
     this.#deadLetters = new DeadLetterFile(opts.deadLetterPath);
     this.#log = (opts.logger ?? log()).child({ component: this.name });
-    this.#sleep = opts.sleep ?? realSleep;
+    this.#sleep = opts.sleep ?? abortableSleep;
     this.#random = opts.random ?? Math.random;
     this.#batchSize = opts.batchSize ?? 5000;
     this.#flushIntervalMs = opts.flushIntervalMs ?? 1000;
@@ -193,12 +182,7 @@ export class InfluxWriter implements Service {
   }
 
   async #waitForData(): Promise<void> {
-    // A plain timer bounds the wait in case a notification is missed. It is not backoff, so it
-    // does not go through the injected sleep (a test's instant sleep would make it spin).
-    const local = new AbortController();
-    const signal = AbortSignal.any([this.#stopAbort.signal, local.signal]);
-    await Promise.race([this.#reader.waitForData(signal), realSleep(Math.max(this.#flushIntervalMs, IDLE_POLL_MS), signal)]);
-    local.abort();
+    await waitForRecords(this.#reader, Math.max(this.#flushIntervalMs, IDLE_POLL_MS), this.#stopAbort.signal);
   }
 
   /** Writes one batch to completion (or until stop) and commits it. */

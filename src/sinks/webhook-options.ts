@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { Logger } from '../core/log.js';
 import type { SpoolReader } from '../spool/types.js';
-import type { Sleep } from './influx-writer.js';
+import type { Sleep } from './forwarding.js';
 import type { Fetch } from './webhook-transport.js';
 import type { WriterState } from './write-stats.js';
 

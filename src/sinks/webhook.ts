@@ -7,24 +7,22 @@
  * transitions the endpoint refuses for good are isolated by bisection and dead-lettered; a wrong
  * URL or credentials keeps everything in the spool and names the setting to fix.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError, SinkError } from '../core/errors.js';
 import { log, type Logger } from '../core/log.js';
 import type { Service } from '../core/types.js';
 import type { SpoolBatch, SpoolReader } from '../spool/types.js';
 import { retryDelay } from './backoff.js';
 import { DeadLetterFile, type DeadLetter } from './dead-letter.js';
-import type { Sleep } from './influx-writer.js';
+import { abortableSleep, waitForRecords, type Sleep } from './forwarding.js';
 import type { WebhookSinkOptions, WebhookStats } from './webhook-options.js';
 import { scanForAlarms, type AlarmScan, type SpooledAlarm } from './webhook-records.js';
 import { createWebhookPoster, webhookSettingFor, type JsonPoster } from './webhook-transport.js';
 import type { WriterState } from './write-stats.js';
 
 export { webhookConfigSchema, type WebhookConfig, type WebhookSinkOptions, type WebhookStats } from './webhook-options.js';
-export type { Sleep } from './influx-writer.js';
+export type { Sleep } from './forwarding.js';
 export type { Fetch } from './webhook-transport.js';
 
-const realSleep: Sleep = (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /** Longest idle wait before the spool is read again without a notification, in ms. */
 const IDLE_POLL_MS = 1000;
@@ -75,7 +73,7 @@ export class WebhookSink implements Service {
     this.#poster = createWebhookPoster({ url: opts.url, timeoutMs, now: this.#now, ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.fetch ? { fetch: opts.fetch } : {}) });
     this.#deadLetters = new DeadLetterFile(opts.deadLetterPath);
     this.#log = (opts.logger ?? log()).child({ component: this.name });
-    this.#sleep = opts.sleep ?? realSleep;
+    this.#sleep = opts.sleep ?? abortableSleep;
     this.#random = opts.random ?? Math.random;
     this.#batchSize = opts.batchSize ?? 100;
     this.#readSize = Math.max(opts.readSize ?? 5000, this.#batchSize);
@@ -166,12 +164,7 @@ export class WebhookSink implements Service {
   }
 
   async #waitForData(): Promise<void> {
-    // A plain timer bounds the wait in case a notification is missed. It is not backoff, so it
-    // does not go through the injected sleep (a test's instant sleep would make it spin).
-    const local = new AbortController();
-    const signal = AbortSignal.any([this.#stopAbort.signal, local.signal]);
-    await Promise.race([this.#reader.waitForData(signal), realSleep(IDLE_POLL_MS, signal)]);
-    local.abort();
+    await waitForRecords(this.#reader, IDLE_POLL_MS, this.#stopAbort.signal);
   }
 
   /** Posts the batch's alarms to completion (or until stop), dead-letters refusals, and commits. */
