@@ -31,3 +31,53 @@ export async function waitForRecords(reader: SpoolReader, pollMs: number, signal
   await Promise.race([reader.waitForData(both), abortableSleep(pollMs, both)]);
   local.abort();
 }
+
+/**
+ * The life of a forwarder's loop. `stop()` stops new work at once (the signal aborts, so sleeps
+ * and idle waits end) but lets the request in flight finish, aborting it only after
+ * `stopTimeoutMs`, so a batch the database is already taking is committed rather than resent.
+ */
+export class ForwardLoop {
+  readonly #stopAbort = new AbortController();
+  #requestAbort: AbortController | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(private readonly stopTimeoutMs: number) {}
+
+  /** True once `stop()` was called. */
+  get stopping(): boolean {
+    return this.#stopAbort.signal.aborted;
+  }
+
+  /** Aborts when `stop()` is called: pass it to sleeps and waits. */
+  get signal(): AbortSignal {
+    return this.#stopAbort.signal;
+  }
+
+  /** Starts `run` once; does nothing after `stop()`. */
+  start(run: () => Promise<void>): void {
+    if (this.#loop || this.stopping) return;
+    this.#loop = run();
+  }
+
+  /** Stops the loop and waits for it, aborting the request in flight after `stopTimeoutMs`. */
+  async stop(): Promise<void> {
+    this.#stopAbort.abort();
+    const timer = setTimeout(() => this.#requestAbort?.abort(), this.stopTimeoutMs);
+    try {
+      await this.#loop;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs one downstream request with the signal `stop()` aborts once its grace has passed. */
+  async request<T>(send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    this.#requestAbort = new AbortController();
+    try {
+      return await send(this.#requestAbort.signal);
+    } finally {
+      this.#requestAbort = undefined;
+    }
+  }
+}

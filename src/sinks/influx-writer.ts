@@ -17,7 +17,7 @@ import { LatencyRecorder, type WriterState, type WriterStats } from './write-sta
 
 export type { WriterStats, WriterState, LatencyHistogram } from './write-stats.js';
 
-import { abortableSleep, waitForRecords, type Sleep } from './forwarding.js';
+import { abortableSleep, ForwardLoop, waitForRecords, type Sleep } from './forwarding.js';
 
 export type { Sleep } from './forwarding.js';
 
@@ -78,13 +78,9 @@ export class InfluxWriter implements Service {
   readonly #batchSize: number;
   readonly #flushIntervalMs: number;
   readonly #backoff: { baseMs: number; maxMs: number };
-  readonly #stopTimeoutMs: number;
-  readonly #stopAbort = new AbortController();
   /** Aborts the request in flight; fresh per request because the client never removes its listener. */
-  #requestAbort: AbortController | undefined;
   readonly #latency = new LatencyRecorder();
-  #loop: Promise<void> | undefined;
-  #stopping = false;
+  readonly #loop: ForwardLoop;
   #state: WriterState = 'idle';
   #condition: string | undefined;
   #lastFlushAt = Number.NEGATIVE_INFINITY;
@@ -112,25 +108,20 @@ export class InfluxWriter implements Service {
     this.#batchSize = opts.batchSize ?? 5000;
     this.#flushIntervalMs = opts.flushIntervalMs ?? 1000;
     this.#backoff = { baseMs: opts.minBackoffMs ?? 250, maxMs: opts.maxBackoffMs ?? 30_000 };
-    this.#stopTimeoutMs = opts.stopTimeoutMs ?? 5000;
+    this.#loop = new ForwardLoop(opts.stopTimeoutMs ?? 5000);
     if (!(this.#batchSize >= 1)) throw new RangeError('influx.batchSize must be at least 1');
   }
 
   /** Starts the forwarding loop; resolves at once (an unreachable database is retried, not fatal). */
   async start(): Promise<void> {
-    if (this.#loop || this.#stopping) return;
-    this.#loop = this.#run();
+    this.#loop.start(() => this.#run());
   }
 
   /** Lets an in-flight request finish (up to `stopTimeoutMs`), commits it, then stops. Idempotent. */
   async stop(): Promise<void> {
-    this.#stopping = true;
-    this.#stopAbort.abort();
-    const timer = setTimeout(() => this.#requestAbort?.abort(), this.#stopTimeoutMs);
     try {
-      await this.#loop;
+      await this.#loop.stop();
     } finally {
-      clearTimeout(timer);
       this.#state = 'stopped';
     }
   }
@@ -152,7 +143,7 @@ export class InfluxWriter implements Service {
 
   async #run(): Promise<void> {
     let failures = 0;
-    while (!this.#stopping) {
+    while (!this.#loop.stopping) {
       try {
         const batch = await this.#reader.read(this.#batchSize);
         if (batch.entries.length === 0) {
@@ -164,7 +155,7 @@ export class InfluxWriter implements Service {
         // becomes one request a second instead of one request per record.
         const sinceFlush = this.#now() - this.#lastFlushAt;
         if (batch.entries.length < this.#batchSize && sinceFlush < this.#flushIntervalMs) {
-          await this.#sleep(this.#flushIntervalMs - sinceFlush, this.#stopAbort.signal);
+          await this.#sleep(this.#flushIntervalMs - sinceFlush, this.#loop.signal);
           this.#lastFlushAt = Number.NEGATIVE_INFINITY;
           continue;
         }
@@ -176,13 +167,13 @@ export class InfluxWriter implements Service {
         this.#lastError = err instanceof Error ? err.message : String(err);
         this.#enter(`io:${this.#lastError}`, () => this.#log.error({ err }, 'spool or dead-letter I/O failed; will retry the batch'));
         this.#state = 'backing_off';
-        await this.#sleep(retryDelay(failures++, this.#backoff, this.#random), this.#stopAbort.signal);
+        await this.#sleep(retryDelay(failures++, this.#backoff, this.#random), this.#loop.signal);
       }
     }
   }
 
   async #waitForData(): Promise<void> {
-    await waitForRecords(this.#reader, Math.max(this.#flushIntervalMs, IDLE_POLL_MS), this.#stopAbort.signal);
+    await waitForRecords(this.#reader, Math.max(this.#flushIntervalMs, IDLE_POLL_MS), this.#loop.signal);
   }
 
   /** Writes one batch to completion (or until stop) and commits it. */
@@ -236,25 +227,22 @@ export class InfluxWriter implements Service {
     const body = lines.map((l) => l.line).join('\n');
     for (let attempt = 0; ; attempt++) {
       // Once stopping, only the request already in flight is finished; no new one starts.
-      if (this.#stopping) return 'stopped';
+      if (this.#loop.stopping) return 'stopped';
       this.#state = 'writing';
       const started = this.#now();
       let error: SinkError;
-      this.#requestAbort = new AbortController();
       try {
-        await this.#sender.send(body, this.#requestAbort.signal);
+        await this.#loop.request((signal) => this.#sender.send(body, signal));
         this.#succeeded(lines.length, this.#now() - started);
         return 'ok';
       } catch (err) {
         error = err instanceof SinkError ? err : new SinkError(String(err), true);
-      } finally {
-        this.#requestAbort = undefined;
       }
       this.#lastError = error.message;
       const status = error.statusCode;
       const configProblem = status !== undefined && CONFIG_STATUSES.has(status);
       if (!error.retryable && !configProblem) return error;
-      if (this.#stopping) return 'stopped';
+      if (this.#loop.stopping) return 'stopped';
       this.#retries += 1;
       let delay: number;
       if (configProblem) {
@@ -271,7 +259,7 @@ export class InfluxWriter implements Service {
         );
       }
       this.#state = 'backing_off';
-      await this.#sleep(delay, this.#stopAbort.signal);
+      await this.#sleep(delay, this.#loop.signal);
     }
   }
 

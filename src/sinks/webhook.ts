@@ -13,7 +13,7 @@ import type { Service } from '../core/types.js';
 import type { SpoolBatch, SpoolReader } from '../spool/types.js';
 import { retryDelay } from './backoff.js';
 import { DeadLetterFile, type DeadLetter } from './dead-letter.js';
-import { abortableSleep, waitForRecords, type Sleep } from './forwarding.js';
+import { abortableSleep, ForwardLoop, waitForRecords, type Sleep } from './forwarding.js';
 import type { WebhookSinkOptions, WebhookStats } from './webhook-options.js';
 import { scanForAlarms, type AlarmScan, type SpooledAlarm } from './webhook-records.js';
 import { createWebhookPoster, webhookSettingFor, type JsonPoster } from './webhook-transport.js';
@@ -44,11 +44,7 @@ export class WebhookSink implements Service {
   readonly #readSize: number;
   readonly #commitIntervalMs: number;
   readonly #backoff: { baseMs: number; maxMs: number };
-  readonly #stopTimeoutMs: number;
-  readonly #stopAbort = new AbortController();
-  #requestAbort: AbortController | undefined;
-  #loop: Promise<void> | undefined;
-  #stopping = false;
+  readonly #loop: ForwardLoop;
   #state: WriterState = 'idle';
   #condition: string | undefined;
   #lastCommitAt = Number.NEGATIVE_INFINITY;
@@ -79,25 +75,20 @@ export class WebhookSink implements Service {
     this.#readSize = Math.max(opts.readSize ?? 5000, this.#batchSize);
     this.#commitIntervalMs = opts.commitIntervalMs ?? 250;
     this.#backoff = { baseMs: opts.minBackoffMs ?? 250, maxMs: opts.maxBackoffMs ?? 30_000 };
-    this.#stopTimeoutMs = opts.stopTimeoutMs ?? 5000;
+    this.#loop = new ForwardLoop(opts.stopTimeoutMs ?? 5000);
     if (!(this.#batchSize >= 1)) throw new RangeError('alarms.webhook.batchSize must be at least 1');
   }
 
   /** Starts the forwarding loop; resolves at once (an unreachable endpoint is retried, not fatal). */
   async start(): Promise<void> {
-    if (this.#loop || this.#stopping) return;
-    this.#loop = this.#run();
+    this.#loop.start(() => this.#run());
   }
 
   /** Lets an in-flight request finish (up to `stopTimeoutMs`), commits it, then stops. Idempotent. */
   async stop(): Promise<void> {
-    this.#stopping = true;
-    this.#stopAbort.abort();
-    const timer = setTimeout(() => this.#requestAbort?.abort(), this.#stopTimeoutMs);
     try {
-      await this.#loop;
+      await this.#loop.stop();
     } finally {
-      clearTimeout(timer);
       this.#state = 'stopped';
     }
   }
@@ -117,7 +108,7 @@ export class WebhookSink implements Service {
   async #run(): Promise<void> {
     let failures = 0;
     let lingered = false;
-    while (!this.#stopping) {
+    while (!this.#loop.stopping) {
       try {
         const { batch, scan } = await this.#readAligned();
         if (batch.entries.length === 0) {
@@ -131,7 +122,7 @@ export class WebhookSink implements Service {
         const nothingToSend = scan.alarms.length === 0 && scan.rejected.length === 0;
         if (nothingToSend && !lingered && batch.entries.length < this.#readSize && sinceCommit < this.#commitIntervalMs) {
           this.#state = 'idle';
-          await this.#sleep(this.#commitIntervalMs - sinceCommit, this.#stopAbort.signal);
+          await this.#sleep(this.#commitIntervalMs - sinceCommit, this.#loop.signal);
           lingered = true;
           continue;
         }
@@ -143,7 +134,7 @@ export class WebhookSink implements Service {
         this.#lastError = err instanceof Error ? err.message : String(err);
         this.#enter(`io:${this.#lastError}`, () => this.#log.error({ err }, 'spool or dead-letter I/O failed; will retry the batch'));
         this.#state = 'backing_off';
-        await this.#sleep(retryDelay(failures++, this.#backoff, this.#random), this.#stopAbort.signal);
+        await this.#sleep(retryDelay(failures++, this.#backoff, this.#random), this.#loop.signal);
       }
     }
   }
@@ -164,7 +155,7 @@ export class WebhookSink implements Service {
   }
 
   async #waitForData(): Promise<void> {
-    await waitForRecords(this.#reader, IDLE_POLL_MS, this.#stopAbort.signal);
+    await waitForRecords(this.#reader, IDLE_POLL_MS, this.#loop.signal);
   }
 
   /** Posts the batch's alarms to completion (or until stop), dead-letters refusals, and commits. */
@@ -220,25 +211,22 @@ export class WebhookSink implements Service {
     const body = JSON.stringify({ alarms: alarms.map((a) => a.transition) });
     for (let attempt = 0; ; attempt++) {
       // Once stopping, only the request already in flight is finished; no new one starts.
-      if (this.#stopping) return 'stopped';
+      if (this.#loop.stopping) return 'stopped';
       this.#state = 'writing';
       let error: SinkError;
-      this.#requestAbort = new AbortController();
       try {
-        await this.#poster.post(body, this.#requestAbort.signal);
+        await this.#loop.request((signal) => this.#poster.post(body, signal));
         this.#delivered += alarms.length;
         this.#lastSuccessAt = this.#now();
         return 'ok';
       } catch (err) {
         error = err instanceof SinkError ? err : new SinkError(String(err), true);
-      } finally {
-        this.#requestAbort = undefined;
       }
       this.#lastError = error.message;
       const status = error.statusCode;
       const setting = status === undefined ? undefined : webhookSettingFor(status);
       if (!error.retryable && setting === undefined) return error;
-      if (this.#stopping) return 'stopped';
+      if (this.#loop.stopping) return 'stopped';
       this.#retries += 1;
       let wait: number;
       if (setting !== undefined) {
@@ -254,7 +242,7 @@ export class WebhookSink implements Service {
         );
       }
       this.#state = 'backing_off';
-      await this.#sleep(wait, this.#stopAbort.signal);
+      await this.#sleep(wait, this.#loop.signal);
     }
   }
 
