@@ -64,12 +64,7 @@ export class Ingest {
       return { accepted: false, reason: err.reason };
     }
     if (records.length === 0) return { accepted: true, records: 0 };
-    this.inFlight++;
-    try {
-      await this.opts.spool.append(records.map((r) => Buffer.from(JSON.stringify(r))));
-    } finally {
-      if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-    }
+    await this.store(records);
     let obs = 0;
     for (const r of records) {
       if (r.t === 'obs') obs++;
@@ -84,7 +79,7 @@ export class Ingest {
   async technical(deviceId: string, kind: TechnicalKind, detail: string, ts: number): Promise<void> {
     const e: TechnicalEvent = { ts, deviceId, kind, detail, ...this.opts.placementOf(deviceId) };
     this.opts.counters.technicalEvent(kind);
-    await this.opts.spool.append([Buffer.from(JSON.stringify({ t: 'tech', e } satisfies SpoolRecord))]);
+    await this.store([{ t: 'tech', e }]);
     for (const l of this.listeners) l([{ t: 'tech', e }]);
   }
 
@@ -99,12 +94,7 @@ export class Ingest {
       if (problem !== null) throw new DecodeError(problem, 'implausible_value');
     }
     const records: SpoolRecord[] = observations.map((o) => ({ t: 'obs', o }));
-    this.inFlight++;
-    try {
-      await this.opts.spool.append(records.map((r) => Buffer.from(JSON.stringify(r))));
-    } finally {
-      if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-    }
+    await this.store(records);
     this.opts.counters.observation('manual', records.length, false);
     for (const l of this.listeners) l(records);
   }
@@ -119,6 +109,16 @@ export class Ingest {
       this.opts.logger.warn({ device: frame.deviceId, origin: frame.origin, transport: frame.transport, reason }, `frame dropped: ${message}`);
     }
     this.opts.rejected?.write({ ts: frame.receivedAt, device: frame.deviceId, origin: frame.origin, reason, message, payload: frame.payload });
+  }
+
+  /** Appends records durably, tracking the append so `drain()` can wait for it. */
+  private async store(records: readonly SpoolRecord[]): Promise<void> {
+    this.inFlight++;
+    try {
+      await this.opts.spool.append(records.map((r) => Buffer.from(JSON.stringify(r))));
+    } finally {
+      if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
   }
 
   /** Resolves when no append is in flight (used on shutdown). */
