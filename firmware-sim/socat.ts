@@ -37,6 +37,9 @@ export class SocatPair {
     for (const p of [this.devicePath, this.gatewayPath]) rmSync(p, { force: true });
     const child = spawn('socat', [`pty,raw,echo=0,link=${this.devicePath}`, `pty,raw,echo=0,link=${this.gatewayPath}`], {
       stdio: 'ignore',
+      // Its own process group: Ctrl-C in a terminal reaches Vigil, which then stops the cable in
+      // order, instead of cutting it first and logging a spurious "device offline".
+      detached: true,
     });
     this.child = child;
     let exited: string | undefined;
