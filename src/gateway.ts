@@ -168,6 +168,7 @@ export class Gateway {
       ok,
       broker: { clients: this.broker?.connectedClients ?? 0, port: this.broker?.addresses.tcp, tlsPort: this.broker?.addresses.tls },
       spool: { depth: writer?.lagRecords ?? spool.lastSeq, bytes: spool.bytes, maxBytes: spool.maxBytes, nearFull: spool.nearFull, full: spool.full, lastSeq: spool.lastSeq, refused: spool.refused },
+      detectors: { failures: this.detectors.failures, ...(this.detectors.lastFailure ? { lastFailure: this.detectors.lastFailure } : {}) },
       serial: this.serial?.stats(),
       webhook: this.webhook?.stats(),
       // An upstream outage is not a local failure: it does not affect `ok`.

@@ -12,7 +12,7 @@ import type { Counters } from '../core/counters.js';
 import type { Census } from '../census/census.js';
 import type { Ingest, Appender } from '../ingest/ingest.js';
 import type { DetectorConfig } from '../detectors/config.js';
-import { Pipeline, detectWith, type News2Event, type PipelineInput, type PipelineOutput } from '../detectors/pipeline.js';
+import { Pipeline, type News2Event, type PipelineInput, type PipelineOutput } from '../detectors/pipeline.js';
 import type { ActiveAlarm } from './manager.js';
 import { alarmTopic } from '../broker/topics.js';
 
@@ -49,6 +49,9 @@ export class LiveDetectors implements Service {
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly news2 = new Map<string, News2Event>();
+  /** Inputs the detectors threw on (each skipped), and the last such error, for health. */
+  failures = 0;
+  lastFailure: string | undefined;
 
   constructor(private readonly opts: LiveDetectorsOptions) {
     this.pipeline = new Pipeline(opts.config);
@@ -56,12 +59,22 @@ export class LiveDetectors implements Service {
 
   async start(): Promise<void> {
     const { ingest, census, clock } = this.opts;
-    this.subscription = merge(this.inputs, this.actions)
-      .pipe(detectWith(this.pipeline))
-      .subscribe({
-        next: (o) => this.output(o),
-        error: (err: Error) => this.opts.logger.fatal({ err: err.message, stack: err.stack }, 'detector pipeline failed: alarms are not being evaluated'),
-      });
+    // Inputs are pushed one by one rather than through `detectWith`, so that an input the
+    // detectors fail on is counted, logged and skipped instead of ending alarm evaluation for
+    // the whole ward. Order and time handling are the pipeline's own, as in replay.
+    this.subscription = merge(this.inputs, this.actions).subscribe((input) => {
+      let outputs: PipelineOutput[];
+      try {
+        outputs = this.pipeline.push(input);
+      } catch (err) {
+        this.failures++;
+        this.lastFailure = `${(err as Error).message} (input ${input.type})`;
+        this.opts.counters.reject('detector_error');
+        this.opts.logger.error({ err: (err as Error).message, stack: (err as Error).stack, input }, 'detectors failed on an input: it was skipped');
+        return;
+      }
+      for (const o of outputs) this.output(o);
+    });
     for (const p of census.snapshot().patients) {
       if (Object.keys(p.settings).length > 0) this.inputs.next({ type: 'settings', event: { ts: clock(), patientId: p.id, settings: p.settings } });
     }
