@@ -44,10 +44,14 @@ export class Spool extends EventEmitter<SpoolEvents> {
   private closed = false;
   private refused = 0;
   private nearFull = false;
-  private full = false;
   /** A `nearFull` or `full` was announced and `recovered` not yet. */
   private alarmed = false;
-  private fullAnnounced = false;
+  /**
+   * At the bound, as reported: set by a refusal, cleared only when retention frees space or the
+   * spool drops below its warning ratio. At the bound refusals and small appends that still fit
+   * alternate; reporting that flip would make health, metrics and alarms flap.
+   */
+  private atBound = false;
 
   private constructor(
     private readonly opts: Settings,
@@ -200,7 +204,7 @@ export class Spool extends EventEmitter<SpoolEvents> {
       bytes: this.writer.bytes,
       maxBytes: this.opts.maxBytes,
       nearFull: this.nearFull,
-      full: this.full,
+      full: this.atBound,
       segments: this.writer.segments.length,
       lastSeq: this.writer.lastSeq,
       appended: this.writer.appended,
@@ -257,8 +261,6 @@ export class Spool extends EventEmitter<SpoolEvents> {
 
   /** After each durable group: wake waiting readers, re-check the state. */
   private durable(): void {
-    // Appends go through again (a refused one was larger than the room left, or space was freed).
-    this.full = false;
     this.updateState();
     for (const cb of [...this.dataWaiters]) cb();
   }
@@ -289,18 +291,19 @@ export class Spool extends EventEmitter<SpoolEvents> {
     for (const pos of this.cursors.values()) minSegment = Math.min(minSegment, pos.segment);
     const { freed, deleted } = await this.writer.deleteBefore(minSegment);
     if (deleted === 0) return;
-    if (this.full) this.logger.info({ bytes: this.writer.bytes, freed }, 'spool: space freed, accepting appends again');
-    this.full = false;
+    const wasAtBound = this.atBound;
+    this.atBound = false;
+    if (wasAtBound) this.logger.info({ bytes: this.writer.bytes, freed }, 'spool: space freed, accepting appends again');
     this.updateState();
+    // Back below the bound but still over the warning ratio: say that much has recovered
+    // (updateState announces the full return to normal itself).
+    if (wasAtBound && this.alarmed) this.emitSafe('recovered');
   }
 
   private setFull(): void {
-    if (this.full) return;
-    this.full = true;
-    // At the bound, refusals and small appends that still fit alternate: announce `full` once
-    // until the spool is back to normal, not on every flip.
-    if (this.fullAnnounced) return;
-    this.fullAnnounced = true;
+    // Announced once per time at the bound, not on every refusal.
+    if (this.atBound) return;
+    this.atBound = true;
     this.alarmed = true;
     this.logger.warn({ bytes: this.writer.bytes, maxBytes: this.opts.maxBytes }, 'spool: full, refusing appends');
     this.emitSafe('full');
@@ -316,9 +319,9 @@ export class Spool extends EventEmitter<SpoolEvents> {
       this.emitSafe('nearFull');
     }
     this.nearFull = near;
-    if (this.alarmed && !this.full && !this.nearFull) {
+    if (!this.nearFull) this.atBound = false;
+    if (this.alarmed && !this.atBound && !this.nearFull) {
       this.alarmed = false;
-      this.fullAnnounced = false;
       this.logger.info({ bytes: this.writer.bytes, maxBytes: this.opts.maxBytes }, 'spool: below its warning level again');
       this.emitSafe('recovered');
     }

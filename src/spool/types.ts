@@ -32,7 +32,10 @@ export interface SpoolStats {
   readonly maxBytes: number;
   /** `bytes / maxBytes` reached the warning ratio. */
   readonly nearFull: boolean;
-  /** New appends are refused. */
+  /**
+   * At the bound: an append was refused, and since then retention has not freed space nor has
+   * the spool dropped below its warning ratio. (Small appends that still fit go through.)
+   */
   readonly full: boolean;
   readonly segments: number;
   /** Last sequence number appended (0 when empty). */

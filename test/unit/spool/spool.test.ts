@@ -270,10 +270,11 @@ describe('Spool retention and size bound', () => {
     expect(events.map((e) => e[0])).toEqual(['nearFull', 'full']);
     await expect(s.append([payloadFor(0, 170)])).rejects.toThrow(SpoolFullError);
     expect(s.stats().refused).toBe(2);
-    // A small append that still fits, then another refusal: still one `full` announced.
+    // A small append that still fits, then another refusal: still one `full` announced, and the
+    // spool keeps reporting itself full (it is at its bound) rather than flapping.
     expect(8000 - s.stats().bytes).toBe(20); // 42 records of 190 bytes
     await s.append([Buffer.alloc(0)]); // a 20-byte record fits exactly
-    expect(s.stats().full).toBe(false);
+    expect(s.stats().full).toBe(true);
     await expect(s.append([payloadFor(0, 170)])).rejects.toThrow(SpoolFullError);
     expect(events.map((e) => e[0])).toEqual(['nearFull', 'full']);
     await r.commit((await r.read(1000)).next);
@@ -285,7 +286,23 @@ describe('Spool retention and size bound', () => {
     expect(await s.append([payloadFor(1, 170)])).toBe(accepted + 2); // after the empty record
   });
 
-  it('clears full when a later, smaller append fits', async () => {
+  it('reports full until retention frees space, then only near full while still over the ratio', async () => {
+    const events: string[] = [];
+    const s = await openSpool({ maxBytes: 8000, segmentBytes: 2000, warnRatio: 0.25 });
+    for (const e of ['nearFull', 'full', 'recovered'] as const) s.on(e, () => events.push(e));
+    const r = await s.reader('r');
+    let refused = false;
+    for (let i = 0; i < 100 && !refused; i++) await s.append([payloadFor(i + 1, 170)]).catch(() => (refused = true));
+    expect(s.stats()).toMatchObject({ full: true, nearFull: true });
+    // Commit about half: the older segments go, the spool stays over 25 %.
+    const half = await r.read(20);
+    await r.commit(half.next);
+    await expect.poll(() => s.stats().full).toBe(false);
+    expect(s.stats().nearFull).toBe(true);
+    expect(events).toEqual(['nearFull', 'full', 'recovered']);
+  });
+
+  it('clears full when a later, smaller append fits below the warning ratio', async () => {
     const events: string[] = [];
     const s = await openSpool({ maxBytes: 4000, segmentBytes: 1000, warnRatio: 1 });
     for (const e of ['nearFull', 'full', 'recovered'] as const) s.on(e, () => events.push(e));
