@@ -19,7 +19,6 @@ let vm: Victoria;
 let gw: GatewayProcess;
 let ward: SimulatedWard;
 let dir: string;
-let startedAt: number;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-bedside-'));
@@ -67,7 +66,6 @@ beforeAll(async () => {
       },
     },
   });
-  startedAt = Date.now();
 }, 60_000);
 
 afterAll(async () => {
@@ -135,6 +133,5 @@ describe('bedside devices over serial', () => {
     expect(health.ok).toBe(true);
     const serial = health.serial as Array<{ deviceId: string; framingErrors: number; frames: number }>;
     expect(serial.find((p) => p.deviceId === 'ox-g')?.frames).toBeGreaterThan(0);
-    expect(Date.now() - startedAt).toBeGreaterThan(0);
   }, 40_000);
 });

@@ -16,6 +16,7 @@ import type { AlarmTransition, Observation, SpoolRecord, TechnicalEvent } from '
 import { Spool } from '../../src/spool/spool.js';
 import { UpstreamBridge, type UpstreamBridgeOptions } from '../../src/bridge/bridge.js';
 import { startMosquitto, type Mosquitto } from '../support/mosquitto.js';
+import { until } from '../support/wait.js';
 
 const silent = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -31,13 +32,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function obs(i: number, extra: Partial<Observation> = {}): SpoolRecord {
   return { t: 'obs', o: { ts: T0 + i * 1000, deviceId: 'wb-01', patientId: 'P-1001', ward: 'ward-7', bed: '1', metric: 'hr', value: 60 + (i % 40), unit: '/min', quality: 'good', ...extra } };

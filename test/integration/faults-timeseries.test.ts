@@ -2,6 +2,10 @@
  * Fault: the time-series server goes down for a while under a ward's load, then comes back.
  * Fifty devices keep publishing QoS 1 throughout; every acknowledged observation must arrive,
  * each device's series in the order it was sent, with nothing dead-lettered.
+ *
+ * The load fits the limit the test configures: each device sends ROUNDS messages in all, and its
+ * token bucket holds that many, so however fast the machine acknowledges, no device can exceed
+ * its rate and be disconnected. (Rate limiting itself is tested in faults-flood and gateway-mqtt.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startVictoria, type Victoria } from '../support/victoria.js';
@@ -31,6 +35,7 @@ describe('fault: time-series server down, then back', () => {
     gw = await startGatewayProcess({
       config: {
         influx: { url: vm.url, flushIntervalMs: 100, batchSize: 500, maxBackoffMs: 500 },
+        mqtt: { rate: { messagesPerSecond: 20, burst: ROUNDS } },
         ...wardOf(ids, { trustDeviceTime: true }),
       },
     });

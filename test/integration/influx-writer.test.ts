@@ -13,6 +13,7 @@ import { Spool } from '../../src/spool/spool.js';
 import type { SpoolPosition, SpoolReader } from '../../src/spool/types.js';
 import { InfluxWriter, type InfluxWriterOptions } from '../../src/sinks/influx-writer.js';
 import { startVictoria, type ExportedSeries, type Victoria } from '../support/victoria.js';
+import { until } from '../support/wait.js';
 
 /** Wraps a reader to record every commit and when it happened. */
 class RecordingReader implements SpoolReader {
@@ -49,13 +50,6 @@ function obs(i: number): SpoolRecord {
 const payload = (r: SpoolRecord): Buffer => Buffer.from(JSON.stringify(r));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const samples = (series: ExportedSeries[]): number => series.reduce((n, s) => n + s.values.length, 0);
 

@@ -75,11 +75,3 @@ export async function createPtyPair(dir: string, options: PtyPairOptions = {}): 
   return { a, b, pid: child.pid ?? -1, close };
 }
 
-/** Waits for `predicate` to hold, polling every 10 ms; rejects with `what` after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

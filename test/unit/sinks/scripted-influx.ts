@@ -19,19 +19,24 @@ export interface ScriptedRequest {
 export type ScriptedReply =
   | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
   /** Destroys the socket without answering (a network error for the client). */
-  | 'reset';
+  | 'reset'
+  /** Never answers: the request stays open until the client gives up or the server closes. */
+  | 'hang';
 
 export interface ScriptedInflux {
   readonly url: string;
   readonly requests: ScriptedRequest[];
   /** Lines from requests answered 2xx, in arrival order. */
   readonly accepted: string[];
+  /** Numbers of `'hang'` requests whose client closed the connection. */
+  readonly aborted: number[];
   close(): Promise<void>;
 }
 
 export async function startScriptedInflux(reply: (req: ScriptedRequest) => ScriptedReply): Promise<ScriptedInflux> {
   const requests: ScriptedRequest[] = [];
   const accepted: string[] = [];
+  const aborted: number[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -42,6 +47,10 @@ export async function startScriptedInflux(reply: (req: ScriptedRequest) => Scrip
       const answer = reply(scripted);
       if (answer === 'reset') {
         req.socket.destroy();
+        return;
+      }
+      if (answer === 'hang') {
+        res.on('close', () => aborted.push(scripted.n));
         return;
       }
       const send = (): void => {
@@ -59,6 +68,7 @@ export async function startScriptedInflux(reply: (req: ScriptedRequest) => Scrip
     url: `http://127.0.0.1:${port}`,
     requests,
     accepted,
+    aborted,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
