@@ -78,7 +78,8 @@ export interface ActiveAlarm extends Placement {
   readonly suppressed?: string;
 }
 
-interface Rec {
+/** One alarm as the manager keeps it. */
+export interface AlarmRecord {
   id: string;
   scopeKey: string;
   cond: AlarmCondition;
@@ -98,7 +99,20 @@ interface Rec {
   silencedBy?: string;
   /** held by `suppress` (its reason) until the sensor confirms or ends the condition */
   suppressed?: string;
+  /** why the condition ended, for the resolution once the flap hold runs out */
+  holdReason?: string;
 }
+
+type Rec = AlarmRecord;
+
+/** Everything the manager holds, as plain JSON data (see `snapshot`). */
+export interface AlarmManagerState {
+  readonly alarms: readonly AlarmRecord[];
+  readonly counters: ReadonlyArray<readonly [string, number]>;
+}
+
+/** Deadline keys the manager owns (`VirtualClock` routes them to `due`). */
+export const ALARM_DEADLINE_PREFIX = 'alarm-';
 
 export class AlarmManager {
   private readonly byKey = new Map<string, Rec>();
@@ -119,6 +133,7 @@ export class AlarmManager {
       if (rec.conditionActive) return; // duplicate
       rec.conditionActive = true;
       delete rec.suppressed; // the sensor confirms it again: the same alarm continues
+      delete rec.holdReason;
       this.clock.cancel(`alarm-hold|${rec.id}`);
       if (rec.latched) {
         rec.latched = false;
@@ -167,7 +182,8 @@ export class AlarmManager {
       this.finish(rec, ts, reason);
       return;
     }
-    this.clock.set(`alarm-hold|${rec.id}`, ts + hold, (at) => this.finish(rec, at, reason));
+    rec.holdReason = reason;
+    this.clock.set(`alarm-hold|${rec.id}`, ts + hold);
   }
 
   /**
@@ -230,21 +246,47 @@ export class AlarmManager {
     return out;
   }
 
+  /** A deadline of the manager's fell due (`alarm-esc|ID`, `alarm-hold|ID`). */
+  due(key: string, at: number): void {
+    const bar = key.indexOf('|');
+    const rec = this.byId.get(key.slice(bar + 1));
+    if (!rec) return;
+    if (key.startsWith('alarm-hold|')) this.finish(rec, at, rec.holdReason ?? 'condition ended');
+    else if (key.startsWith('alarm-esc|')) this.escalate(rec, at);
+  }
+
+  /** The manager's whole state as JSON data; `restore` on a fresh manager brings it back. */
+  snapshot(): AlarmManagerState {
+    return { alarms: [...this.byId.values()].map((r) => structuredClone(r)), counters: [...this.counters] };
+  }
+
+  restore(s: AlarmManagerState): void {
+    this.byKey.clear();
+    this.byId.clear();
+    this.counters.clear();
+    for (const r of s.alarms) {
+      const rec = structuredClone(r);
+      this.byKey.set(rec.scopeKey, rec);
+      this.byId.set(rec.id, rec);
+    }
+    for (const [k, n] of s.counters) this.counters.set(k, n);
+  }
+
   private armEscalation(rec: Rec, ts: number): void {
     const s = this.opts.escalationSeconds[rec.cond.priority];
     if (s <= 0) return;
-    const key = `alarm-esc|${rec.id}`;
-    const fire = (at: number): void => {
-      if (rec.acknowledged || !this.byId.has(rec.id)) return;
-      if (rec.silencedUntil !== undefined && rec.silencedUntil > at) {
-        this.clock.set(key, rec.silencedUntil, fire);
-        return;
-      }
-      rec.escalated = true;
-      // [IEC 60601-1-8] an alarm nobody acknowledges escalates
-      this.transition(rec, 'escalated', at, `not acknowledged within ${s} s`);
-    };
-    this.clock.set(key, ts + s * 1000, fire);
+    this.clock.set(`alarm-esc|${rec.id}`, ts + s * 1000);
+  }
+
+  private escalate(rec: Rec, at: number): void {
+    if (rec.acknowledged) return;
+    if (rec.silencedUntil !== undefined && rec.silencedUntil > at) {
+      this.clock.set(`alarm-esc|${rec.id}`, rec.silencedUntil);
+      return;
+    }
+    rec.escalated = true;
+    // [IEC 60601-1-8] an alarm nobody acknowledges escalates
+    this.transition(rec, 'escalated', at, `not acknowledged within ${this.opts.escalationSeconds[rec.cond.priority]} s`);
   }
 
   private finish(rec: Rec, ts: number, reason: string, by?: string): void {

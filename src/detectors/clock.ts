@@ -2,6 +2,12 @@
  * A virtual clock with keyed deadlines. Time only moves when `advanceTo` is called (by each input's
  * `ts` or a tick), and deadlines fire in (time, scheduling order), so the same inputs always give
  * the same firings whether time advances in one step or in many.
+ *
+ * A deadline is data: a key and a time. When it falls due the clock calls its one `onDue(key, at)`,
+ * and the owner of the key decides what to do from its own state. Nothing the clock holds is a
+ * closure, so `snapshot()` captures it whole and `restore()` brings it back exactly (pending
+ * deadlines, their order among ties, the time), which is what lets the gateway save its alarm
+ * state and come back to it after a restart.
  */
 
 interface Entry {
@@ -13,14 +19,24 @@ interface Entry {
 interface Deadline {
   /** epoch ms */
   at: number;
-  fn: (at: number) => void;
   /** Time of the heap entry that will wake this deadline. */
   armedAt: number;
 }
 
+/** Everything a clock holds, as plain JSON data. */
+export interface ClockState {
+  /** Current time, epoch ms; null before the first input (−∞). */
+  readonly t: number | null;
+  readonly seq: number;
+  /** Heap entries `[at, seq, key]` in heap order (stale ones included: their order matters). */
+  readonly heap: ReadonlyArray<readonly [number, number, string]>;
+  /** Live deadlines `[key, at, armedAt]`. */
+  readonly deadlines: ReadonlyArray<readonly [string, number, number]>;
+}
+
 /** Binary min-heap on (at, seq). */
 class Heap {
-  private readonly a: Entry[] = [];
+  a: Entry[] = [];
   get size(): number {
     return this.a.length;
   }
@@ -70,24 +86,31 @@ export class VirtualClock {
   private readonly heap = new Heap();
   private readonly deadlines = new Map<string, Deadline>();
 
+  /** @param onDue called for each deadline that falls due, with `now` equal to `at` */
+  constructor(private readonly onDue: (key: string, at: number) => void) {}
+
   /** Current virtual time, epoch ms (−∞ before the first input). */
   get now(): number {
     return this.t;
   }
 
+  /** Pending deadlines. */
+  get size(): number {
+    return this.deadlines.size;
+  }
+
   /**
-   * Sets (or moves) the deadline for `key`: `fn(at)` runs once the clock reaches `at`, with `now`
-   * equal to `at`. Moving a deadline later is cheap: the existing wake-up re-arms itself.
+   * Sets (or moves) the deadline for `key` to `at`. Moving a deadline later is cheap: the existing
+   * wake-up re-arms itself.
    */
-  set(key: string, at: number, fn: (at: number) => void): void {
+  set(key: string, at: number): void {
     const d = this.deadlines.get(key);
     if (d) {
       d.at = at;
-      d.fn = fn;
       if (at < d.armedAt) this.arm(key, d);
       return;
     }
-    const nd: Deadline = { at, fn, armedAt: at };
+    const nd: Deadline = { at, armedAt: at };
     this.deadlines.set(key, nd);
     this.arm(key, nd);
   }
@@ -115,9 +138,27 @@ export class VirtualClock {
         continue;
       }
       this.deadlines.delete(top.key);
-      d.fn(d.at);
+      this.onDue(top.key, d.at);
     }
     if (t > this.t) this.t = t;
+  }
+
+  snapshot(): ClockState {
+    return {
+      t: Number.isFinite(this.t) ? this.t : null,
+      seq: this.seq,
+      heap: this.heap.a.map((e) => [e.at, e.seq, e.key] as const),
+      deadlines: [...this.deadlines].map(([k, d]) => [k, d.at, d.armedAt] as const),
+    };
+  }
+
+  /** Replaces everything the clock holds with a snapshot's. */
+  restore(s: ClockState): void {
+    this.t = s.t ?? Number.NEGATIVE_INFINITY;
+    this.seq = s.seq;
+    this.heap.a = s.heap.map(([at, seq, key]) => ({ at, seq, key }));
+    this.deadlines.clear();
+    for (const [k, at, armedAt] of s.deadlines) this.deadlines.set(k, { at, armedAt });
   }
 
   private arm(key: string, d: Deadline): void {

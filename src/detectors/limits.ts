@@ -57,9 +57,12 @@ interface LevelState {
   shown: boolean;
   /** held while the device's sensor condition is raised, until a good value says more */
   suppressed: boolean;
-  /** raises the alarm (the persistence delay has run out) */
-  raise: (at: number) => void;
+  /** clearing: the value to be back at or beyond (limit and hysteresis when the clearing began) */
+  edge?: number;
 }
+
+/** Everything the detector holds, as JSON data: `[patientId, [[metric:level, state], …]]`. */
+export type LimitDetectorState = ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, LevelState]>]>;
 
 /** Effective limits for one metric of one patient. */
 export interface EffectiveLimits {
@@ -154,11 +157,73 @@ export class LimitDetector {
     const waitMs = this.ctx.config.technical.signalLossSeconds * 1000;
     for (const [key, st] of m) {
       if (st.deviceId !== deviceId || !st.suppressed) continue;
-      const label = metricInfo(key.split(':')[0] as LimitMetric).label;
-      this.ctx.clock.set(`limit|${patientId}|${key}`, t + waitMs, (at) => {
-        if (m.get(key) === st && st.suppressed) this.end(patientId, key, st, at, `no ${label} from ${deviceId} within ${secs(waitMs)} of the sensor recovering`);
-      });
+      this.ctx.clock.set(`limit|${patientId}|${key}`, t + waitMs);
     }
+  }
+
+  /**
+   * A deadline of this detector fell due (`limit|PATIENT|metric:level`). What it means follows
+   * from the level's state: a held alarm that got no good value since its sensor recovered ends;
+   * a pending breach raises; a clearing alarm clears.
+   */
+  due(deadline: string, at: number): void {
+    const bar = deadline.lastIndexOf('|');
+    const patientId = deadline.slice('limit|'.length, bar);
+    const key = deadline.slice(bar + 1);
+    const st = this.states.get(patientId)?.get(key);
+    if (!st) return;
+    const [metric, level] = key.split(':') as [LimitMetric, Level];
+    if (st.suppressed) {
+      const waitMs = this.ctx.config.technical.signalLossSeconds * 1000;
+      this.end(patientId, key, st, at, `no ${metricInfo(metric).label} from ${st.deviceId} within ${secs(waitMs)} of the sensor recovering`);
+    } else if (st.phase === 'pending') this.raise(patientId, metric, level, st, at);
+    else if (st.phase === 'clearing') this.clear(patientId, metric, level, st, at);
+  }
+
+  snapshot(): LimitDetectorState {
+    return [...this.states].filter(([, m]) => m.size > 0).map(([pid, m]) => [pid, [...m].map(([k, st]) => [k, structuredClone(st)] as const)] as const);
+  }
+
+  restore(s: LimitDetectorState): void {
+    this.states.clear();
+    for (const [pid, levels] of s) this.states.set(pid, new Map(levels.map(([k, st]) => [k, structuredClone(st)])));
+  }
+
+  /** The persistence delay of a breach ran out (or a due breach got its good value): the alarm. */
+  private raise(patientId: string, metric: LimitMetric, level: Level, st: LevelState, at: number): void {
+    if (this.ctx.sensorFlagged(st.deviceId)) {
+      // the device flags its sensor: poor values confirm nothing; the next good value decides
+      st.phase = 'due';
+      return;
+    }
+    const { side } = LEVEL_INFO[level];
+    const info = metricInfo(metric);
+    const m = this.patient(patientId);
+    st.phase = 'alarm';
+    st.since = at;
+    const sib = m.get(`${metric}:${SIBLING[level]}`);
+    if (!SEVERE.has(level) && sib?.shown) return; // the high-priority alarm covers this side
+    st.shown = true;
+    const delayMs = this.ctx.config.limits[metric].delaySeconds * 1000;
+    const held = delayMs > 0 ? ` for ${secs(delayMs)}` : '';
+    const word = side === 'low' ? 'below' : 'above';
+    this.ctx.alarms.raise(st.cond, at, `${info.label} ${word} ${st.limit} ${info.unit}${held} (${side === 'low' ? 'lowest' : 'highest'} ${st.extreme})`, st.extreme);
+    if (SEVERE.has(level) && sib?.shown) {
+      sib.shown = false;
+      this.ctx.alarms.clear(sib.cond, at, `superseded by the high-priority alarm (${info.label} ${word} ${st.limit} ${info.unit})`);
+    }
+  }
+
+  /** The value stayed recovered for the clear delay: the alarm clears. */
+  private clear(patientId: string, metric: LimitMetric, level: Level, st: LevelState, at: number): void {
+    const key = `${metric}:${level}`;
+    this.patient(patientId).delete(key);
+    const info = metricInfo(metric);
+    const clearDelayMs = this.ctx.config.limits[metric].clearDelaySeconds * 1000;
+    const held = clearDelayMs > 0 ? ` for ${secs(clearDelayMs)}` : '';
+    const back = LEVEL_INFO[level].side === 'low' ? 'at or above' : 'at or below';
+    if (st.shown) this.ctx.alarms.clear(st.cond, at, `${info.label} back ${back} ${round(st.edge ?? st.limit)} ${info.unit}${held}`);
+    this.promote(patientId, metric, level, at);
   }
 
   private step(patientId: string, metric: LimitMetric, level: Level, limit: number, lim: EffectiveLimits, obs: Observation, t: number): void {
@@ -181,28 +246,10 @@ export class LimitDetector {
       if (!breach) return;
       const placement: Placement = this.ctx.placement(patientId);
       const cond: AlarmCondition = { ...placement, patientId, name: `limit:${key}`, kind: 'limit', priority, metric, deviceId: obs.deviceId };
-      const raise = (at: number): void => {
-        if (this.ctx.sensorFlagged(ns.deviceId)) {
-          // the device flags its sensor: poor values confirm nothing; the next good value decides
-          ns.phase = 'due';
-          return;
-        }
-        ns.phase = 'alarm';
-        ns.since = at;
-        const sib = m.get(`${metric}:${SIBLING[level]}`);
-        if (!SEVERE.has(level) && sib?.shown) return; // the high-priority alarm covers this side
-        ns.shown = true;
-        const held = lim.delayMs > 0 ? ` for ${secs(lim.delayMs)}` : '';
-        this.ctx.alarms.raise(ns.cond, at, `${info.label} ${word} ${limit} ${info.unit}${held} (${side === 'low' ? 'lowest' : 'highest'} ${ns.extreme})`, ns.extreme);
-        if (SEVERE.has(level) && sib?.shown) {
-          sib.shown = false;
-          this.ctx.alarms.clear(sib.cond, at, `superseded by the high-priority alarm (${info.label} ${word} ${limit} ${info.unit})`);
-        }
-      };
-      const ns: LevelState = { phase: 'pending', since: t, extreme: v, deviceId: obs.deviceId, cond, limit, shown: false, suppressed: false, raise };
+      const ns: LevelState = { phase: 'pending', since: t, extreme: v, deviceId: obs.deviceId, cond, limit, shown: false, suppressed: false };
       m.set(key, ns);
-      if (lim.delayMs <= 0) raise(t);
-      else this.ctx.clock.set(timerKey, t + lim.delayMs, raise);
+      if (lim.delayMs <= 0) this.raise(patientId, metric, level, ns, t);
+      else this.ctx.clock.set(timerKey, t + lim.delayMs);
       return;
     }
     if (st.suppressed) {
@@ -218,7 +265,7 @@ export class LimitDetector {
     switch (st.phase) {
       case 'due':
         if (recovered) m.delete(key);
-        else st.raise(t);
+        else this.raise(patientId, metric, level, st, t);
         return;
       case 'pending':
         if (recovered) {
@@ -231,17 +278,9 @@ export class LimitDetector {
         if (!recovered) return;
         st.phase = 'clearing';
         st.since = t;
-        {
-          const edge = side === 'low' ? limit + lim.hysteresis : limit - lim.hysteresis;
-          const clear = (at: number): void => {
-            m.delete(key);
-            const held = lim.clearDelayMs > 0 ? ` for ${secs(lim.clearDelayMs)}` : '';
-            if (st.shown) this.ctx.alarms.clear(st.cond, at, `${info.label} back ${word === 'below' ? 'at or above' : 'at or below'} ${round(edge)} ${info.unit}${held}`);
-            this.promote(patientId, metric, level, at);
-          };
-          if (lim.clearDelayMs <= 0) clear(t);
-          else this.ctx.clock.set(timerKey, t + lim.clearDelayMs, clear);
-        }
+        st.edge = side === 'low' ? limit + lim.hysteresis : limit - lim.hysteresis;
+        if (lim.clearDelayMs <= 0) this.clear(patientId, metric, level, st, t);
+        else this.ctx.clock.set(timerKey, t + lim.clearDelayMs);
         return;
       case 'clearing':
         if (recovered) return;
@@ -249,6 +288,7 @@ export class LimitDetector {
         this.ctx.clock.cancel(timerKey);
         st.phase = 'alarm';
         st.since = t;
+        delete st.edge;
         if (!SEVERE.has(level)) this.promote(patientId, metric, level, t);
         return;
     }

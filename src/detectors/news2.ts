@@ -49,6 +49,8 @@ interface Sample {
 interface BandAlarm {
   /** the band alarmed on (or to be, when the hold ends) */
   band: News2Band;
+  /** the band that started the entry hold */
+  firstBand: News2Band;
   raised: boolean;
   /** the score is in a lower band, waiting out the clear delay */
   clearing: boolean;
@@ -71,6 +73,11 @@ interface PatientState {
   /** last computed, emitted or not (parts may differ from `last`) */
   current?: News2Event;
 }
+
+/** Everything the detector holds, as JSON data: `[patientId, state]` with its maps as entry lists. */
+export type News2DetectorState = ReadonlyArray<
+  readonly [string, { samples: Array<[Source, Sample[]]>; latest: Array<[Source, Sample]>; alarm?: BandAlarm; last?: News2Event; current?: News2Event }]
+>;
 
 export function isNews2Source(m: MetricName): m is Source {
   return (SOURCES as readonly string[]).includes(m);
@@ -101,7 +108,7 @@ export class News2Detector {
     }
     p.latest.set(src, { ts: t, v, deviceId: obs.deviceId });
     const staleMs = this.ctx.config.news2.staleSeconds[src] * 1000;
-    this.ctx.clock.set(`news2-stale|${patientId}|${src}`, t + staleMs, (at) => this.recompute(patientId, at));
+    this.ctx.clock.set(`news2-stale|${patientId}|${src}`, t + staleMs);
     this.recompute(patientId, t);
   }
 
@@ -162,6 +169,50 @@ export class News2Detector {
     this.bandAlarm(ev, p);
   }
 
+  /**
+   * A deadline of this detector fell due: a parameter went stale (`news2-stale|PATIENT|metric`),
+   * or a band alarm's entry hold or clear delay ran out (`news2-alarm|PATIENT`).
+   */
+  due(key: string, at: number): void {
+    if (key.startsWith('news2-stale|')) {
+      this.recompute(key.slice('news2-stale|'.length, key.lastIndexOf('|')), at);
+      return;
+    }
+    const patientId = key.slice('news2-alarm|'.length);
+    const p = this.patients.get(patientId);
+    const cur = p?.alarm;
+    if (!p || !cur || !p.last) return;
+    if (!cur.raised) this.raiseBand(patientId, p, cur, at);
+    // held for *more* than the clear delay (due 1 ms after it): its outputs carry the instant itself
+    else if (cur.clearing) this.settle(patientId, p, cur, at - 1);
+  }
+
+  snapshot(): News2DetectorState {
+    return [...this.patients].map(([id, p]) => [
+      id,
+      structuredClone({
+        samples: [...p.samples],
+        latest: [...p.latest],
+        ...(p.alarm && { alarm: p.alarm }),
+        ...(p.last && { last: p.last }),
+        ...(p.current && { current: p.current }),
+      }),
+    ]);
+  }
+
+  restore(s: News2DetectorState): void {
+    this.patients.clear();
+    for (const [id, d] of structuredClone(s)) {
+      this.patients.set(id, {
+        samples: new Map(d.samples),
+        latest: new Map(d.latest),
+        ...(d.alarm && { alarm: d.alarm }),
+        ...(d.last && { last: d.last }),
+        ...(d.current && { current: d.current }),
+      });
+    }
+  }
+
   /** The latest score for a patient, if any (computed at its `ts`, even if not emitted). */
   current(patientId: string): News2Event | undefined {
     return this.patients.get(patientId)?.current;
@@ -184,17 +235,11 @@ export class News2Detector {
     const alarming = this.alarming(ev.band);
     if (!cur) {
       if (!alarming) return;
-      const pending: BandAlarm = { band: ev.band, raised: false, clearing: false };
+      const pending: BandAlarm = { band: ev.band, firstBand: ev.band, raised: false, clearing: false };
       p.alarm = pending;
       const delay = cfg.alarmDelaySeconds * 1000;
-      const raise = (at: number): void => {
-        const now = p.last ?? ev;
-        const held = delay > 0 ? (pending.band === ev.band ? ` for ${secs(delay)}` : `, alarming for ${secs(delay)}`) : '';
-        pending.raised = true;
-        this.ctx.alarms.raise(this.condition(ev.patientId, pending.band), at, `${describe(now)}${held}`, now.score);
-      };
-      if (delay <= 0) raise(ev.ts);
-      else this.ctx.clock.set(timer, ev.ts + delay, raise);
+      if (delay <= 0) this.raiseBand(ev.patientId, p, pending, ev.ts);
+      else this.ctx.clock.set(timer, ev.ts + delay);
       return;
     }
     if (!cur.raised) {
@@ -222,21 +267,33 @@ export class News2Detector {
     }
     if (cur.clearing) return;
     cur.clearing = true;
-    const settle = (at: number): void => {
-      cur.clearing = false;
-      const now = { ...(p.last ?? ev), ts: at };
-      const held = cfg.alarmClearDelaySeconds > 0 ? ` for ${secs(cfg.alarmClearDelaySeconds * 1000)}` : '';
-      if (this.alarming(now.band)) this.moveTo(p, cur, now, held);
-      else {
-        delete p.alarm;
-        this.ctx.alarms.clear(this.condition(ev.patientId, cur.band), at, `now ${describe(now)}${held}`);
-      }
-    };
     // held for *more* than the clear delay: a reading at the very instant it ends (the next cuff
     // reading, at a multiple of its interval) is taken into account first
     const clearMs = cfg.alarmClearDelaySeconds * 1000;
-    if (clearMs <= 0) settle(ev.ts);
-    else this.ctx.clock.set(timer, ev.ts + clearMs + 1, (at) => settle(at - 1));
+    if (clearMs <= 0) this.settle(ev.patientId, p, cur, ev.ts);
+    else this.ctx.clock.set(timer, ev.ts + clearMs + 1);
+  }
+
+  /** The entry hold ran out: the alarm of the band current now. */
+  private raiseBand(patientId: string, p: PatientState, pending: BandAlarm, at: number): void {
+    const now = p.last!;
+    const delay = this.ctx.config.news2.alarmDelaySeconds * 1000;
+    const held = delay > 0 ? (pending.band === pending.firstBand ? ` for ${secs(delay)}` : `, alarming for ${secs(delay)}`) : '';
+    pending.raised = true;
+    this.ctx.alarms.raise(this.condition(patientId, pending.band), at, `${describe(now)}${held}`, now.score);
+  }
+
+  /** The score held in a lower band for the clear delay: that band's alarm, or none. */
+  private settle(patientId: string, p: PatientState, cur: BandAlarm, at: number): void {
+    const cfg = this.ctx.config.news2;
+    cur.clearing = false;
+    const now = { ...p.last!, ts: at };
+    const held = cfg.alarmClearDelaySeconds > 0 ? ` for ${secs(cfg.alarmClearDelaySeconds * 1000)}` : '';
+    if (this.alarming(now.band)) this.moveTo(p, cur, now, held);
+    else {
+      delete p.alarm;
+      this.ctx.alarms.clear(this.condition(patientId, cur.band), at, `now ${describe(now)}${held}`);
+    }
   }
 
   /** Replaces the raised band alarm by the one of `ev`'s band: the new alarm first, then the old one ends. */

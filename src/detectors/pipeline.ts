@@ -27,16 +27,16 @@
  * `scheduler.now()` (wall time live, virtual time under a TestScheduler).
  */
 import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { AlarmManager, type ActiveAlarm } from '../alarms/manager.js';
+import { ALARM_DEADLINE_PREFIX, AlarmManager, type ActiveAlarm, type AlarmManagerState } from '../alarms/manager.js';
 import { metricInfo } from '../core/metrics.js';
 import type { AlarmPriority, AlarmTransition, Observation, PatientSettings, Placement, SettingsEvent, TechnicalEvent } from '../core/types.js';
-import { VirtualClock } from './clock.js';
+import { VirtualClock, type ClockState } from './clock.js';
 import type { DetectorConfig } from './config.js';
 import type { DetectorContext } from './context.js';
-import { LimitDetector } from './limits.js';
-import { News2Detector, type News2Event } from './news2.js';
-import { TechnicalDetector } from './technical.js';
-import { TrendDetector } from './trend.js';
+import { LimitDetector, type LimitDetectorState } from './limits.js';
+import { News2Detector, type News2DetectorState, type News2Event } from './news2.js';
+import { TechnicalDetector, type TechnicalDetectorState } from './technical.js';
+import { TrendDetector, type TrendDetectorState } from './trend.js';
 
 export type { News2Event } from './news2.js';
 
@@ -82,8 +82,29 @@ export function inputTs(i: PipelineInput): number {
  *   merge(inputs$, actions, ticks$).pipe(detectWith(pipeline)).subscribe(toSinks);
  *   if (pipeline.isAcknowledgeable(id)) actions.next({ type: 'ack', alarmId: id, by, ts: now });
  */
+/**
+ * A pipeline's whole state as plain JSON data, for saving it and coming back to it after a
+ * restart: `Pipeline.restore(config, JSON.parse(JSON.stringify(p.snapshot())))` continues exactly
+ * where `p` was.
+ */
+export interface PipelineState {
+  /** Bumped whenever the shape changes, so an incompatible file is recognised. */
+  readonly version: typeof PIPELINE_STATE_VERSION;
+  readonly clock: ClockState;
+  readonly manager: AlarmManagerState;
+  readonly limits: LimitDetectorState;
+  readonly news2: News2DetectorState;
+  readonly technical: TechnicalDetectorState;
+  readonly trend: TrendDetectorState;
+  readonly settings: ReadonlyArray<readonly [string, PatientSettings]>;
+  readonly placement: ReadonlyArray<readonly [string, Placement]>;
+  readonly lastHr: ReadonlyArray<readonly [string, number]>;
+}
+
+export const PIPELINE_STATE_VERSION = 1;
+
 export class Pipeline {
-  private readonly clock = new VirtualClock();
+  private readonly clock = new VirtualClock((key, at) => this.due(key, at));
   private readonly manager: AlarmManager;
   private readonly limits: LimitDetector;
   private readonly news2: News2Detector;
@@ -161,6 +182,52 @@ export class Pipeline {
     const out = this.out;
     this.out = [];
     return out;
+  }
+
+  /** The whole state as JSON data (see `PipelineState`). */
+  snapshot(): PipelineState {
+    return {
+      version: PIPELINE_STATE_VERSION,
+      clock: this.clock.snapshot(),
+      manager: this.manager.snapshot(),
+      limits: this.limits.snapshot(),
+      news2: this.news2.snapshot(),
+      technical: this.technical.snapshot(),
+      trend: this.trend.snapshot(),
+      settings: structuredClone([...this.settingsBy]),
+      placement: structuredClone([...this.placementBy]),
+      lastHr: [...this.lastHr],
+    };
+  }
+
+  /**
+   * A pipeline that continues from a snapshot: the same inputs then give the same outputs as the
+   * pipeline the snapshot was taken of.
+   * @throws Error when the snapshot is of another version
+   */
+  static restore(config: DetectorConfig, s: PipelineState): Pipeline {
+    if (s.version !== PIPELINE_STATE_VERSION) throw new Error(`detector state of version ${String(s.version)}; this build reads version ${PIPELINE_STATE_VERSION}`);
+    const p = new Pipeline(config);
+    p.clock.restore(s.clock);
+    p.manager.restore(s.manager);
+    p.limits.restore(s.limits);
+    p.news2.restore(s.news2);
+    p.technical.restore(s.technical);
+    p.trend.restore(s.trend);
+    for (const [k, v] of structuredClone(s.settings)) p.settingsBy.set(k, v);
+    for (const [k, v] of structuredClone(s.placement)) p.placementBy.set(k, v);
+    for (const [k, v] of s.lastHr) p.lastHr.set(k, v);
+    return p;
+  }
+
+  /** Routes a deadline that fell due to the part that set it, by its key's prefix. */
+  private due(key: string, at: number): void {
+    if (key.startsWith(ALARM_DEADLINE_PREFIX)) this.manager.due(key, at);
+    else if (key.startsWith('limit|')) this.limits.due(key, at);
+    else if (key.startsWith('news2-')) this.news2.due(key, at);
+    else if (key.startsWith('trend-')) this.trend.due(key, at);
+    else if (key.startsWith('sensor|') || key.startsWith('signal-loss|')) this.technical.due(key, at);
+    else throw new Error(`deadline with no owner: ${key}`);
   }
 
   /** Alarms currently shown, optionally for one patient or bed. */

@@ -15,6 +15,13 @@ export function median(values: readonly number[]): number {
  * Exponentially weighted moving average for irregularly spaced samples: the weight of the past
  * decays with time, not with the sample count.
  */
+/** A `TimeEwma`'s state as JSON data. */
+export interface TimeEwmaState {
+  readonly v: number | null;
+  readonly t: number;
+  readonly first: number | null;
+}
+
 export class TimeEwma {
   private v: number | undefined;
   private t = 0;
@@ -34,6 +41,18 @@ export class TimeEwma {
     }
     this.t = t;
     return this.v;
+  }
+
+  snapshot(): TimeEwmaState {
+    return { v: this.v ?? null, t: this.t, first: this.first ?? null };
+  }
+
+  static restore(tauMs: number, s: TimeEwmaState): TimeEwma {
+    const e = new TimeEwma(tauMs);
+    if (s.v !== null) e.v = s.v;
+    e.t = s.t;
+    if (s.first !== null) e.first = s.first;
+    return e;
   }
 
   get value(): number | undefined {

@@ -43,6 +43,8 @@ interface SensorState {
   phase: 'pending' | 'active';
   cond: AlarmCondition;
   patientId?: string;
+  /** what the device reported, for the alarm's reason once the delay runs out */
+  reason: string;
 }
 
 interface DeviceState {
@@ -51,7 +53,14 @@ interface DeviceState {
   sensor: Map<SensorCondition, SensorState>;
   /** the patient whose continuous signals it sends, once it has sent any */
   streams?: string;
+  /** the patient a pending signal-loss deadline is for */
+  lossPatient?: string;
 }
+
+/** Everything the detector holds, as JSON data. */
+export type TechnicalDetectorState = ReadonlyArray<
+  readonly [string, { active: Array<[Condition, AlarmCondition]>; sensor: Array<[SensorCondition, SensorState]>; streams?: string; lossPatient?: string }]
+>;
 
 /** Called when a device's sensor becomes suppressed or is released. */
 export type SensorHook = (patientId: string, deviceId: string, t: number, reason: string) => void;
@@ -131,17 +140,49 @@ export class TechnicalDetector {
     }
   }
 
+  /**
+   * A deadline of this detector fell due: a sensor condition outlasted its delay
+   * (`sensor|DEVICE|condition`), or a device stayed silent (`signal-loss|DEVICE`).
+   */
+  due(key: string, at: number): void {
+    if (key.startsWith('sensor|')) {
+      const bar = key.lastIndexOf('|');
+      const dev = key.slice('sensor|'.length, bar);
+      const c = key.slice(bar + 1) as SensorCondition;
+      const st = this.devices.get(dev)?.sensor.get(c);
+      if (st?.phase === 'pending') this.raiseSensor(dev, st, at, `${st.reason} for ${secs(this.sensorDelayMs(c))}`);
+      return;
+    }
+    const dev = key.slice('signal-loss|'.length);
+    const patientId = this.devices.get(dev)?.lossPatient;
+    // a flagged sensor explains the missing values: its own alarm covers it
+    if (patientId === undefined || this.isFlagged(dev)) return;
+    const ms = this.ctx.config.technical.signalLossSeconds * 1000;
+    this.start({ ts: at, deviceId: dev, patientId }, 'signal_loss', `no data from ${dev} for ${secs(ms)}`);
+  }
+
+  snapshot(): TechnicalDetectorState {
+    return [...this.devices].map(([id, d]) => [
+      id,
+      structuredClone({ active: [...d.active], sensor: [...d.sensor], ...(d.streams !== undefined && { streams: d.streams }), ...(d.lossPatient !== undefined && { lossPatient: d.lossPatient }) }),
+    ]);
+  }
+
+  restore(s: TechnicalDetectorState): void {
+    this.devices.clear();
+    for (const [id, d] of structuredClone(s)) {
+      this.devices.set(id, { active: new Map(d.active), sensor: new Map(d.sensor), ...(d.streams !== undefined && { streams: d.streams }), ...(d.lossPatient !== undefined && { lossPatient: d.lossPatient }) });
+    }
+  }
+
   /** The device sent something: signal loss ends, and its deadline starts again. */
   private alive(dev: string, t: number, reason: string): void {
-    const patientId = this.devices.get(dev)?.streams;
-    if (patientId === undefined) return;
+    const d = this.devices.get(dev);
+    const patientId = d?.streams;
+    if (d === undefined || patientId === undefined) return;
     this.end(dev, 'signal_loss', t, reason);
-    const ms = this.ctx.config.technical.signalLossSeconds * 1000;
-    this.ctx.clock.set(`signal-loss|${dev}`, t + ms, (at) => {
-      // a flagged sensor explains the missing values: its own alarm covers it
-      if (this.isFlagged(dev)) return;
-      this.start({ ts: at, deviceId: dev, patientId }, 'signal_loss', `no data from ${dev} for ${secs(ms)}`);
-    });
+    d.lossPatient = patientId;
+    this.ctx.clock.set(`signal-loss|${dev}`, t + this.ctx.config.technical.signalLossSeconds * 1000);
   }
 
   private sensorDelayMs(c: SensorCondition): number {
@@ -153,7 +194,7 @@ export class TechnicalDetector {
   private startSensor(ev: Omit<TechnicalEvent, 'kind'>, c: SensorCondition, reason: string): void {
     const d = this.device(ev.deviceId);
     if (d.sensor.has(c)) return;
-    const st: SensorState = { phase: 'pending', cond: this.condition(ev, c), ...(ev.patientId !== undefined && { patientId: ev.patientId }) };
+    const st: SensorState = { phase: 'pending', cond: this.condition(ev, c), reason, ...(ev.patientId !== undefined && { patientId: ev.patientId }) };
     d.sensor.set(c, st);
     const delay = this.sensorDelayMs(c);
     // [IEC 60601-1-8] alarm condition delay; a condition back while its alarm is still shown
@@ -162,7 +203,7 @@ export class TechnicalDetector {
       this.raiseSensor(ev.deviceId, st, ev.ts, reason);
       return;
     }
-    this.ctx.clock.set(`sensor|${ev.deviceId}|${c}`, ev.ts + delay, (at) => this.raiseSensor(ev.deviceId, st, at, `${reason} for ${secs(delay)}`));
+    this.ctx.clock.set(`sensor|${ev.deviceId}|${c}`, ev.ts + delay);
   }
 
   private raiseSensor(dev: string, st: SensorState, t: number, reason: string): void {

@@ -14,7 +14,7 @@ import type { Observation } from '../core/types.js';
 import type { AlarmCondition } from '../alarms/manager.js';
 import { secs, type DetectorContext } from './context.js';
 import type { News2Event } from './news2.js';
-import { TimeEwma } from './smoothing.js';
+import { TimeEwma, type TimeEwmaState } from './smoothing.js';
 
 interface News2Trend {
   /** complete scores as a step function, oldest first */
@@ -28,6 +28,12 @@ interface EwmaTrend {
   fast: TimeEwma;
   slow: TimeEwma;
   active: boolean;
+}
+
+/** Everything the detector holds, as JSON data. */
+export interface TrendDetectorState {
+  readonly news2: ReadonlyArray<readonly [string, News2Trend]>;
+  readonly ewma: ReadonlyArray<readonly [string, { fast: TimeEwmaState; slow: TimeEwmaState; active: boolean }]>;
 }
 
 export class TrendDetector {
@@ -54,9 +60,41 @@ export class TrendDetector {
     s.history.push({ ts: ev.ts, score: ev.score });
     s.current = ev.score;
     const win = this.ctx.config.trend.news2WindowSeconds * 1000;
-    const st = s;
-    this.ctx.clock.set(`trend-news2|${ev.patientId}|${ev.ts}`, ev.ts + win, (at) => this.evaluate(ev.patientId, st, at));
+    this.ctx.clock.set(`trend-news2|${ev.patientId}|${ev.ts}`, ev.ts + win);
     this.evaluate(ev.patientId, s, ev.ts);
+  }
+
+  /**
+   * A deadline of this detector fell due: a score left the NEWS2 window
+   * (`trend-news2|PATIENT|ts`), or a rise held for its hold time (`trend-news2-hold|PATIENT`).
+   */
+  due(key: string, at: number): void {
+    if (key.startsWith('trend-news2-hold|')) {
+      const patientId = key.slice('trend-news2-hold|'.length);
+      const s = this.news2.get(patientId);
+      if (s?.pending) this.raiseRise(patientId, s, at);
+      return;
+    }
+    const patientId = key.slice('trend-news2|'.length, key.lastIndexOf('|'));
+    const s = this.news2.get(patientId);
+    if (s) this.evaluate(patientId, s, at);
+  }
+
+  snapshot(): TrendDetectorState {
+    return {
+      news2: structuredClone([...this.news2]),
+      ewma: [...this.ewma].map(([k, e]) => [k, { fast: e.fast.snapshot(), slow: e.slow.snapshot(), active: e.active }]),
+    };
+  }
+
+  restore(s: TrendDetectorState): void {
+    const cfg = this.ctx.config.trend;
+    this.news2.clear();
+    this.ewma.clear();
+    for (const [k, v] of structuredClone(s.news2)) this.news2.set(k, v);
+    for (const [k, e] of s.ewma) {
+      this.ewma.set(k, { fast: TimeEwma.restore(cfg.ewmaFastSeconds * 1000, e.fast), slow: TimeEwma.restore(cfg.ewmaSlowSeconds * 1000, e.slow), active: e.active });
+    }
   }
 
   /** A good HR or RR value of a patient. */
@@ -100,28 +138,36 @@ export class TrendDetector {
     return { rise: s.current - min, min };
   }
 
+  /** The rise held for its hold time (or needs none): the trend alarm, if the rise is still there. */
+  private raiseRise(patientId: string, s: News2Trend, at: number): void {
+    const cfg = this.ctx.config.trend;
+    s.pending = false;
+    const now = this.rise(s, at);
+    if (!now || now.rise < cfg.news2Rise) return; // the low point left the window meanwhile
+    s.active = true;
+    const held = cfg.news2RiseHoldSeconds > 0 ? `, sustained ${secs(cfg.news2RiseHoldSeconds * 1000)}` : '';
+    const mins = Math.round(cfg.news2WindowSeconds / 60);
+    this.ctx.alarms.raise(this.news2Condition(patientId), at, `NEWS2 up ${now.rise} (from ${now.min} to ${s.current}) within ${mins} min${held}`, s.current);
+  }
+
+  private news2Condition(patientId: string): AlarmCondition {
+    return { ...this.ctx.placement(patientId), patientId, name: 'trend:news2', kind: 'trend', priority: this.ctx.config.trend.priority };
+  }
+
   private evaluate(patientId: string, s: News2Trend, t: number): void {
     const cfg = this.ctx.config.trend;
     const r = this.rise(s, t);
     if (!r) return;
     const { rise } = r;
-    const cond: AlarmCondition = { ...this.ctx.placement(patientId), patientId, name: 'trend:news2', kind: 'trend', priority: cfg.priority };
+    const cond = this.news2Condition(patientId);
     const mins = Math.round(cfg.news2WindowSeconds / 60);
     const timer = `trend-news2-hold|${patientId}`;
     if (rise >= cfg.news2Rise) {
       if (s.active || s.pending) return;
-      const raise = (at: number): void => {
-        s.pending = false;
-        const now = this.rise(s, at);
-        if (!now || now.rise < cfg.news2Rise) return; // the low point left the window meanwhile
-        s.active = true;
-        const held = cfg.news2RiseHoldSeconds > 0 ? `, sustained ${secs(cfg.news2RiseHoldSeconds * 1000)}` : '';
-        this.ctx.alarms.raise(cond, at, `NEWS2 up ${now.rise} (from ${now.min} to ${s.current}) within ${mins} min${held}`, s.current);
-      };
-      if (cfg.news2RiseHoldSeconds <= 0) raise(t);
+      if (cfg.news2RiseHoldSeconds <= 0) this.raiseRise(patientId, s, t);
       else {
         s.pending = true;
-        this.ctx.clock.set(timer, t + cfg.news2RiseHoldSeconds * 1000, raise);
+        this.ctx.clock.set(timer, t + cfg.news2RiseHoldSeconds * 1000);
       }
       return;
     }

@@ -9,8 +9,8 @@ const desat: AlarmCondition = { name: 'limit:spo2:low', kind: 'limit', priority:
 const brady: AlarmCondition = { name: 'limit:hr:lowHigh', kind: 'limit', priority: 'high', metric: 'hr', patientId: 'P2', bed: '4' };
 
 function setup(opts: AlarmManagerOptions = OPTS) {
-  const clock = new VirtualClock();
   const log: AlarmTransition[] = [];
+  const clock = new VirtualClock((key, at) => m.due(key, at));
   const m = new AlarmManager(clock, opts, (t) => log.push(t));
   const steps = (): [number, string, string, string?][] => log.map((t) => [t.ts / S, t.id, t.state, ...(t.by ? [t.by] : [])] as [number, string, string, string?]);
   return { clock, m, log, steps };
