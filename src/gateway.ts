@@ -21,7 +21,7 @@ import { resolveDevices } from './config/resolve.js';
 import { HttpServer } from './http/server.js';
 import type { SerialSource } from './sources/serial.js';
 import { createSerialSource } from './sources/serial-ingest.js';
-import { LiveDetectors } from './alarms/live.js';
+import { LiveDetectors, STATE_READER } from './alarms/live.js';
 import { alarmRoutes } from './alarms/routes.js';
 import { NurseStation } from './web/station.js';
 import { exportRoutes } from './export/routes.js';
@@ -67,8 +67,9 @@ export class Gateway {
     const c = this.config;
     const log = this.logger;
     const { devices, consumers, ports } = resolveDevices(c, log);
+    let brokerUp = false;
     try {
-      this.spool = await Spool.open({ dir: join(this.dataDir, 'spool'), maxBytes: c.spool.maxBytes, segmentBytes: c.spool.segmentBytes, commitIntervalMs: c.spool.commitIntervalMs, warnRatio: c.spool.warnRatio, logger: log.child({ component: 'spool' }) });
+      this.spool = await Spool.open({ dir: join(this.dataDir, 'spool'), maxBytes: c.spool.maxBytes, segmentBytes: c.spool.segmentBytes, commitIntervalMs: c.spool.commitIntervalMs, warnRatio: c.spool.warnRatio, holders: [STATE_READER], logger: log.child({ component: 'spool' }) });
       this.started.push({ name: 'spool', start: async () => {}, stop: () => this.spool.close() });
       this.spool.on('nearFull', (s) => log.warn({ bytes: s.bytes, maxBytes: s.maxBytes }, 'spool nearing its size bound (spool.maxBytes): is InfluxDB reachable?'));
       this.spool.on('full', (s) => log.error({ bytes: s.bytes, maxBytes: s.maxBytes }, 'spool full: new data is refused and left with the devices until InfluxDB catches up'));
@@ -119,17 +120,21 @@ export class Gateway {
       this.detectors = new LiveDetectors({
         config: c.detectors, ingest: this.ingest, census: this.census, spool: this.spool, counters: this.counters,
         logger: log.child({ component: 'alarms' }), clock: this.clock,
-        publisher: () => (this.broker ? { publish: (topic, payload, o) => this.broker.publish(topic, payload, o) } : undefined),
+        stateFile: join(this.dataDir, 'state', 'alarms.json'), checkpointMs: c.alarms.checkpointSeconds * 1000,
+        publisher: () => (brokerUp ? { publish: (topic, payload, o) => this.broker.publish(topic, payload, o) } : undefined),
       });
-      await this.startService(this.detectors);
+      // The station's views are restored with the detectors' state, so they start listening first.
       this.station = new NurseStation({ config: c, dataDir: this.dataDir, census: this.census, detectors: this.detectors, ingest: this.ingest, logger: log.child({ component: 'web' }), clock: this.clock });
       await this.startService(this.station);
+      await this.startService(this.detectors);
       this.watchSpool();
       // Stopped right after the sources: appends still in flight finish before detectors and writer stop.
       this.started.push({ name: 'ingest', start: async () => {}, stop: () => this.ingest.drain() });
 
       this.broker = new MqttBroker({ ...c.mqtt, devices, consumers, ingest: this.ingest, counters: this.counters, logger: log.child({ component: 'mqtt' }), clock: this.clock });
       await this.startService(this.broker);
+      brokerUp = true;
+      this.detectors.publishActive();
 
       if (ports.length > 0) {
         this.serial = createSerialSource(ports, this.ingest, this.counters, this.clock, log.child({ component: 'serial' }));
@@ -169,6 +174,7 @@ export class Gateway {
       broker: { clients: this.broker?.connectedClients ?? 0, port: this.broker?.addresses.tcp, tlsPort: this.broker?.addresses.tls },
       spool: { depth: writer?.lagRecords ?? spool.lastSeq, bytes: spool.bytes, maxBytes: spool.maxBytes, nearFull: spool.nearFull, full: spool.full, lastSeq: spool.lastSeq, refused: spool.refused },
       detectors: { failures: this.detectors.failures, ...(this.detectors.lastFailure ? { lastFailure: this.detectors.lastFailure } : {}) },
+      alarmState: this.detectors.restore,
       serial: this.serial?.stats(),
       webhook: this.webhook?.stats(),
       // An upstream outage is not a local failure: it does not affect `ok`.

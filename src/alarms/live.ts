@@ -1,99 +1,169 @@
 /**
- * The detector pipeline running live inside the gateway. It feeds durable records from ingest
- * and settings from the census into one `Pipeline`, ticks it once a second, and sends every
- * alarm transition out: into the spool (so InfluxDB, the webhook and the upstream bridge get it
- * through the same durable path as observations), onto the MQTT alarm topics, and to listeners
- * (the nurse station).
+ * The detector pipeline running live inside the gateway, and the alarm state that outlives it.
+ *
+ * Inputs: every record ingest makes durable (device data, technical events, manual observations,
+ * and control inputs: acknowledgements, silences, census changes, gateway conditions), in spool
+ * order, plus a tick a second placed in that order (`Ingest.mark`). Nurses' actions and census
+ * changes are appended to the spool first and reach the detectors from there, so the spool holds
+ * every input in the order the detectors took it.
+ *
+ * Outputs: every alarm transition goes into the spool (so InfluxDB, the webhook and the upstream
+ * bridge get it through the same durable path as observations), onto the MQTT alarm topics, and
+ * to listeners (the nurse station).
+ *
+ * Restarts: every `checkpointMs`, and at stop, the whole pipeline state and the views built
+ * beside it (the station's ward store) are saved with the seq of the last input they include
+ * (state-file.ts), and the spool keeps every record after it (reader `state`). At start the
+ * state is loaded and the spool after it replayed through the same listeners, with its outputs
+ * held back: transitions the spool already holds were delivered before and are not sent again;
+ * any the replay derives that the spool lacks (lost in a crash between deriving and storing)
+ * are stored and sent now. Ticks change when an output comes, never what it is, so the replay
+ * derives exactly what the live pipeline did. Then the census is compared with what the
+ * detectors hold, and any difference is sent as a census change.
  */
-import { merge, Subject, type Subscription } from 'rxjs';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core/log.js';
 import type { AlarmTransition, Service, SpoolRecord } from '../core/types.js';
 import type { Counters } from '../core/counters.js';
-import type { Census } from '../census/census.js';
-import type { Ingest, Appender } from '../ingest/ingest.js';
+import type { Census, Patient } from '../census/census.js';
+import type { Ingest } from '../ingest/ingest.js';
 import type { DetectorConfig } from '../detectors/config.js';
-import { Pipeline, type News2Event, type PipelineInput, type PipelineOutput } from '../detectors/pipeline.js';
+import { Pipeline, inputOf, type News2Event, type PipelineInput, type PipelineOutput } from '../detectors/pipeline.js';
+import type { Appended } from '../spool/writer.js';
+import type { SpoolBatch, SpoolPosition, SpoolReader } from '../spool/types.js';
 import type { ActiveAlarm } from './manager.js';
 import { alarmTopic } from '../broker/topics.js';
+import { loadState, saveState, serialiseState, type SavedState } from './state-file.js';
 
 export interface AlarmPublisher {
   publish(topic: string, payload: string, opts: { qos: 1; retain: boolean }): Promise<void>;
+}
+
+/** What the detectors need of the spool: alarm transitions go in; a restart reads back. */
+export interface AlarmSpool {
+  appendRecords(payloads: readonly Buffer[], opts?: { reserve?: boolean }): Promise<Appended>;
+  reader(name: string): Promise<SpoolReader>;
+  /** A one-off reader from `from` that keeps no cursor (`seek` pages it). */
+  scan(name: string, from: SpoolPosition): { read(max: number): Promise<SpoolBatch>; seek(pos: SpoolPosition): void; release(): Promise<void> };
+  stats(): { lastSeq: number };
+}
+
+/** Something built from the same records and outputs as the detectors, saved and restored with them. */
+export interface StateView {
+  snapshot(): unknown;
+  /** `undefined`: back to empty. */
+  restore(state: unknown): void;
 }
 
 export interface LiveDetectorsOptions {
   readonly config: DetectorConfig;
   readonly ingest: Ingest;
   readonly census: Census;
-  readonly spool: Appender;
+  readonly spool: AlarmSpool;
   readonly counters: Counters;
   readonly logger: Logger;
-  /** Where alarm topics go; undefined in tests without a broker. */
+  /** Where alarm topics go; undefined until the broker runs, and in tests without one. */
   readonly publisher?: () => AlarmPublisher | undefined;
-  /** Epoch-ms clock; must be the clock that stamps observations. */
+  /** Epoch-ms clock: the gateway's, the one ingest stamps records with. */
   readonly clock: () => number;
-  /**
-   * Ticks run this far behind the clock, ms, so a tick never overtakes an observation that was
-   * stamped earlier but is still on its way through the spool's fsync.
-   */
-  readonly tickLagMs?: number;
+  /** The saved alarm state; without it nothing is saved or rebuilt. */
+  readonly stateFile?: string;
+  /** ms between saves of the state (default 60 s). */
+  readonly checkpointMs?: number;
+  /** ms between ticks (default 1000). */
+  readonly tickMs?: number;
+}
+
+/** How the alarm state came back at start, for health and the log. */
+export interface RestoreReport {
+  readonly restored: boolean;
+  /** epoch ms of the saved state it came from */
+  readonly savedAt?: number;
+  /** spool records replayed after the saved state */
+  readonly replayed: number;
+  /** transitions the replay derived that the spool lacked (lost in a crash), now stored and sent */
+  readonly recovered: number;
+  /** how long coming back took, ms */
+  readonly ms: number;
+  readonly activeAlarms: number;
+  /** why there was nothing to restore from, when there should have been */
+  readonly problem?: string;
 }
 
 type Listener = (o: PipelineOutput) => void;
 
+/** The spool reader whose cursor marks the oldest record a restart needs. */
+export const STATE_READER = 'state';
+const SCAN_BATCH = 5000;
+
+const transitionKey = (a: AlarmTransition): string => `${a.id}|${a.state}|${a.ts}`;
+
 export class LiveDetectors implements Service {
   readonly name = 'detectors';
-  readonly pipeline: Pipeline;
-  private readonly inputs = new Subject<PipelineInput>();
-  private readonly actions = new Subject<PipelineInput>();
+  pipeline: Pipeline;
   private readonly listeners: Listener[] = [];
-  private subscription: Subscription | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly news2 = new Map<string, News2Event>();
+  private readonly views = new Map<string, StateView>();
+  private running = false;
+  /** Replaying after a restart: alarm transitions are collected, not sent. */
+  private replaying: AlarmTransition[] | undefined;
+  /** The last input taken: its seq, and the spool position to replay from after it. */
+  private last: { seq: number; next: SpoolPosition } | undefined;
+  private stateReader: SpoolReader | undefined;
+  private readonly pendingWrites = new Set<Promise<unknown>>();
+  /** Publications held until the broker runs. */
+  private held: Array<[string, string, boolean]> = [];
+  private tickTimer: NodeJS.Timeout | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> | undefined;
   /** Inputs the detectors threw on (each skipped), and the last such error, for health. */
   failures = 0;
   lastFailure: string | undefined;
+  restore: RestoreReport | undefined;
 
   constructor(private readonly opts: LiveDetectorsOptions) {
     this.pipeline = new Pipeline(opts.config);
   }
 
-  async start(): Promise<void> {
-    const { ingest, census, clock } = this.opts;
-    // Inputs are pushed one by one rather than through `detectWith`, so that an input the
-    // detectors fail on is counted, logged and skipped instead of ending alarm evaluation for
-    // the whole ward. Order and time handling are the pipeline's own, as in replay.
-    this.subscription = merge(this.inputs, this.actions).subscribe((input) => {
-      let outputs: PipelineOutput[];
-      try {
-        outputs = this.pipeline.push(input);
-      } catch (err) {
-        this.failures++;
-        this.lastFailure = `${(err as Error).message} (input ${input.type})`;
-        this.opts.counters.reject('detector_error');
-        this.opts.logger.error({ err: (err as Error).message, stack: (err as Error).stack, input }, 'detectors failed on an input: it was skipped');
-        return;
-      }
-      for (const o of outputs) this.output(o);
-    });
-    for (const p of census.snapshot().patients) {
-      if (Object.keys(p.settings).length > 0) this.inputs.next({ type: 'settings', event: { ts: clock(), patientId: p.id, settings: p.settings } });
-    }
-    census.on('settings', (patientId, settings) => this.inputs.next({ type: 'settings', event: { ts: clock(), patientId, settings } }));
-    ingest.onRecords((records) => {
-      for (const r of records) {
-        if (r.t === 'obs') this.inputs.next({ type: 'obs', obs: r.o });
-        else if (r.t === 'tech') this.inputs.next({ type: 'tech', event: r.e });
-      }
-    });
-    const lag = this.opts.tickLagMs ?? 500;
-    this.timer = setInterval(() => this.inputs.next({ type: 'tick', ts: clock() - lag }), 1000);
-    this.timer.unref();
+  /** Saves and restores `view` with the detectors' state (register before `start`). */
+  keep(name: string, view: StateView): void {
+    this.views.set(name, view);
   }
 
+  async start(): Promise<void> {
+    const { ingest, census, clock } = this.opts;
+    this.running = true;
+    ingest.onRecords((records, firstSeq, next) => this.take(records, firstSeq, next));
+    if (this.opts.stateFile !== undefined) await this.rebuild(this.opts.stateFile);
+    census.onPatient((id, p) => this.censusChanged(id, p));
+    await this.reconcile();
+    // Saved at once, so that even a crash in the first minute comes back from here.
+    await this.checkpoint();
+    this.tickTimer = setInterval(() => ingest.mark(clock(), (ts) => this.push({ type: 'tick', ts })), this.opts.tickMs ?? 1000);
+    this.tickTimer.unref();
+    if (this.opts.stateFile !== undefined) {
+      this.checkpointTimer = setInterval(() => void this.checkpoint(), this.opts.checkpointMs ?? 60_000);
+      this.checkpointTimer.unref();
+    }
+  }
+
+  /** Saves the state one last time (all inputs have been taken by now) and stops. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.subscription?.unsubscribe();
-    this.subscription = undefined;
+    clearInterval(this.tickTimer);
+    clearInterval(this.checkpointTimer);
+    if (this.running) await this.checkpoint();
+    this.running = false;
+    await Promise.allSettled([...this.pendingWrites]);
+  }
+
+  /**
+   * Publishes every bed's active alarms (retained), and what was held back until the broker ran:
+   * a broker keeps retained messages in memory, so after a restart they are sent again.
+   */
+  publishActive(): void {
+    const held = this.held;
+    this.held = [];
+    for (const [topic, payload, retain] of held) this.publish(topic, payload, retain);
+    for (const w of this.opts.census.snapshot().wards) for (const bed of w.beds) this.publishBed(w.id, bed);
   }
 
   /**
@@ -101,10 +171,12 @@ export class LiveDetectors implements Service {
    * size bound. It has no patient; the nurse station shows it across the ward.
    */
   system(condition: string, active: boolean, priority: 'high' | 'medium' | 'low', reason: string): void {
-    this.actions.next({ type: 'system', ts: Math.max(this.opts.clock(), this.pipeline.now), condition, active, priority, reason });
+    this.opts.ingest
+      .control({ type: 'system', ts: this.opts.clock(), condition, active, priority, reason })
+      .catch((err: Error) => this.opts.logger.error({ condition, active, err: err.message }, 'gateway condition could not be stored'));
   }
 
-  /** Subscribes to NEWS2 changes and alarm transitions as they happen. */
+  /** Subscribes to NEWS2 changes and alarm transitions as they happen (and as a restart replays them). */
   onOutput(listener: Listener): void {
     this.listeners.push(listener);
   }
@@ -113,58 +185,236 @@ export class LiveDetectors implements Service {
     return this.pipeline.activeAlarms(filter);
   }
 
+  /** The patient's NEWS2 now: score, band, parts and the parameters missing. */
   latestNews2(patientId: string): News2Event | undefined {
-    return this.news2.get(patientId);
+    return this.pipeline.news2Of(patientId);
   }
 
   /**
-   * Acknowledges an alarm for a nurse. Goes through the pipeline's input stream, so it is
-   * ordered with the data and a recording replays it.
+   * Acknowledges an alarm for a nurse. Stored in the spool first, so it is ordered with the data
+   * and survives a restart; in force when this resolves.
    * @returns false when there is no such alarm or it is already acknowledged.
+   * @throws when it cannot be stored
    */
-  acknowledge(alarmId: string, by: string): boolean {
+  async acknowledge(alarmId: string, by: string): Promise<boolean> {
     if (!this.pipeline.isAcknowledgeable(alarmId)) return false;
-    this.actions.next({ type: 'ack', alarmId, by, ts: Math.max(this.opts.clock(), this.pipeline.now) });
+    await this.opts.ingest.control({ type: 'ack', alarmId, by, ts: this.opts.clock() });
     return true;
   }
 
-  /** Pauses an alarm's audio and escalation for `seconds`. */
-  silence(alarmId: string, by: string, seconds: number): boolean {
+  /** Pauses an alarm's audio and escalation for `seconds` (stored like an acknowledgement). */
+  async silence(alarmId: string, by: string, seconds: number): Promise<boolean> {
     if (!this.activeAlarms().some((a) => a.id === alarmId)) return false;
-    this.actions.next({ type: 'silence', alarmId, by, ts: Math.max(this.opts.clock(), this.pipeline.now), seconds });
+    await this.opts.ingest.control({ type: 'silence', alarmId, by, ts: this.opts.clock(), seconds });
     return true;
   }
 
-  private output(o: PipelineOutput): void {
-    if (o.type === 'alarm') this.alarm(o.alarm);
-    else this.news2.set(o.patientId, o);
-    for (const l of this.listeners) {
+  /** Saves the state now (also on a timer and at stop). */
+  checkpoint(): Promise<void> {
+    this.saving ??= this.save().finally(() => (this.saving = undefined));
+    return this.saving;
+  }
+
+  private async save(): Promise<void> {
+    const file = this.opts.stateFile;
+    const at = this.last;
+    if (file === undefined || at === undefined || this.stateReader === undefined || this.replaying) return;
+    const started = performance.now();
+    const views: Record<string, unknown> = {};
+    for (const [name, v] of this.views) views[name] = v.snapshot();
+    const state: SavedState = { format: 1, savedAt: this.opts.clock(), seq: at.seq, pipeline: this.pipeline.snapshot(), views };
+    const json = serialiseState(state);
+    const serialisedMs = performance.now() - started;
+    try {
+      // What the state says was sent must be in the spool before the state is.
+      await Promise.allSettled([...this.pendingWrites]);
+      await saveState(file, json);
+      await this.stateReader.commit(at.next);
+      this.opts.logger.debug({ seq: at.seq, bytes: json.length, serialisedMs: Math.round(serialisedMs), ms: Math.round(performance.now() - started) }, 'alarm state saved');
+    } catch (err) {
+      this.opts.counters.reject('alarm_state_not_saved');
+      this.opts.logger.error({ file, err: (err as Error).message }, 'alarm state could not be saved: a restart would replay from the previous save');
+    }
+  }
+
+  /** Loads the saved state and replays the spool after it (see the file comment). */
+  private async rebuild(file: string): Promise<void> {
+    const log = this.opts.logger;
+    const started = performance.now();
+    const loaded = await loadState(file);
+    this.stateReader = await this.opts.spool.reader(STATE_READER);
+    const lastSeq = this.opts.spool.stats().lastSeq;
+    let problem: string | undefined;
+    let replayed = 0;
+    let recovered = 0;
+    if (loaded.kind === 'loaded') {
       try {
-        l(o);
+        this.pipeline = Pipeline.restore(this.opts.config, loaded.state.pipeline);
+        for (const [name, v] of this.views) v.restore(loaded.state.views[name]);
       } catch (err) {
-        this.opts.logger.error({ err: (err as Error).message }, 'alarm listener failed');
+        problem = `saved alarm state could not be loaded: ${(err as Error).message}`;
+        this.pipeline = new Pipeline(this.opts.config);
+        for (const v of this.views.values()) v.restore(undefined);
+      }
+      if (problem === undefined) {
+        const seq = Math.min(loaded.state.seq, lastSeq);
+        if (loaded.state.seq > lastSeq) log.warn({ file, seq: loaded.state.seq, lastSeq }, 'saved alarm state is ahead of the spool (was the spool replaced?): nothing to replay');
+        this.last = { seq, next: this.stateReader.position() };
+        ({ replayed, recovered } = await this.replayAfter(seq));
+      }
+    } else if (loaded.kind === 'unusable') problem = loaded.problem;
+    else if (lastSeq > 0) problem = `no saved alarm state in ${file}, though the spool holds data from before`;
+    this.last ??= { seq: lastSeq, next: this.stateReader.position() };
+    const activeAlarms = this.pipeline.activeAlarms().length;
+    const ms = Math.round(performance.now() - started);
+    this.restore = { restored: loaded.kind === 'loaded' && problem === undefined, ...(loaded.kind === 'loaded' && { savedAt: loaded.state.savedAt }), replayed, recovered, ms, activeAlarms, ...(problem !== undefined && { problem }) };
+    if (problem !== undefined) {
+      log.error({ file, problem }, 'alarm state not restored: alarms raised before this start are not shown');
+      // Said where nurses look: a high-priority (latching) notice that stays until acknowledged.
+      this.system('state_not_restored', true, 'high', `Alarms from before the gateway restarted could not be restored (${problem}): check the patients' monitors`);
+      this.system('state_not_restored', false, 'high', 'Alarm state not restored at start');
+    } else if (this.restore.restored) log.info(this.restore, 'alarm state restored');
+  }
+
+  /** Replays the inputs after `seq` with their outputs held back; stores and sends what the spool lacks. */
+  private async replayAfter(seq: number): Promise<{ replayed: number; recovered: number }> {
+    const scan = this.opts.spool.scan('state-replay', this.stateReader!.position());
+    const recorded = new Set<string>();
+    const derived: AlarmTransition[] = [];
+    this.replaying = derived;
+    let replayed = 0;
+    try {
+      for (;;) {
+        const batch = await scan.read(SCAN_BATCH);
+        if (batch.entries.length === 0) break;
+        for (const e of batch.entries) {
+          if (e.seq <= seq) continue;
+          let r: SpoolRecord;
+          try {
+            r = JSON.parse(e.payload.toString('utf8')) as SpoolRecord;
+          } catch {
+            continue; // counted and dead-lettered by the time-series writer
+          }
+          if (r.t === 'alarm') recorded.add(transitionKey(r.a));
+          else if (inputOf(r)) {
+            this.opts.ingest.redeliver([r], e.seq, batch.next);
+            replayed++;
+          }
+        }
+        this.last = { seq: this.last?.seq ?? seq, next: batch.next };
+        scan.seek(batch.next);
+      }
+    } finally {
+      this.replaying = undefined;
+      await scan.release();
+    }
+    const missing = derived.filter((a) => !recorded.has(transitionKey(a)));
+    for (const a of missing) this.alarm(a, 'recovered');
+    return { replayed, recovered: missing.length };
+  }
+
+  /** Brings the detectors in line with the census where they differ (a change lost in a crash, or made offline). */
+  private async reconcile(): Promise<void> {
+    const census = this.opts.census.snapshot().patients;
+    const admitted = new Set(census.map((p) => p.id));
+    for (const p of census) {
+      const held = this.pipeline.patientEntry(p.id);
+      if (held?.ward === p.ward && held.bed === p.bed && stable(held.settings) === stable(p.settings)) continue;
+      await this.censusChanged(p.id, p);
+    }
+    for (const id of this.pipeline.knownPatients()) if (!admitted.has(id)) await this.censusChanged(id, undefined);
+  }
+
+  private async censusChanged(patientId: string, p: Patient | undefined): Promise<void> {
+    const beds = new Set(this.activeAlarms({ patientId }).map((a) => `${a.ward}\u0000${a.bed}`));
+    await this.opts.ingest.control({ type: 'census', ts: this.opts.clock(), patientId, ...(p && { patient: { ward: p.ward, bed: p.bed, settings: p.settings } }) });
+    // the alarms went with the patient (or ended): both beds' active sets changed
+    if (p) beds.add(`${p.ward}\u0000${p.bed}`);
+    for (const b of beds) {
+      const [ward, bed] = b.split('\u0000') as [string, string];
+      if (ward !== 'undefined' && bed !== 'undefined') this.publishBed(ward, bed);
+    }
+  }
+
+  /** Records from ingest (live, or replayed at start), in spool order. */
+  private take(records: readonly SpoolRecord[], firstSeq: number, next: SpoolPosition): void {
+    if (!this.running) return;
+    for (const r of records) {
+      const input = inputOf(r);
+      if (input) this.push(input);
+    }
+    this.last = { seq: firstSeq + records.length - 1, next };
+  }
+
+  /**
+   * One input through the pipeline. An input the detectors fail on is counted, logged and
+   * skipped instead of ending alarm evaluation for the whole ward.
+   */
+  private push(input: PipelineInput): void {
+    let outputs: PipelineOutput[];
+    try {
+      outputs = this.pipeline.push(input);
+    } catch (err) {
+      this.failures++;
+      this.lastFailure = `${(err as Error).message} (input ${input.type})`;
+      this.opts.counters.reject('detector_error');
+      this.opts.logger.error({ err: (err as Error).message, stack: (err as Error).stack, input }, 'detectors failed on an input: it was skipped');
+      return;
+    }
+    for (const o of outputs) {
+      if (o.type === 'alarm') {
+        if (this.replaying) this.replaying.push(o.alarm);
+        else this.alarm(o.alarm);
+      }
+      for (const l of this.listeners) {
+        try {
+          l(o);
+        } catch (err) {
+          this.opts.logger.error({ err: (err as Error).message }, 'alarm listener failed');
+        }
       }
     }
   }
 
-  private alarm(a: AlarmTransition): void {
+  /** Stores, logs and publishes a transition (`recovered`: derived again after a crash lost it). */
+  private alarm(a: AlarmTransition, recovered?: 'recovered'): void {
     const log = this.opts.logger;
     this.opts.counters.alarmTransition(a.kind, a.priority, a.state);
     const level = a.state === 'raised' || a.state === 'escalated' ? (a.priority === 'low' ? 'info' : 'warn') : 'info';
-    log[level]({ alarm: a.id, patient: a.patientId, ward: a.ward, bed: a.bed, kind: a.kind, priority: a.priority, state: a.state, metric: a.metric, value: a.value, by: a.by }, `alarm ${a.state}: ${a.reason}`);
+    const msg = recovered ? `alarm ${a.state} (recovered after restart): ${a.reason}` : `alarm ${a.state}: ${a.reason}`;
+    log[level]({ alarm: a.id, patient: a.patientId, ward: a.ward, bed: a.bed, kind: a.kind, priority: a.priority, state: a.state, metric: a.metric, value: a.value, by: a.by }, msg);
     const record: SpoolRecord = { t: 'alarm', a };
-    this.opts.spool.append([Buffer.from(JSON.stringify(record))]).catch((err: Error) => {
+    // Alarms are kept even while device data is refused (the spool's reserve).
+    const write = this.opts.spool.appendRecords([Buffer.from(JSON.stringify(record))], { reserve: true }).catch((err: Error) => {
       this.opts.counters.reject('alarm_not_stored');
       log.error({ alarm: a.id, err: err.message }, 'alarm transition could not be stored in the spool');
     });
-    const publisher = this.opts.publisher?.();
-    if (publisher && a.ward !== undefined && a.bed !== undefined) {
-      const topic = alarmTopic(a.ward, a.bed);
-      const active = this.activeAlarms({ bed: a.bed }).filter((x) => x.ward === a.ward);
-      Promise.all([
-        publisher.publish(topic, JSON.stringify(a), { qos: 1, retain: false }),
-        publisher.publish(`${topic}/active`, JSON.stringify({ ts: a.ts, ward: a.ward, bed: a.bed, alarms: active }), { qos: 1, retain: true }),
-      ]).catch((err: Error) => log.error({ alarm: a.id, topic, err: err.message }, 'alarm could not be published on MQTT'));
+    this.pendingWrites.add(write);
+    void write.finally(() => this.pendingWrites.delete(write));
+    if (a.ward !== undefined && a.bed !== undefined) {
+      this.publish(alarmTopic(a.ward, a.bed), JSON.stringify(a), false);
+      this.publishBed(a.ward, a.bed);
     }
   }
+
+  /** The bed's active alarms, retained, on `vigil/v1/alarms/{ward}/{bed}/active`. */
+  private publishBed(ward: string, bed: string): void {
+    const alarms = this.activeAlarms({ bed }).filter((x) => x.ward === ward);
+    this.publish(`${alarmTopic(ward, bed)}/active`, JSON.stringify({ ts: this.pipeline.now, ward, bed, alarms }), true);
+  }
+
+  private publish(topic: string, payload: string, retain: boolean): void {
+    const publisher = this.opts.publisher?.();
+    if (!publisher) {
+      // before the broker runs (a restart's replay): sent once it does
+      if (!retain) this.held.push([topic, payload, retain]);
+      return;
+    }
+    publisher.publish(topic, payload, { qos: 1, retain }).catch((err: Error) => this.opts.logger.error({ topic, err: err.message }, 'alarm could not be published on MQTT'));
+  }
+}
+
+/** JSON with sorted keys, to compare settings whatever order their keys came in. */
+function stable(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
 }

@@ -235,6 +235,20 @@ export class AlarmManager {
     return true;
   }
 
+  /** A patient moved: their alarms now say where they are (the next transition carries it). */
+  relocate(patientId: string, placement: { ward: string; bed: string }): void {
+    for (const r of this.byId.values()) if (r.cond.patientId === patientId) r.cond = { ...r.cond, ward: placement.ward, bed: placement.bed };
+  }
+
+  /** Ends every alarm of a patient at once (discharged), whatever its state. */
+  endPatient(patientId: string, ts: number, reason: string): void {
+    for (const r of [...this.byId.values()]) {
+      if (r.cond.patientId !== patientId) continue;
+      this.clock.cancel(`alarm-hold|${r.id}`);
+      this.finish(r, ts, reason);
+    }
+  }
+
   /** Snapshot of the alarms currently shown, oldest first; optionally for one patient or bed. */
   activeAlarms(filter: { patientId?: string; bed?: string } = {}): ActiveAlarm[] {
     const out: ActiveAlarm[] = [];

@@ -4,7 +4,7 @@
  *   GET  /api/alarms                       active alarms across the ward, by priority then age
  *   POST /api/alarms/:id/ack      {by}      acknowledge
  *   POST /api/alarms/:id/silence  {by, seconds}
- *   GET  /api/patients/:id/news2            the latest NEWS2 (score, band, parts, missing)
+ *   GET  /api/patients/:id/news2            NEWS2 now (score, band, parts, missing)
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -29,14 +29,14 @@ export function alarmRoutes(detectors: LiveDetectors, census: Census, log: Logge
     app.post<{ Params: { id: string } }>('/api/alarms/:id/ack', async (req, reply) => {
       const body = ackBody.safeParse(req.body ?? {});
       if (!body.success) return reply.code(400).send({ error: 'body must be {"by": "<who acknowledges>"}' });
-      if (!detectors.acknowledge(req.params.id, body.data.by)) return reply.code(409).send({ error: `alarm ${req.params.id} is not active or already acknowledged` });
+      if (!(await detectors.acknowledge(req.params.id, body.data.by))) return reply.code(409).send({ error: `alarm ${req.params.id} is not active or already acknowledged` });
       log.info({ alarm: req.params.id, by: body.data.by }, 'alarm acknowledged');
       return { ok: true };
     });
     app.post<{ Params: { id: string } }>('/api/alarms/:id/silence', async (req, reply) => {
       const body = silenceBody.safeParse(req.body ?? {});
       if (!body.success) return reply.code(400).send({ error: 'body must be {"by": "<who>", "seconds": 10..600}' });
-      if (!detectors.silence(req.params.id, body.data.by, body.data.seconds)) return reply.code(409).send({ error: `alarm ${req.params.id} is not active` });
+      if (!(await detectors.silence(req.params.id, body.data.by, body.data.seconds))) return reply.code(409).send({ error: `alarm ${req.params.id} is not active` });
       log.info({ alarm: req.params.id, by: body.data.by, seconds: body.data.seconds }, 'alarm silenced');
       return { ok: true };
     });

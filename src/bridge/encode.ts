@@ -75,6 +75,9 @@ export function encodeRecord(seq: number, payload: Buffer, ctx: EncodeContext): 
         return ctx.forward.alarms ? alarmMessage(seq, record.a, ctx) : { skip: 'not_forwarded' };
       case 'obs':
         return ctx.forward.observations ? observationMessage(seq, record.o, ctx) : { skip: 'not_forwarded' };
+      case 'ctl':
+        // inputs to the detectors: what they cause goes upstream as alarm transitions
+        return { skip: 'not_forwarded' };
       case 'tech':
         if (!ctx.forward.technical) return { skip: 'not_forwarded' };
         return { topic: technicalTopic(ctx.prefix, record.e), payload: json(seq, 'tech', record.e, ctx) };

@@ -39,8 +39,14 @@ export class CensusError extends Error {
 
 export interface CensusEvents {
   change: [CensusSnapshot];
-  settings: [patientId: string, settings: PatientSettings];
 }
+
+/**
+ * Told of every change to where a patient is or to their clinical settings (admit, move,
+ * settings, discharge: `patient` undefined), after it is saved and before the change's caller
+ * gets its answer, so whatever it sets in motion is in force when the answer arrives.
+ */
+export type PatientHook = (patientId: string, patient: Patient | undefined) => Promise<void>;
 
 interface PersistedCensus {
   readonly version: 1;
@@ -53,6 +59,7 @@ export class Census extends EventEmitter<CensusEvents> {
   private byDevice = new Map<string, Placement>();
   /** `ward/bed` → patient id, so admitting a whole ward at start-up stays linear. */
   private readonly byBed = new Map<string, string>();
+  private readonly hooks: PatientHook[] = [];
 
   private constructor(
     wards: readonly WardConfig[],
@@ -74,6 +81,11 @@ export class Census extends EventEmitter<CensusEvents> {
     return census;
   }
 
+  /** Adds a hook told of every change of a patient's placement or settings (see `PatientHook`). */
+  onPatient(hook: PatientHook): void {
+    this.hooks.push(hook);
+  }
+
   /** Where the device's data belongs, or undefined for an unassigned device. */
   placementOf(deviceId: string): Placement | undefined {
     return this.byDevice.get(deviceId);
@@ -92,7 +104,7 @@ export class Census extends EventEmitter<CensusEvents> {
     if (this.patients.has(p.id)) throw new CensusError(`patient ${p.id} is already admitted`, 409);
     const patient: Patient = { id: p.id, ward: p.ward, bed: p.bed, devices: p.devices ?? [], settings: p.settings ?? {}, admittedAt: now, ...(p.name ? { name: p.name } : {}) };
     this.insert(patient);
-    await this.changed();
+    await this.changed(p.id);
     return patient;
   }
 
@@ -101,7 +113,7 @@ export class Census extends EventEmitter<CensusEvents> {
     this.patients.delete(id);
     this.byBed.delete(`${p.ward}/${p.bed}`);
     for (const d of p.devices) this.byDevice.delete(d);
-    await this.changed();
+    await this.changed(id);
   }
 
   async move(id: string, ward: string, bed: string): Promise<Patient> {
@@ -115,7 +127,7 @@ export class Census extends EventEmitter<CensusEvents> {
       this.byBed.set(`${p.ward}/${p.bed}`, id);
       throw err;
     }
-    await this.changed();
+    await this.changed(id);
     return this.require(id);
   }
 
@@ -141,12 +153,16 @@ export class Census extends EventEmitter<CensusEvents> {
     return next;
   }
 
+  /**
+   * Changes a patient's clinical settings: each setting given (`spo2Scale`, `limits`) replaces
+   * the patient's own in full (limits not listed are back to the ward defaults); one not given
+   * stays as it is.
+   */
   async updateSettings(id: string, settings: PatientSettings): Promise<Patient> {
     const p = this.require(id);
     const next = { ...p, settings: { ...p.settings, ...settings } };
     this.patients.set(id, next);
-    await this.changed();
-    this.emit('settings', id, next.settings);
+    await this.changed(id);
     return next;
   }
 
@@ -172,8 +188,10 @@ export class Census extends EventEmitter<CensusEvents> {
     for (const d of p.devices) this.byDevice.set(d, { patientId: p.id, ward: p.ward, bed: p.bed });
   }
 
-  private async changed(): Promise<void> {
+  /** Saves the census, then tells the hooks about `patientId` (when its placement or settings changed) and the listeners. */
+  private async changed(patientId?: string): Promise<void> {
     if (this.file) await writeJsonAtomic(this.file, { version: 1, patients: [...this.patients.values()] } satisfies PersistedCensus);
+    if (patientId !== undefined) for (const hook of this.hooks) await hook(patientId, this.patients.get(patientId));
     this.emit('change', this.snapshot());
   }
 }

@@ -221,7 +221,18 @@ export const configSchema = z
     /** Upstream MQTT bridge to the hospital's broker; absent: no bridge. */
     bridge: bridgeConfigSchema.optional(),
     /** Alarm sinks besides InfluxDB and the MQTT alarm topics. */
-    alarms: z.object({ webhook: webhookConfigSchema.optional() }).strict().prefault({}),
+    alarms: z
+      .object({
+        webhook: webhookConfigSchema.optional(),
+        /**
+         * Seconds between saves of the alarm state (alarms, acknowledgements, silences,
+         * escalations, NEWS2 and the ward view) to `dataDir/state/alarms.json`. A restart loads
+         * it and replays the spool after it, so a crash replays at most this much data.
+         */
+        checkpointSeconds: z.number().min(1).max(3600).default(60),
+      })
+      .strict()
+      .prefault({}),
     /** Detector and alarm settings (limits, delays, NEWS2, trend, technical, escalation). */
     detectors: detectorConfigSchema,
     /** Nurse station: accounts, sessions, sign-in limits. */

@@ -3,12 +3,20 @@ import { open, readFile, rename, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Writes JSON to `file` durably: temp file, fsync, rename, fsync of the directory. */
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+export async function writeJsonAtomic(file: string, value: unknown, mode?: number): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', mode);
+}
+
+/**
+ * Writes `text` to `file` durably: temp file, fsync, rename, fsync of the directory.
+ * @param mode permissions of a new file (e.g. 0o600 for patient data and secrets)
+ */
+export async function writeFileAtomic(file: string, text: string, mode?: number): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
+  const fh = await open(tmp, 'w', mode);
   try {
-    await fh.writeFile(JSON.stringify(value, null, 2) + '\n');
+    await fh.writeFile(text);
     await fh.sync();
   } finally {
     await fh.close();

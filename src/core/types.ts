@@ -21,6 +21,12 @@ export interface Placement {
 export interface Observation extends Placement {
   /** Epoch milliseconds: device time if trusted, otherwise receive time. */
   readonly ts: number;
+  /**
+   * Epoch milliseconds by the gateway's clock when it received the value, present only where it
+   * differs from `ts` (device time trusted). The detectors run on this time, so no device clock
+   * can move anyone's deadlines.
+   */
+  readonly rt?: number;
   readonly deviceId: string;
   readonly metric: MetricName;
   /** In the metric's canonical UCUM unit (see core/metrics.ts). */
@@ -51,6 +57,8 @@ export type TechnicalKind = (typeof TECHNICAL_KINDS)[number];
 export interface TechnicalEvent extends Placement {
   /** Epoch milliseconds. */
   readonly ts: number;
+  /** Receive time by the gateway's clock, where it differs from `ts` (see `Observation.rt`). */
+  readonly rt?: number;
   readonly deviceId: string;
   readonly kind: TechnicalKind;
   /** Free text from the device or source (status code, port path, error). */
@@ -70,6 +78,13 @@ export interface LimitOverride {
   readonly high?: number;
   readonly lowHigh?: number;
   readonly highHigh?: number;
+}
+
+/** What the detectors need to know of an admitted patient. */
+export interface CensusEntry {
+  readonly ward: string;
+  readonly bed: string;
+  readonly settings: PatientSettings;
 }
 
 export interface SettingsEvent {
@@ -102,11 +117,39 @@ export interface AlarmTransition extends Placement {
   readonly value?: number;
 }
 
+/**
+ * What a person or the gateway itself tells the detectors, besides device data. Kept in the
+ * spool in order with the data, so that a restart replays it exactly as it happened.
+ */
+export type ControlInput =
+  /** A patient's clinical settings in full: they replace the previous ones. */
+  | { readonly type: 'settings'; readonly event: SettingsEvent }
+  /**
+   * A patient as the census now holds them, after any census change: where they are and their
+   * clinical settings in full (replacing the previous ones). No `patient`: discharged.
+   */
+  | { readonly type: 'census'; readonly ts: number; readonly patientId: string; readonly patient?: CensusEntry }
+  | { readonly type: 'ack'; readonly alarmId: string; readonly by: string; readonly ts: number }
+  /** Pauses an alarm's audio and escalation for `seconds`. */
+  | { readonly type: 'silence'; readonly alarmId: string; readonly by: string; readonly ts: number; readonly seconds: number }
+  /**
+   * A condition of the gateway itself (e.g. its spool nearing its bound), shown to nurses as a
+   * technical alarm with no patient, and cleared when `active` turns false.
+   */
+  | { readonly type: 'system'; readonly ts: number; readonly condition: string; readonly active: boolean; readonly priority: AlarmPriority; readonly reason: string };
+
+/** A control input's time, epoch ms. */
+export function controlTs(c: ControlInput): number {
+  return c.type === 'settings' ? c.event.ts : c.ts;
+}
+
 /** A record in the durable spool. Short tags keep the log compact. */
 export type SpoolRecord =
   | { readonly t: 'obs'; readonly o: Observation }
   | { readonly t: 'tech'; readonly e: TechnicalEvent }
-  | { readonly t: 'alarm'; readonly a: AlarmTransition };
+  | { readonly t: 'alarm'; readonly a: AlarmTransition }
+  /** An input to the detectors other than device data; the time-series sinks pass it over. */
+  | { readonly t: 'ctl'; readonly c: ControlInput };
 
 /** A raw unit of input with its origin, before decoding. */
 export interface Frame {

@@ -183,6 +183,12 @@ export const alarmSchema = z
 
 export const detectorConfigSchema = z
   .strictObject({
+    /**
+     * A reading its device stamped more than this long (s) before the gateway received it (device
+     * time trusted, e.g. sent late from the device's buffer) is stored and drawn in the trends, but
+     * it is history: it tells that the device is alive, and raises no alarm and scores no NEWS2.
+     */
+    lateReadingSeconds: z.number().positive().default(60),
     limits: limitsSchema,
     /** SpO2 low limit for patients on NEWS2 scale 2 without their own override (BTS target 88–92%). */
     spo2Scale2Low: z.number().default(88),

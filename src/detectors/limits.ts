@@ -50,6 +50,8 @@ interface LevelState {
   since: number;
   /** most extreme value since the breach began */
   extreme: number;
+  /** the latest value */
+  last: number;
   deviceId: string;
   cond: AlarmCondition;
   limit: number;
@@ -124,6 +126,42 @@ export class LimitDetector {
       }
       this.step(patientId, metric, level, limit, lim, obs, t);
     }
+  }
+
+  /**
+   * The patient's limits changed (at virtual time `t`): each breach or alarm whose limit moved is
+   * judged by the new limit at once. Where the latest value is still beyond it, the breach or
+   * alarm goes on under the new limit; otherwise it ends, saying the limit changed. A limit
+   * switched off ends its breach.
+   */
+  limitsChanged(patientId: string, t: number): void {
+    const m = this.states.get(patientId);
+    if (!m) return;
+    for (const [key, st] of [...m]) {
+      if (m.get(key) !== st) continue; // ended meanwhile (a promotion)
+      const [metric, level] = key.split(':') as [LimitMetric, Level];
+      const limit = this.limitsFor(patientId, metric)[level];
+      if (limit === st.limit) continue;
+      const info = metricInfo(metric);
+      if (limit === null) {
+        this.end(patientId, key, st, t, `${info.label} limit switched off`);
+        this.promote(patientId, metric, level, t);
+        continue;
+      }
+      const side = LEVEL_INFO[level].side;
+      if (side === 'low' ? st.last < limit : st.last > limit) {
+        st.limit = limit;
+        continue;
+      }
+      this.end(patientId, key, st, t, `${info.label} limit changed from ${st.limit} to ${limit} ${info.unit}; latest ${st.last} is within it`);
+      this.promote(patientId, metric, level, t);
+    }
+  }
+
+  /** Forgets a patient (discharged): their alarms are ended by the manager, not here. */
+  forget(patientId: string): void {
+    for (const key of this.states.get(patientId)?.keys() ?? []) this.ctx.clock.cancel(`limit|${patientId}|${key}`);
+    this.states.delete(patientId);
   }
 
   /** Ends every breach and alarm of one metric of a patient (another source now covers it). */
@@ -240,13 +278,14 @@ export class LimitDetector {
 
     if (st) {
       st.deviceId = obs.deviceId;
+      st.last = v;
       if (side === 'low' ? v < st.extreme : v > st.extreme) st.extreme = v;
     }
     if (!st) {
       if (!breach) return;
       const placement: Placement = this.ctx.placement(patientId);
       const cond: AlarmCondition = { ...placement, patientId, name: `limit:${key}`, kind: 'limit', priority, metric, deviceId: obs.deviceId };
-      const ns: LevelState = { phase: 'pending', since: t, extreme: v, deviceId: obs.deviceId, cond, limit, shown: false, suppressed: false };
+      const ns: LevelState = { phase: 'pending', since: t, extreme: v, last: v, deviceId: obs.deviceId, cond, limit, shown: false, suppressed: false };
       m.set(key, ns);
       if (lim.delayMs <= 0) this.raise(patientId, metric, level, ns, t);
       else this.ctx.clock.set(timerKey, t + lim.delayMs);

@@ -187,6 +187,13 @@ export class News2Detector {
     else if (cur.clearing) this.settle(patientId, p, cur, at - 1);
   }
 
+  /** Forgets a patient (discharged), with their pending deadlines. */
+  forget(patientId: string): void {
+    for (const src of SOURCES) this.ctx.clock.cancel(`news2-stale|${patientId}|${src}`);
+    this.ctx.clock.cancel(`news2-alarm|${patientId}`);
+    this.patients.delete(patientId);
+  }
+
   snapshot(): News2DetectorState {
     return [...this.patients].map(([id, p]) => [
       id,

@@ -29,7 +29,7 @@
 import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { ALARM_DEADLINE_PREFIX, AlarmManager, type ActiveAlarm, type AlarmManagerState } from '../alarms/manager.js';
 import { metricInfo } from '../core/metrics.js';
-import type { AlarmPriority, AlarmTransition, Observation, PatientSettings, Placement, SettingsEvent, TechnicalEvent } from '../core/types.js';
+import type { AlarmTransition, CensusEntry, ControlInput, Observation, PatientSettings, Placement, SpoolRecord, TechnicalEvent } from '../core/types.js';
 import { VirtualClock, type ClockState } from './clock.js';
 import type { DetectorConfig } from './config.js';
 import type { DetectorContext } from './context.js';
@@ -40,34 +40,44 @@ import { TrendDetector, type TrendDetectorState } from './trend.js';
 
 export type { News2Event } from './news2.js';
 
-/** What goes into the pipeline. Every input moves the virtual clock to its `ts` (epoch ms). */
+/** What goes into the pipeline. Every input moves the virtual clock to its time (`inputTs`). */
 export type PipelineInput =
   | { readonly type: 'obs'; readonly obs: Observation }
   | { readonly type: 'tech'; readonly event: TechnicalEvent }
-  | { readonly type: 'settings'; readonly event: SettingsEvent }
-  | { readonly type: 'ack'; readonly alarmId: string; readonly by: string; readonly ts: number }
-  /** Pauses an alarm's audio and escalation for `seconds`. */
-  | { readonly type: 'silence'; readonly alarmId: string; readonly by: string; readonly ts: number; readonly seconds: number }
-  | { readonly type: 'tick'; readonly ts: number }
-  /**
-   * A condition of the gateway itself (e.g. its spool nearing its bound), shown to nurses as a
-   * technical alarm with no patient, and cleared when `active` turns false.
-   */
-  | { readonly type: 'system'; readonly ts: number; readonly condition: string; readonly active: boolean; readonly priority: AlarmPriority; readonly reason: string };
+  | ControlInput
+  | { readonly type: 'tick'; readonly ts: number };
 
 /** What comes out: NEWS2 changes and alarm transitions, in the order they happened. */
 export type PipelineOutput = News2Event | { readonly type: 'alarm'; readonly alarm: AlarmTransition };
 
-/** The input's timestamp, epoch ms. */
+/**
+ * The input's time on the gateway's clock, epoch ms: for device data the receive time (`rt`)
+ * where the record has one, since a device's own clock may be wrong, else `ts`.
+ */
 export function inputTs(i: PipelineInput): number {
   switch (i.type) {
     case 'obs':
-      return i.obs.ts;
+      return i.obs.rt ?? i.obs.ts;
     case 'tech':
+      return i.event.rt ?? i.event.ts;
     case 'settings':
       return i.event.ts;
     default:
       return i.ts;
+  }
+}
+
+/** The pipeline input a spool record feeds, if any (alarm records are outputs, not inputs). */
+export function inputOf(r: SpoolRecord): PipelineInput | null {
+  switch (r.t) {
+    case 'obs':
+      return { type: 'obs', obs: r.o };
+    case 'tech':
+      return { type: 'tech', event: r.e };
+    case 'ctl':
+      return r.c;
+    default:
+      return null;
   }
 }
 
@@ -162,7 +172,11 @@ export class Pipeline {
         this.technical.onEvent(input.event, t);
         break;
       case 'settings':
-        this.applySettings(input.event, t);
+        this.applySettings(input.event.patientId, input.event.settings, t);
+        break;
+      case 'census':
+        if (input.patient) this.admitted(input.patientId, input.patient, t);
+        else this.discharged(input.patientId, t);
         break;
       case 'ack':
         this.manager.acknowledge(input.alarmId, input.by, t);
@@ -235,6 +249,19 @@ export class Pipeline {
     return this.manager.activeAlarms(filter);
   }
 
+  /** What the pipeline holds of a patient's placement and settings (to compare with the census). */
+  patientEntry(patientId: string): { ward?: string; bed?: string; settings: PatientSettings } | undefined {
+    const p = this.placementBy.get(patientId);
+    const s = this.settingsBy.get(patientId);
+    if (!p && !s) return undefined;
+    return { ...(p?.ward !== undefined && { ward: p.ward }), ...(p?.bed !== undefined && { bed: p.bed }), settings: s ?? {} };
+  }
+
+  /** Patients the pipeline knows of (from data, settings or the census). */
+  knownPatients(): string[] {
+    return [...new Set([...this.placementBy.keys(), ...this.settingsBy.keys()])];
+  }
+
   /** True when `alarmId` is shown and not yet acknowledged: an `ack` input for it will take effect. */
   isAcknowledgeable(alarmId: string): boolean {
     return this.manager.activeAlarms().some((a) => a.id === alarmId && !a.acknowledged);
@@ -247,6 +274,11 @@ export class Pipeline {
 
   private observation(obs: Observation, t: number): void {
     this.remember(obs);
+    if (obs.rt !== undefined && obs.rt - obs.ts > this.config.lateReadingSeconds * 1000) {
+      // sent late from the device's buffer: the device is alive, but the value is history
+      this.technical.onContact(obs, t);
+      return;
+    }
     this.technical.onObservation(obs, t);
     // unassigned devices, doubtful values and suppressed sensors move no physiological state
     if (obs.patientId === undefined || obs.quality !== 'good' || this.technical.isSuppressed(obs.deviceId)) return;
@@ -264,15 +296,32 @@ export class Pipeline {
     this.trend.onValue(obs, t);
   }
 
-  private applySettings(ev: SettingsEvent, t: number): void {
-    const prev = this.settingsBy.get(ev.patientId) ?? {};
-    const limits = { ...prev.limits };
-    for (const [m, o] of Object.entries(ev.settings.limits ?? {})) {
-      limits[m as keyof typeof limits] = { ...limits[m as keyof typeof limits], ...o };
-    }
-    const next: PatientSettings = { ...prev, ...ev.settings, limits };
-    this.settingsBy.set(ev.patientId, next);
-    this.news2.recompute(ev.patientId, t);
+  /** A patient's settings, in full: they replace the previous ones, and apply at once. */
+  private applySettings(patientId: string, settings: PatientSettings, t: number): void {
+    this.settingsBy.set(patientId, structuredClone(settings));
+    this.limits.limitsChanged(patientId, t);
+    this.news2.recompute(patientId, t);
+  }
+
+  /** The census admitted, moved or changed a patient: placement and settings as it holds them now. */
+  private admitted(patientId: string, p: CensusEntry, t: number): void {
+    const prev = this.placementBy.get(patientId);
+    this.placementBy.set(patientId, { patientId, ward: p.ward, bed: p.bed });
+    // the patient's alarms go with them to their new bed
+    if (prev && (prev.ward !== p.ward || prev.bed !== p.bed)) this.manager.relocate(patientId, { ward: p.ward, bed: p.bed });
+    this.applySettings(patientId, p.settings, t);
+  }
+
+  /** The patient left: their alarms end, and nothing of theirs carries over to a later admission. */
+  private discharged(patientId: string, t: number): void {
+    this.manager.endPatient(patientId, t, 'patient discharged');
+    this.limits.forget(patientId);
+    this.news2.forget(patientId);
+    this.trend.forget(patientId);
+    this.technical.forgetPatient(patientId);
+    this.settingsBy.delete(patientId);
+    this.placementBy.delete(patientId);
+    this.lastHr.delete(patientId);
   }
 
   private remember(p: Placement): void {

@@ -89,8 +89,8 @@ export class TechnicalDetector {
     return d !== undefined && [...d.sensor.values()].some((s) => s.phase === 'active');
   }
 
-  /** Any observation (any quality) shows the device is alive. */
-  onObservation(obs: Observation, t: number): void {
+  /** Any observation (any quality, even one sent late) shows the device is alive. */
+  onContact(obs: Observation, t: number): void {
     const dev = obs.deviceId;
     this.end(dev, 'device_offline', t, 'data received');
     if (obs.patientId !== undefined) {
@@ -100,6 +100,12 @@ export class TechnicalDetector {
         this.alive(dev, t, 'data received again');
       }
     }
+  }
+
+  /** A current observation: the device is alive, a good vital sign is a working sensor, battery levels. */
+  onObservation(obs: Observation, t: number): void {
+    const dev = obs.deviceId;
+    this.onContact(obs, t);
     // a good vital sign is a working sensor; a battery reading says nothing about the sensor
     if (obs.quality === 'good' && metricInfo(obs.metric).clinical) for (const c of SENSOR) this.endSensor(dev, c, t, `good signal from ${dev}`);
     if (obs.metric === 'battery') {
@@ -159,6 +165,20 @@ export class TechnicalDetector {
     if (patientId === undefined || this.isFlagged(dev)) return;
     const ms = this.ctx.config.technical.signalLossSeconds * 1000;
     this.start({ ts: at, deviceId: dev, patientId }, 'signal_loss', `no data from ${dev} for ${secs(ms)}`);
+  }
+
+  /**
+   * Forgets what concerns a discharged patient: the state of the devices that streamed for them
+   * or whose conditions were theirs (their alarms are ended by the manager), with its deadlines.
+   */
+  forgetPatient(patientId: string): void {
+    for (const [dev, d] of [...this.devices]) {
+      const theirs = d.streams === patientId || d.lossPatient === patientId || [...d.active.values(), ...[...d.sensor.values()].map((x) => x.cond)].some((c) => c.patientId === patientId);
+      if (!theirs) continue;
+      for (const c of d.sensor.keys()) this.ctx.clock.cancel(`sensor|${dev}|${c}`);
+      this.ctx.clock.cancel(`signal-loss|${dev}`);
+      this.devices.delete(dev);
+    }
   }
 
   snapshot(): TechnicalDetectorState {

@@ -80,6 +80,14 @@ export class TrendDetector {
     if (s) this.evaluate(patientId, s, at);
   }
 
+  /** Forgets a patient (discharged), with their pending deadlines. */
+  forget(patientId: string): void {
+    for (const h of this.news2.get(patientId)?.history ?? []) this.ctx.clock.cancel(`trend-news2|${patientId}|${h.ts}`);
+    this.ctx.clock.cancel(`trend-news2-hold|${patientId}`);
+    this.news2.delete(patientId);
+    for (const m of ['hr', 'rr']) this.ewma.delete(`${patientId}|${m}`);
+  }
+
   snapshot(): TrendDetectorState {
     return {
       news2: structuredClone([...this.news2]),

@@ -2,19 +2,36 @@
  * Ingest: frame → decode → canonical records → durable spool → live listeners (detectors).
  * Shared by every source. A frame that does not decode is counted, logged with its origin, kept
  * in the rejected log for inspection, and dropped; it never stops the stream.
+ *
+ * Every record the detectors read goes through here: device data, technical events from
+ * sources, manual observations, and control inputs (acknowledgements, silences, census and
+ * settings changes, gateway conditions). Two rules make the live detectors see exactly what a
+ * replay of the spool after a restart sees:
+ *
+ * - **One time line.** Each record is stamped with the gateway's clock when it is appended,
+ *   never going back (`Observation.rt` carries it where the device's own time is kept as `ts`),
+ *   so records are in time order in the spool.
+ * - **Spool order.** Listeners get records in the order they were appended, once durable,
+ *   whatever order the appends complete in; `mark` runs a callback at its place in that order
+ *   (the detectors' clock ticks), so a tick never passes a record still on its way to disk.
  */
 import { DecodeError } from '../core/errors.js';
 import { checkValue, metricInfo } from '../core/metrics.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceProfile } from '../core/profile.js';
-import type { Frame, Observation, Placement, SpoolRecord, TechnicalEvent, TechnicalKind } from '../core/types.js';
+import { controlTs, type ControlInput, type Frame, type Observation, type Placement, type SpoolRecord, type TechnicalEvent, type TechnicalKind } from '../core/types.js';
 import type { Counters } from '../core/counters.js';
 import type { RejectedLog } from './rejected-log.js';
+import type { Appended } from '../spool/writer.js';
+import type { SpoolPosition } from '../spool/types.js';
 
 /** What the spool must offer ingest. */
 export interface Appender {
-  /** Resolves once the records are durable; rejects (SpoolFullError) when they are refused. */
-  append(payloads: readonly Buffer[]): Promise<number>;
+  /**
+   * Resolves once the records are durable, with where they are; rejects (SpoolFullError) when
+   * they are refused. `reserve`: may use the room the spool keeps past its bound.
+   */
+  appendRecords(payloads: readonly Buffer[], opts?: { reserve?: boolean }): Promise<Appended>;
 }
 
 export interface IngestOptions {
@@ -30,7 +47,18 @@ export interface IngestOptions {
 
 export type IngestResult = { readonly accepted: true; readonly records: number } | { readonly accepted: false; readonly reason: string };
 
-type Listener = (records: readonly SpoolRecord[]) => void;
+/** Durable records in spool order, with where they are: the first one's seq, and the position after the last. */
+type Listener = (records: readonly SpoolRecord[], firstSeq: number, next: SpoolPosition) => void;
+
+/** A place in the delivery order: an append (records once durable; none if it failed), or a mark. */
+interface Slot {
+  done: boolean;
+  records?: readonly SpoolRecord[];
+  appended?: Appended;
+  mark?: () => void;
+  /** Called once the slot has been handed to the listeners (or skipped). */
+  delivered?: () => void;
+}
 
 export class Ingest {
   private readonly listeners: Listener[] = [];
@@ -40,12 +68,53 @@ export class Ingest {
   private readonly lastLogged = new Map<string, number>();
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Appends and marks not yet delivered, in append order. */
+  private readonly queue: Slot[] = [];
+  /** The latest time stamped, epoch ms (the stamps never go back). */
+  private lastStamp = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: IngestOptions) {}
 
-  /** Subscribes to records once they are durable. Listeners must not throw. */
+  /** Subscribes to records once they are durable, in spool order. Listeners must not throw. */
   onRecords(listener: Listener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Stamps `now` (epoch ms) on the gateway's time line and calls `fn` with the stamp once every
+   * record appended before it has been delivered to the listeners.
+   */
+  mark(now: number, fn: (ts: number) => void): void {
+    const ts = this.stamp(now);
+    this.queue.push({ done: true, mark: () => fn(ts) });
+    this.deliver();
+  }
+
+  /**
+   * Hands records read back from the spool (a restart's replay) to the listeners, as if they had
+   * just been appended: the same path, so what the live listeners build is what they rebuild.
+   */
+  redeliver(records: readonly SpoolRecord[], firstSeq: number, next: SpoolPosition): void {
+    for (const l of this.listeners) {
+      try {
+        l(records, firstSeq, next);
+      } catch (err) {
+        // A listener's bug must not hold back the others, nor the records after these.
+        this.opts.logger.error({ err: (err as Error).message, firstSeq }, 'a record listener failed');
+      }
+    }
+  }
+
+  /**
+   * Stores an input to the detectors that is not device data, on the same time line and in the
+   * same order as the data. Resolves once it is durable (and delivered to the listeners).
+   * @throws when the spool refuses it (e.g. SpoolFullError)
+   */
+  async control(input: ControlInput): Promise<ControlInput> {
+    const stamped = restamp(input, this.stamp(controlTs(input)));
+    // A nurse's acknowledgement must be kept even while device data is refused.
+    await this.store([{ t: 'ctl', c: stamped }], true);
+    return stamped;
   }
 
   /**
@@ -71,16 +140,14 @@ export class Ingest {
       else if (r.t === 'tech') this.opts.counters.technicalEvent(r.e.kind);
     }
     this.opts.counters.observation(frame.transport, obs, this.opts.placementOf(frame.deviceId) === undefined);
-    for (const l of this.listeners) l(records);
     return { accepted: true, records: records.length };
   }
 
   /** Records a technical event from a source (e.g. a serial port went away). */
   async technical(deviceId: string, kind: TechnicalKind, detail: string, ts: number): Promise<void> {
-    const e: TechnicalEvent = { ts, deviceId, kind, detail, ...this.opts.placementOf(deviceId) };
+    const e: TechnicalEvent = { ts: this.stamp(ts), deviceId, kind, detail, ...this.opts.placementOf(deviceId) };
     this.opts.counters.technicalEvent(kind);
     await this.store([{ t: 'tech', e }]);
-    for (const l of this.listeners) l([{ t: 'tech', e }]);
   }
 
   /**
@@ -93,10 +160,9 @@ export class Ingest {
       const problem = checkValue(o.metric, o.value);
       if (problem !== null) throw new DecodeError(problem, 'implausible_value');
     }
-    const records: SpoolRecord[] = observations.map((o) => ({ t: 'obs', o }));
+    const records: SpoolRecord[] = observations.map((o) => ({ t: 'obs', o: onTimeLine(o, this.stamp(o.rt ?? o.ts)) }));
     await this.store(records);
     this.opts.counters.observation('manual', records.length, false);
-    for (const l of this.listeners) l(records);
   }
 
   /** Counts and logs a frame refused before decoding (framing errors on a serial line). */
@@ -111,14 +177,49 @@ export class Ingest {
     this.opts.rejected?.write({ ts: frame.receivedAt, device: frame.deviceId, origin: frame.origin, reason, message, payload: frame.payload });
   }
 
-  /** Appends records durably, tracking the append so `drain()` can wait for it. */
-  private async store(records: readonly SpoolRecord[]): Promise<void> {
+  /**
+   * Appends records durably, in order: the listeners get them once they are durable and every
+   * append before them has been delivered. Tracked so `drain()` can wait for it.
+   */
+  private async store(records: readonly SpoolRecord[], reserve = false): Promise<void> {
     this.inFlight++;
+    const slot: Slot = { done: false, records };
+    const delivered = new Promise<void>((resolve) => (slot.delivered = resolve));
+    this.queue.push(slot);
     try {
-      await this.opts.spool.append(records.map((r) => Buffer.from(JSON.stringify(r))));
+      slot.appended = await this.opts.spool.appendRecords(
+        records.map((r) => Buffer.from(JSON.stringify(r))),
+        reserve ? { reserve } : undefined,
+      );
+    } catch (err) {
+      delete slot.records; // not durable: nobody sees it
+      throw err;
     } finally {
+      slot.done = true;
+      this.deliver();
       if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
+    // An earlier append still on its way holds this one back: the listeners see spool order.
+    await delivered;
+  }
+
+  /** Hands the completed head of the queue to the listeners, in append order. */
+  private deliver(): void {
+    while (this.queue[0]?.done) {
+      const slot = this.queue.shift()!;
+      if (slot.mark) slot.mark();
+      else if (slot.records && slot.appended) {
+        const { lastSeq, next } = slot.appended;
+        this.redeliver(slot.records, lastSeq - slot.records.length + 1, next);
+      }
+      slot.delivered?.();
+    }
+  }
+
+  /** `t` on the gateway's time line: never before the last stamp. */
+  private stamp(t: number): number {
+    if (t > this.lastStamp) this.lastStamp = t;
+    return this.lastStamp;
   }
 
   /** Resolves when no append is in flight (used on shutdown). */
@@ -130,36 +231,57 @@ export class Ingest {
   private toRecords(frame: Frame, profile: DeviceProfile, trustDeviceTime: boolean): SpoolRecord[] {
     const decoded = profile.decode(frame.payload, { deviceId: frame.deviceId, receivedAt: frame.receivedAt });
     if (decoded.notes?.length) this.opts.logger.debug({ device: frame.deviceId, origin: frame.origin, notes: decoded.notes }, 'decoder notes');
-    const ts = this.timestamp(frame, decoded.deviceTs, trustDeviceTime);
     const placement = this.opts.placementOf(frame.deviceId);
     const records: SpoolRecord[] = [];
     for (const r of decoded.readings) {
       const problem = checkValue(r.metric, r.value);
       if (problem !== null) throw new DecodeError(problem, 'implausible_value');
-      const o: Observation = { ts, deviceId: frame.deviceId, metric: r.metric, value: r.value, unit: metricInfo(r.metric).unit, quality: r.quality ?? 'good', ...placement };
+    }
+    // Stamped only once the frame is known to be good: a rejected frame leaves no mark on the time line.
+    const rt = this.stamp(frame.receivedAt);
+    const ts = this.timestamp(frame, rt, decoded.deviceTs, trustDeviceTime);
+    const time = ts === rt ? { ts } : { ts, rt };
+    for (const r of decoded.readings) {
+      const o: Observation = { ...time, deviceId: frame.deviceId, metric: r.metric, value: r.value, unit: metricInfo(r.metric).unit, quality: r.quality ?? 'good', ...placement };
       records.push({ t: 'obs', o });
     }
     for (const e of decoded.events) {
-      const event: TechnicalEvent = { ts, deviceId: frame.deviceId, kind: e.kind, ...(e.detail !== undefined ? { detail: e.detail } : {}), ...placement };
+      const event: TechnicalEvent = { ...time, deviceId: frame.deviceId, kind: e.kind, ...(e.detail !== undefined ? { detail: e.detail } : {}), ...placement };
       records.push({ t: 'tech', e: event });
     }
     if (placement === undefined && !this.noticedUnassigned.has(frame.deviceId)) {
       this.noticedUnassigned.add(frame.deviceId);
       this.opts.logger.info({ device: frame.deviceId, origin: frame.origin }, 'data from a device not assigned to any patient: stored, tagged by device, no physiological alarms');
-      records.push({ t: 'tech', e: { ts, deviceId: frame.deviceId, kind: 'unassigned_device', detail: 'device is not assigned to a patient' } });
+      records.push({ t: 'tech', e: { ...time, deviceId: frame.deviceId, kind: 'unassigned_device', detail: 'device is not assigned to a patient' } });
     } else if (placement !== undefined) {
       this.noticedUnassigned.delete(frame.deviceId);
     }
     return records;
   }
 
-  private timestamp(frame: Frame, deviceTs: number | undefined, trusted: boolean): number {
-    if (!trusted || deviceTs === undefined) return frame.receivedAt;
+  /** The record's `ts`: the device's time when trusted and not too far ahead, else receive time `rt`. */
+  private timestamp(frame: Frame, rt: number, deviceTs: number | undefined, trusted: boolean): number {
+    if (!trusted || deviceTs === undefined) return rt;
     const maxSkew = this.opts.maxClockSkewMs ?? 60_000;
     if (deviceTs - frame.receivedAt > maxSkew) {
       this.opts.counters.reject('clock_skew_corrected');
-      return frame.receivedAt;
+      return rt;
     }
     return deviceTs;
   }
+}
+
+/** `o` with receive time `rt` on the gateway's time line (kept as `rt` only where it differs from `ts`). */
+function onTimeLine(o: Observation, rt: number): Observation {
+  if (rt === o.ts) {
+    if (o.rt === undefined) return o;
+    const { rt: _, ...rest } = o;
+    return rest;
+  }
+  return { ...o, rt };
+}
+
+/** A control input at time `ts`. */
+function restamp(c: ControlInput, ts: number): ControlInput {
+  return c.type === 'settings' ? { ...c, event: { ...c.event, ts } } : { ...c, ts };
 }

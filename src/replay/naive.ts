@@ -43,13 +43,14 @@ export class NaiveThreshold {
 
   /** Takes one pipeline input; returns the alarms it raised. */
   push(input: PipelineInput): NaiveAlarm[] {
+    // settings are given in full, as the detectors take them
     if (input.type === 'settings') {
-      const prev = this.settings.get(input.event.patientId) ?? {};
-      const limits = { ...prev.limits };
-      for (const [m, o] of Object.entries(input.event.settings.limits ?? {})) {
-        limits[m as MetricName] = { ...limits[m as MetricName], ...o };
-      }
-      this.settings.set(input.event.patientId, { ...prev, ...input.event.settings, limits });
+      this.settings.set(input.event.patientId, input.event.settings);
+      return [];
+    }
+    if (input.type === 'census') {
+      if (input.patient) this.settings.set(input.patientId, input.patient.settings);
+      else this.settings.delete(input.patientId);
       return [];
     }
     if (input.type !== 'obs') return [];

@@ -4,7 +4,12 @@
  * - observation: `{"ts", "patient"?, "metric", "value", "device"?, "quality"?, "ward"?, "bed"?}`;
  *   `acvpu` values are "A", "C", "V", "P", "U" (or their codes 0..4), `o2` is 0 air / 1 oxygen.
  *   No `patient` means an unassigned device.
- * - patient setting: `{"ts", "patient", "settings": {"spo2Scale": 2, "limits": {"spo2": {"low": 88}}}}`
+ * - patient setting, in full (it replaces the patient's previous settings):
+ *   `{"ts", "patient", "settings": {"spo2Scale": 2, "limits": {"spo2": {"low": 88}}}}`
+ * - census change: `{"ts", "patient", "census": {"ward", "bed", "settings"}}`, or `"census": null`
+ *   when the patient is discharged
+ * - device data may carry `rt`, the gateway's receive time, when the device's own clock gave `ts`;
+ *   the detectors then run on `rt`.
  * - technical event: `{"ts", "patient"?, "device", "event": "sensor_off", "detail"?}`
  * - acknowledgement: `{"ts", "ack": ALARM_ID, "by": "nurse"}`; silence: `{"ts", "silence": ALARM_ID, "by", "seconds"}`
  */
@@ -43,8 +48,13 @@ const limitOverride = z.strictObject({
   highHigh: z.number().optional(),
 });
 
+const settingsSchema = z.strictObject({
+  spo2Scale: z.union([z.literal(1), z.literal(2)]).optional(),
+  limits: z.record(z.string(), limitOverride).optional(),
+});
 const obsLine = z.strictObject({
   ts: tsSchema,
+  rt: tsSchema.optional(),
   ...placement,
   metric: z.string(),
   value: z.union([z.number(), z.string()]),
@@ -52,15 +62,9 @@ const obsLine = z.strictObject({
   quality: z.enum(['good', 'poor', 'invalid']).default('good'),
   unit: z.string().optional(),
 });
-const settingsLine = z.strictObject({
-  ts: tsSchema,
-  patient: id,
-  settings: z.strictObject({
-    spo2Scale: z.union([z.literal(1), z.literal(2)]).optional(),
-    limits: z.record(z.string(), limitOverride).optional(),
-  }),
-});
-const techLine = z.strictObject({ ts: tsSchema, ...placement, device: id, event: z.enum(TECHNICAL_KINDS), detail: z.string().optional() });
+const settingsLine = z.strictObject({ ts: tsSchema, patient: id, settings: settingsSchema });
+const censusLine = z.strictObject({ ts: tsSchema, patient: id, census: z.strictObject({ ward: id, bed: id, settings: settingsSchema }).nullable() });
+const techLine = z.strictObject({ ts: tsSchema, rt: tsSchema.optional(), ...placement, device: id, event: z.enum(TECHNICAL_KINDS), detail: z.string().optional() });
 const ackLine = z.strictObject({ ts: tsSchema, ack: id, by: id });
 const silenceLine = z.strictObject({ ts: tsSchema, silence: id, by: id, seconds: z.number().positive() });
 
@@ -86,17 +90,27 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     const msg = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
     throw new ReplayLineError(lineNo, msg);
   };
+  const checkLimits = (settings: z.infer<typeof settingsSchema>, path: string): void => {
+    for (const m of Object.keys(settings.limits ?? {})) {
+      if (!isMetricName(m)) throw new ReplayLineError(lineNo, `${path}.limits: unknown metric "${m}"`);
+    }
+  };
+  if (has('census')) {
+    const l = parse(censusLine);
+    if (l.census === null) return { type: 'census', ts: l.ts, patientId: l.patient };
+    checkLimits(l.census.settings, 'census.settings');
+    return { type: 'census', ts: l.ts, patientId: l.patient, patient: l.census };
+  }
   if (has('settings')) {
     const l = parse(settingsLine);
-    for (const m of Object.keys(l.settings.limits ?? {})) {
-      if (!isMetricName(m)) throw new ReplayLineError(lineNo, `settings.limits: unknown metric "${m}"`);
-    }
+    checkLimits(l.settings, 'settings');
     return { type: 'settings', event: { ts: l.ts, patientId: l.patient, settings: l.settings } };
   }
   if (has('event')) {
     const l = parse(techLine);
     const event: TechnicalEvent = {
       ts: l.ts,
+      ...(l.rt !== undefined && { rt: l.rt }),
       deviceId: l.device,
       kind: l.event,
       ...(l.patient !== undefined && { patientId: l.patient }),
@@ -122,6 +136,7 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     if (bad) throw new ReplayLineError(lineNo, bad);
     const obs: Observation = {
       ts: l.ts,
+      ...(l.rt !== undefined && { rt: l.rt }),
       deviceId: l.device ?? `replay:${l.patient ?? 'unassigned'}`,
       metric: l.metric,
       value,
@@ -133,7 +148,7 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     };
     return { type: 'obs', obs };
   }
-  throw new ReplayLineError(lineNo, 'not an observation (metric), setting (settings), technical event (event) or acknowledgement (ack)');
+  throw new ReplayLineError(lineNo, 'not an observation (metric), setting (settings), census change (census), technical event (event) or acknowledgement (ack)');
 }
 
 function metricValue(metric: string, v: number | string, lineNo: number): number {

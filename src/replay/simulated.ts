@@ -163,8 +163,10 @@ export class SimulatedRecording {
 
   /** The same inputs, one array per frame (cheaper to iterate over a long run). */
   async *batches(): AsyncGenerator<PipelineInput[]> {
+    let seq = 0;
     const ingest = new Ingest({
-      spool: { append: (payloads) => Promise.resolve(payloads.length) },
+      // nothing is kept: the records are only numbered, as a spool would
+      spool: { appendRecords: (payloads) => Promise.resolve({ lastSeq: (seq += payloads.length), next: { seq: seq + 1, segment: 1, offset: 0 } }) },
       placementOf: (d) => this.byDevice.get(d),
       counters: new Counters(),
       logger: pino({ level: 'silent' }),

@@ -4,7 +4,7 @@
  */
 import { ACVPU_CODES } from '../core/metrics.js';
 import type { SpoolRecord } from '../core/types.js';
-import type { PipelineInput } from '../detectors/pipeline.js';
+import { inputOf, type PipelineInput } from '../detectors/pipeline.js';
 
 /**
  * One input as a recording line (no newline), `ts` in ISO 8601.
@@ -23,6 +23,7 @@ export function formatInput(i: PipelineInput): string | null {
         value: o.metric === 'acvpu' ? (ACVPU_CODES[o.value] ?? o.value) : o.value,
         device: o.deviceId,
         ...(o.quality !== 'good' && { quality: o.quality }),
+        ...(o.rt !== undefined && { rt: iso(o.rt) }),
       });
     }
     case 'tech': {
@@ -35,10 +36,13 @@ export function formatInput(i: PipelineInput): string | null {
         device: e.deviceId,
         event: e.kind,
         ...(e.detail !== undefined && { detail: e.detail }),
+        ...(e.rt !== undefined && { rt: iso(e.rt) }),
       });
     }
     case 'settings':
       return JSON.stringify({ ts: iso(i.event.ts), patient: i.event.patientId, settings: i.event.settings });
+    case 'census':
+      return JSON.stringify({ ts: iso(i.ts), patient: i.patientId, census: i.patient ?? null });
     case 'ack':
       return JSON.stringify({ ts: iso(i.ts), ack: i.alarmId, by: i.by });
     case 'silence':
@@ -51,11 +55,7 @@ export function formatInput(i: PipelineInput): string | null {
 }
 
 /** The pipeline input a spool record feeds, if any (alarm records are outputs, not inputs). */
-export function inputFromSpool(r: SpoolRecord): PipelineInput | null {
-  if (r.t === 'obs') return { type: 'obs', obs: r.o };
-  if (r.t === 'tech') return { type: 'tech', event: r.e };
-  return null;
-}
+export const inputFromSpool: (r: SpoolRecord) => PipelineInput | null = inputOf;
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

@@ -211,6 +211,9 @@ export function encodeEntries(entries: readonly SpoolEntry[]): EncodeResult {
       rejected.push({ seq: entry.seq, reason: 'malformed JSON', raw });
       continue;
     }
+    // Control inputs (acknowledgements, census changes…) are for the detectors; their effects
+    // reach the database as the alarm transitions they cause.
+    if (isControl(parsed)) continue;
     try {
       lines.push({ seq: entry.seq, line: recordToLine(parsed) });
     } catch (err) {
@@ -218,4 +221,8 @@ export function encodeEntries(entries: readonly SpoolEntry[]): EncodeResult {
     }
   }
   return { lines, rejected };
+}
+
+function isControl(r: unknown): boolean {
+  return typeof r === 'object' && r !== null && (r as { t?: unknown }).t === 'ctl';
 }

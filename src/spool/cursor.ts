@@ -36,9 +36,9 @@ function isPosition(v: unknown): v is SpoolPosition {
  * parsed is logged and returned as `null`: the reader still counts for retention and restarts
  * from the oldest record (replaying is harmless downstream; skipping would lose data).
  */
-export async function loadCursors(cursorDir: string, logger: Logger): Promise<Map<string, SpoolPosition | null>> {
+export async function loadCursors(cursorDir: string, logger: Logger): Promise<Map<string, { position: SpoolPosition | null; holder: boolean }>> {
   await mkdir(cursorDir, { recursive: true, mode: 0o700 });
-  const out = new Map<string, SpoolPosition | null>();
+  const out = new Map<string, { position: SpoolPosition | null; holder: boolean }>();
   for (const file of await readdir(cursorDir)) {
     if (file.endsWith('.tmp')) {
       // Left by a crash between write and rename; the .json beside it is still the truth.
@@ -48,23 +48,26 @@ export async function loadCursors(cursorDir: string, logger: Logger): Promise<Ma
     const name = FILE_RE.exec(file)?.[1];
     if (name === undefined || !NAME_RE.test(name)) continue;
     try {
-      const parsed: unknown = JSON.parse(await readFile(join(cursorDir, file), 'utf8'));
-      const pos = (parsed as { position?: unknown } | null)?.position;
+      const parsed = JSON.parse(await readFile(join(cursorDir, file), 'utf8')) as { position?: unknown; holder?: unknown } | null;
+      const pos = parsed?.position;
       if (!isPosition(pos)) throw new Error('position is missing or malformed');
-      out.set(name, { seq: pos.seq, segment: pos.segment, offset: pos.offset });
+      out.set(name, { position: { seq: pos.seq, segment: pos.segment, offset: pos.offset }, holder: parsed?.holder === true });
     } catch (err) {
       logger.warn({ file: join(cursorDir, file), err: (err as Error).message }, 'spool: unreadable cursor, reader restarts from oldest record');
-      out.set(name, null);
+      out.set(name, { position: null, holder: false });
     }
   }
   return out;
 }
 
-/** Durably replaces the cursor of reader `name`. */
-export async function saveCursor(cursorDir: string, name: string, pos: SpoolPosition): Promise<void> {
+/**
+ * Durably replaces the cursor of reader `name`. `holder`: the reader keeps data for itself and
+ * delivers it nowhere (see SpoolOptions.holders); said in the file, so any later open knows.
+ */
+export async function saveCursor(cursorDir: string, name: string, pos: SpoolPosition, holder = false): Promise<void> {
   const final = join(cursorDir, `${name}.json`);
   const tmp = `${final}.tmp`;
-  const body = JSON.stringify({ version: 1, name, position: { seq: pos.seq, segment: pos.segment, offset: pos.offset } });
+  const body = JSON.stringify({ version: 1, name, position: { seq: pos.seq, segment: pos.segment, offset: pos.offset }, ...(holder && { holder }) });
   const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(body, 'utf8');

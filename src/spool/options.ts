@@ -13,6 +13,11 @@ export interface SpoolOptions {
   readonly commitIntervalMs?: number;
   /** `nearFull` once bytes / maxBytes reaches this ratio. */
   readonly warnRatio?: number;
+  /**
+   * Readers that keep records for their own use (a restart's replay) but deliver them nowhere:
+   * they hold data back like any reader, but alone they never let retention delete anything.
+   */
+  readonly holders?: readonly string[];
   readonly logger?: Logger;
 }
 
@@ -30,6 +35,7 @@ export interface Settings {
   segmentBytes: number;
   commitIntervalMs: number;
   warnRatio: number;
+  holders: ReadonlySet<string>;
 }
 
 export function checkOptions(o: SpoolOptions): Settings {
@@ -44,5 +50,5 @@ export function checkOptions(o: SpoolOptions): Settings {
   if (!Number.isFinite(commitIntervalMs) || commitIntervalMs < 0) fail('commitIntervalMs', `must be >= 0, got ${commitIntervalMs}`);
   const warnRatio = o.warnRatio ?? SPOOL_DEFAULTS.warnRatio;
   if (!(warnRatio > 0 && warnRatio <= 1)) fail('warnRatio', `must be in (0, 1], got ${warnRatio}`);
-  return { dir: o.dir, maxBytes: o.maxBytes, segmentBytes, commitIntervalMs, warnRatio };
+  return { dir: o.dir, maxBytes: o.maxBytes, segmentBytes, commitIntervalMs, warnRatio, holders: new Set(o.holders ?? []) };
 }

@@ -27,6 +27,8 @@ export interface ReaderHost {
   lastSeq(): number;
   /** Segments in log order; the last one is the active (still growing) segment. */
   segments(): readonly SegmentView[];
+  /** True for a reader that holds data without delivering it (see SpoolOptions.holders). */
+  holds(name: string): boolean;
   /** Called after a reader's cursor is durably saved: updates retention. */
   committed(name: string, pos: SpoolPosition): Promise<void>;
   /** Calls `cb` after every durable append and at close. @returns an unsubscribe function. */
@@ -55,6 +57,14 @@ export class Reader implements SpoolReader {
   /** The committed position (for retention and tests). */
   position(): SpoolPosition {
     return this.cursor;
+  }
+
+  /**
+   * Moves the position in memory only (no cursor file, no effect on retention): for a one-off
+   * scan made with `Spool.scan`, which pages through with `read` and `seek(batch.next)`.
+   */
+  seek(pos: SpoolPosition): void {
+    this.cursor = pos;
   }
 
   read(max: number): Promise<SpoolBatch> {
@@ -201,7 +211,7 @@ export class Reader implements SpoolReader {
     if (seg === undefined) throw bad('no such segment');
     if (pos.offset > seg.size) throw bad(`offset past the end of the segment (${seg.size} bytes)`);
     const next = { seq: pos.seq, segment: pos.segment, offset: pos.offset };
-    await saveCursor(this.host.cursorDir, this.name, next);
+    await saveCursor(this.host.cursorDir, this.name, next, this.host.holds(this.name));
     this.cursor = next;
     await this.host.committed(this.name, next);
   }

@@ -16,9 +16,15 @@ import { Reader, type ReaderHost, type SegmentView } from './reader.js';
 import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from './record.js';
 import { fsyncDir, listSegmentIds, recoverSegment } from './segment.js';
 import type { SpoolPosition, SpoolReader, SpoolStats } from './types.js';
-import { LogWriter, type Segment } from './writer.js';
+import { LogWriter, type Appended, type Segment } from './writer.js';
 
 export { SPOOL_DEFAULTS, type SpoolOptions } from './options.js';
+export type { Appended } from './writer.js';
+
+export interface AppendOptions {
+  /** May use the room kept past `maxBytes` (see `reserveBytes`): for the few records that must be kept even when device data is refused. */
+  readonly reserve?: boolean;
+}
 
 /**
  * State changes, for technical alarms. `nearFull`: bytes reached the warning ratio. `full`: an
@@ -39,6 +45,8 @@ export class Spool extends EventEmitter<SpoolEvents> {
   /** Committed positions of every known reader, including those with only a cursor file. */
   private readonly cursors = new Map<string, SpoolPosition>();
   private readonly dataWaiters = new Set<() => void>();
+  /** Readers that hold data without delivering it: from the options and from their cursor files. */
+  private readonly holders: Set<string>;
   private retention: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
   private closed = false;
@@ -61,12 +69,14 @@ export class Spool extends EventEmitter<SpoolEvents> {
     private readonly releaseLock: () => Promise<void>,
   ) {
     super();
+    this.holders = new Set(opts.holders);
     this.cursorDir = join(opts.dir, 'cursors');
     this.host = {
       dir: opts.dir,
       cursorDir: this.cursorDir,
       logger,
       isClosed: () => this.closed,
+      holds: (name) => this.holders.has(name),
       lastSeq: () => this.writer.lastSeq,
       segments: (): readonly SegmentView[] => this.writer.segments.map((s) => ({ id: s.id, size: s.size })),
       committed: async (name, pos) => {
@@ -145,7 +155,15 @@ export class Spool extends EventEmitter<SpoolEvents> {
    * @throws SpoolFullError when the bound would be exceeded (nothing is written; keep the data
    *   upstream, e.g. withhold the PUBACK); RangeError/TypeError for bad payloads.
    */
-  append(payloads: readonly Buffer[]): Promise<number> {
+  append(payloads: readonly Buffer[], opts: AppendOptions = {}): Promise<number> {
+    return this.appendRecords(payloads, opts).then((a) => a.lastSeq);
+  }
+
+  /**
+   * `append`, resolving with where the records are: the last one's seq and the position just
+   * after it (what a reader would commit to continue after them).
+   */
+  appendRecords(payloads: readonly Buffer[], opts: AppendOptions = {}): Promise<Appended> {
     if (this.closed) return Promise.reject(new Error('spool: append after close'));
     if (!Array.isArray(payloads)) return Promise.reject(new TypeError('spool: append needs an array of Buffers'));
     let bytes = 0;
@@ -154,14 +172,29 @@ export class Spool extends EventEmitter<SpoolEvents> {
       if (p.length > MAX_PAYLOAD_BYTES) return Promise.reject(new RangeError(`spool: payload of ${p.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`));
       bytes += HEADER_BYTES + p.length;
     }
-    if (payloads.length === 0) return Promise.resolve(this.writer.lastSeq);
+    if (payloads.length === 0) return Promise.resolve({ lastSeq: this.writer.lastSeq, next: this.end() });
     const used = this.writer.bytes + this.writer.pendingBytes;
-    if (used + bytes > this.opts.maxBytes) {
+    const bound = this.opts.maxBytes + (opts.reserve ? this.reserveBytes() : 0);
+    if (used + bytes > bound) {
       this.refused++;
       this.setFull();
       return Promise.reject(new SpoolFullError(`spool: full (${used} of ${this.opts.maxBytes} bytes); ${payloads.length} record(s) refused`));
     }
     return this.writer.enqueue(payloads, bytes);
+  }
+
+  /**
+   * Room past `maxBytes` kept for appends with `reserve` (nurses' acknowledgements, census
+   * changes, alarm transitions), so they are still recorded while device data is refused.
+   */
+  reserveBytes(): number {
+    return Math.max(16 * 1024, Math.floor(this.opts.maxBytes / 100));
+  }
+
+  /** The position after the last durable record. */
+  private end(): SpoolPosition {
+    const active = this.writer.segments.at(-1)!;
+    return { seq: this.writer.lastSeq + 1, segment: active.id, offset: active.size };
   }
 
   /** The reader `name`, created at the oldest record on disk when it has no cursor yet. */
@@ -179,6 +212,17 @@ export class Spool extends EventEmitter<SpoolEvents> {
       r.catch(() => this.readers.delete(name));
     }
     return r;
+  }
+
+  /**
+   * A one-off reader from `from` (e.g. another reader's position) that keeps no cursor and holds
+   * nothing on disk: page with `read` and `seek(batch.next)`, then `release`. Records that
+   * retention deletes meanwhile are skipped, as for any reader.
+   */
+  scan(name: string, from: SpoolPosition): Reader {
+    checkReaderName(name);
+    if (this.closed) throw new Error('spool: scan() after close');
+    return new Reader(name, this.host, from);
   }
 
   /**
@@ -236,7 +280,7 @@ export class Spool extends EventEmitter<SpoolEvents> {
       const oldest = this.writer.segments[0]!;
       pos = { seq: oldest.id, segment: oldest.id, offset: 0 };
       // Saved now so that retention keeps the data for this reader across a restart too.
-      await saveCursor(this.cursorDir, name, pos);
+      await saveCursor(this.cursorDir, name, pos, this.holders.has(name));
       this.cursors.set(name, pos);
     }
     return new Reader(name, this.host, pos);
@@ -245,9 +289,9 @@ export class Spool extends EventEmitter<SpoolEvents> {
   /** Loads cursor files, pulling any that point past the recovered log back to its end. */
   private async loadReaders(): Promise<void> {
     const oldest = this.writer.segments[0]!;
-    const active = this.writer.segments.at(-1)!;
-    const end: SpoolPosition = { seq: this.writer.lastSeq + 1, segment: active.id, offset: active.size };
-    for (const [name, saved] of await loadCursors(this.cursorDir, this.logger)) {
+    const end = this.end();
+    for (const [name, { position: saved, holder }] of await loadCursors(this.cursorDir, this.logger)) {
+      if (holder) this.holders.add(name);
       let pos = saved ?? { seq: oldest.id, segment: oldest.id, offset: 0 };
       const ahead = pos.seq > end.seq || pos.segment > end.segment || (pos.segment === end.segment && pos.offset > end.offset);
       if (ahead) {
@@ -285,8 +329,8 @@ export class Spool extends EventEmitter<SpoolEvents> {
   }
 
   private async retainNow(): Promise<void> {
-    // With no reader at all nothing is deleted: the data waits for someone to take it.
-    if (this.cursors.size === 0) return;
+    // With no reader that delivers the data anywhere, nothing is deleted: it waits for one.
+    if (![...this.cursors.keys()].some((name) => !this.holders.has(name))) return;
     let minSegment = Number.POSITIVE_INFINITY;
     for (const pos of this.cursors.values()) minSegment = Math.min(minSegment, pos.segment);
     const { freed, deleted } = await this.writer.deleteBefore(minSegment);

@@ -60,6 +60,8 @@ export interface SpoolReader {
   read(max: number): Promise<SpoolBatch>;
   /** Durably records that everything before `pos` is safely downstream. */
   commit(pos: SpoolPosition): Promise<void>;
+  /** The committed position: where the next `read` starts. */
+  position(): SpoolPosition;
   /** Records appended but not yet committed by this reader. */
   lag(): number;
   /** Resolves when records exist past the committed position, or when `signal` aborts. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import { encodeRecord } from './record.js';
 import { fsyncDir, segmentFileName } from './segment.js';
+import type { SpoolPosition } from './types.js';
 
 /** Segments hold patient data: readable by the gateway's user only. */
 const FILE_MODE = 0o600;
@@ -19,11 +20,19 @@ export interface Segment {
   size: number;
 }
 
+/** Where an append ended up, once durable. */
+export interface Appended {
+  /** Seq of its last record. */
+  readonly lastSeq: number;
+  /** The position just after its last record (a reader's position to continue from). */
+  readonly next: SpoolPosition;
+}
+
 interface Pending {
   readonly payloads: readonly Buffer[];
   /** Encoded size, bytes. */
   readonly bytes: number;
-  readonly resolve: (lastSeq: number) => void;
+  readonly resolve: (a: Appended) => void;
   readonly reject: (err: Error) => void;
 }
 
@@ -77,10 +86,10 @@ export class LogWriter {
     return new LogWriter(opts, segments, fh, lastSeq);
   }
 
-  /** Queues records of `bytes` encoded bytes. Resolves with the last one's seq once durable. */
-  enqueue(payloads: readonly Buffer[], bytes: number): Promise<number> {
+  /** Queues records of `bytes` encoded bytes. Resolves with where they are once durable. */
+  enqueue(payloads: readonly Buffer[], bytes: number): Promise<Appended> {
     this.pendingBytes += bytes;
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<Appended>((resolve, reject) => {
       this.pending.push({ payloads, bytes, resolve, reject });
       if (this.flushing !== undefined || this.timer !== undefined) return; // the running flush takes it
       this.timer = setTimeout(() => {
@@ -145,12 +154,12 @@ export class LogWriter {
     const active = this.segments.at(-1)!;
     // Seqs are given here, in queue order, so a failed group leaves no gap in the numbering.
     const buf = Buffer.allocUnsafe(total);
-    const lastSeqs: number[] = [];
+    const results: Appended[] = [];
     let seq = this.lastSeq;
     let at = 0;
     for (const p of group) {
       for (const payload of p.payloads) at = encodeRecord(buf, at, ++seq, payload);
-      lastSeqs.push(seq);
+      results.push({ lastSeq: seq, next: { seq: seq + 1, segment: active.id, offset: active.size + at } });
     }
     try {
       for (let off = 0; off < total; ) {
@@ -174,7 +183,7 @@ export class LogWriter {
     this.pendingBytes -= total;
     this.appended += seq - this.lastSeq;
     this.lastSeq = seq;
-    group.forEach((p, i) => p.resolve(lastSeqs[i]!));
+    group.forEach((p, i) => p.resolve(results[i]!));
     this.opts.onDurable();
   }
 

@@ -22,6 +22,8 @@ export interface LiveFeedOptions {
   readonly snapshot: () => unknown;
   /** Builds the `alarms` event's active list. */
   readonly activeAlarms: () => unknown;
+  /** A patient's NEWS2 now, sent with every change of their vitals (its parts and missing list move without the score). */
+  readonly news2Of?: (patientId: string) => News2Event | undefined;
   readonly clock: () => number;
   /** ms between change batches (default 250). */
   readonly flushMs?: number;
@@ -103,7 +105,13 @@ export class LiveFeed {
     if (this.censusChanged) events.push(['snapshot', this.opts.snapshot()]);
     else {
       if (this.vitals.size > 0) events.push(['vitals', Object.fromEntries(this.vitals)]);
-      if (this.news2.length > 0) events.push(['news2', this.news2.map(({ type: _t, parts: _p, ...rest }) => rest)]);
+      // each patient's latest: the changes, then the current score of those whose vitals moved
+      const news2 = new Map(this.news2.map((e) => [e.patientId, e]));
+      for (const id of this.vitals.keys()) {
+        const now = this.opts.news2Of?.(id);
+        if (now) news2.set(id, now);
+      }
+      if (news2.size > 0) events.push(['news2', [...news2.values()].map(({ type: _t, parts: _p, ...rest }) => rest)]);
     }
     if (this.transitions.length > 0) events.push(['alarms', { alarms: this.opts.activeAlarms(), transitions: this.transitions }]);
     this.vitals = new Map();

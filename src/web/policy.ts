@@ -43,6 +43,9 @@ export function apiPolicy(detectors: LiveDetectors, audit: AuditLog): (app: Fast
       if (!rule) return;
       const p = await requirePermission(req, reply, rule.permission);
       if (!p) return reply;
+      // Clinical settings belong to the clinical roles, by whatever path they come: an admission
+      // that brings settings needs the right to set limits as well as the census right.
+      if (rule.action === 'census.admit' && hasSettings(req.body) && !(await requirePermission(req, reply, 'limits'))) return reply;
       const params = (req.params ?? {}) as Record<string, string>;
       let body = (req.body ?? {}) as Record<string, unknown>;
       if (p.via === 'session' && rule.action.startsWith('alarm.') && typeof body === 'object') {
@@ -67,4 +70,10 @@ export function apiPolicy(detectors: LiveDetectors, audit: AuditLog): (app: Fast
       return payload;
     });
   };
+}
+
+/** True when an admission body carries clinical settings (anything but an empty object). */
+function hasSettings(body: unknown): boolean {
+  const s = (body as { settings?: unknown } | null)?.settings;
+  return s !== undefined && s !== null && !(typeof s === 'object' && Object.keys(s).length === 0);
 }

@@ -1,10 +1,16 @@
 /**
- * Signed-in browser sessions, held in memory: a restart signs everyone out, which is the safe
- * side for a ward box. The cookie carries only a random id; the CSRF token is a second random
- * value the page reads from `GET /api/session` and sends back in a header on every change.
+ * Signed-in browser sessions. The cookie carries only a random id; the store keys sessions by a
+ * hash of it, so neither memory nor the saved file hands out live cookies. The CSRF token is a
+ * second random value the page reads from `GET /api/session` and sends back in a header on every
+ * change.
+ *
+ * With a `file`, sessions outlive the process (a restart in the night does not sign the ward
+ * out): every change is written behind (atomically, readable by the gateway's user only), and
+ * `load` reads them back, dropping the expired ones.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role } from '../http/auth.js';
+import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
 
 export interface Session {
   readonly username: string;
@@ -23,6 +29,16 @@ export interface SessionStoreOptions {
   readonly ttlMs: number;
   /** Epoch-ms clock (tests). */
   readonly clock?: () => number;
+  /** Where sessions are kept across restarts; none: in memory only. */
+  readonly file?: string;
+  /** Told when the file cannot be written (sessions then live in memory until it can). */
+  readonly onError?: (err: Error) => void;
+}
+
+interface SavedSessions {
+  readonly version: 1;
+  /** `[hash of the cookie, session]` */
+  readonly sessions: Array<[string, Session]>;
 }
 
 /** Sessions are keyed by a hash of the cookie, so a memory dump does not hand out live cookies. */
@@ -31,9 +47,23 @@ const key = (id: string): string => createHash('sha256').update(id).digest('base
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
   private readonly clock: () => number;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: SessionStoreOptions) {
     this.clock = opts.clock ?? Date.now;
+  }
+
+  /** Reads the saved sessions back (the expired ones are dropped). */
+  async load(): Promise<void> {
+    if (this.opts.file === undefined) return;
+    const saved = await readJsonIfExists<SavedSessions>(this.opts.file);
+    const now = this.clock();
+    for (const [k, s] of saved?.version === 1 ? saved.sessions : []) if (s.expiresAt > now) this.sessions.set(k, s);
+  }
+
+  /** Resolves once every change so far is on disk. */
+  flushed(): Promise<void> {
+    return this.saving;
   }
 
   /** @returns the cookie value for a new session. */
@@ -43,6 +73,7 @@ export class SessionStore {
     const now = this.clock();
     const session: Session = { ...user, csrf: randomBytes(24).toString('base64url'), createdAt: now, expiresAt: now + this.opts.ttlMs };
     this.sessions.set(key(id), session);
+    this.save();
     return { id, session };
   }
 
@@ -61,12 +92,14 @@ export class SessionStore {
 
   /** Ends a session (sign-out). */
   destroy(id: string | undefined): void {
-    if (id !== undefined) this.sessions.delete(key(id));
+    if (id !== undefined && this.sessions.delete(key(id))) this.save();
   }
 
   /** Ends every session of a user (account removed or role changed). */
   destroyUser(username: string): void {
-    for (const [k, s] of this.sessions) if (s.username === username) this.sessions.delete(k);
+    let n = 0;
+    for (const [k, s] of this.sessions) if (s.username === username && this.sessions.delete(k)) n++;
+    if (n > 0) this.save();
   }
 
   /** Live sessions, for the metrics page. */
@@ -78,6 +111,15 @@ export class SessionStore {
   private sweep(): void {
     const now = this.clock();
     for (const [k, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(k);
+  }
+
+  /** Writes the sessions behind the change, one write at a time, the latest state each time. */
+  private save(): void {
+    const file = this.opts.file;
+    if (file === undefined) return;
+    this.saving = this.saving.then(() =>
+      writeJsonAtomic(file, { version: 1, sessions: [...this.sessions] } satisfies SavedSessions, 0o600).catch((err: Error) => this.opts.onError?.(err)),
+    );
   }
 }
 

@@ -22,7 +22,7 @@ import { wardRoutes } from './routes-ward.js';
 import { SessionStore } from './sessions.js';
 import { staticRoutes } from './static.js';
 import { UserDirectory } from './users.js';
-import { WardStore } from './ward-store.js';
+import { EMPTY_WARD, WardStore, type WardStoreState } from './ward-store.js';
 import { staleAfterSeconds, wardSnapshot, type WardViewDeps } from './ward-view.js';
 
 export interface NurseStationOptions {
@@ -50,19 +50,33 @@ export class NurseStation implements Service {
   constructor(private readonly opts: NurseStationOptions) {
     const { config, logger, clock } = opts;
     const web = config.web;
-    this.sessions = new SessionStore({ ttlMs: web.sessionHours * 3600_000, clock });
+    this.sessions = new SessionStore({
+      ttlMs: web.sessionHours * 3600_000,
+      clock,
+      file: join(opts.dataDir, 'web', 'sessions.json'),
+      onError: (err) => logger.error({ err: err.message }, 'nurse sessions could not be saved: a restart would sign nurses out'),
+    });
     const usersFile = web.usersFile !== undefined ? resolve(web.usersFile) : undefined;
     this.users = new UserDirectory(web.users, usersFile, (u) => this.sessions.destroyUser(u), (err) => logger.error({ file: usersFile, err: err.message }, 'users file unreadable; keeping the accounts read before'));
     this.audit = new AuditLog(join(opts.dataDir, 'audit', 'audit.jsonl'), clock);
     this.view = { census: opts.census, detectors: opts.detectors, store: this.store, staleSeconds: staleAfterSeconds(config.detectors, web.continuousStaleSeconds), clock };
-    this.feed = new LiveFeed({ snapshot: () => wardSnapshot(this.view), activeAlarms: () => this.store.withConditions(sortAlarms(opts.detectors.activeAlarms())), clock });
+    this.feed = new LiveFeed({
+      snapshot: () => wardSnapshot(this.view),
+      activeAlarms: () => this.store.withConditions(sortAlarms(opts.detectors.activeAlarms())),
+      news2Of: (id) => opts.detectors.latestNews2(id),
+      clock,
+    });
+    // The ward view (trends, NEWS2 and alarm history) is built from the same records and outputs
+    // as the detectors' state, so it is saved and restored with it.
+    opts.detectors.keep('ward', { snapshot: () => this.store.snapshot(), restore: (s) => this.store.restore((s as WardStoreState | undefined) ?? EMPTY_WARD) });
     this.guard = accessGuard({ ...(config.http.apiToken !== undefined ? { apiToken: config.http.apiToken } : {}), sessions: this.sessions });
     if (this.users.size() === 0) logger.warn({ usersFile }, 'no nurse-station accounts (web.users or web.usersFile): nobody can sign in; add one with `vigil user add`');
   }
 
-  /** Subscribes to ingest, detectors and census. Call before data flows. */
+  /** Subscribes to ingest, detectors and census. Call before data flows, and before the detectors start (they replay into it). */
   async start(): Promise<void> {
     const { ingest, detectors, census } = this.opts;
+    await this.sessions.load();
     ingest.onRecords((records) => {
       const changed = this.store.addRecords(records);
       if (changed.size > 0) this.feed.vitalsChanged(changed);
@@ -89,6 +103,7 @@ export class NurseStation implements Service {
   async stop(): Promise<void> {
     clearInterval(this.usersTimer);
     this.feed.stop();
+    await this.sessions.flushed();
     await this.audit.close();
   }
 

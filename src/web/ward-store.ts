@@ -2,7 +2,8 @@
  * What the nurse station shows, kept in memory: each patient's latest value of every vital with
  * its time, a trend of the last hours (one point per `bucketMs`), the NEWS2 history and the
  * alarm history. Fed from ingest's durable records and the detectors' outputs, so it shows
- * exactly what is stored and scored. A restart starts it empty; InfluxDB keeps the long record.
+ * exactly what is stored and scored; saved and restored with the detectors' state, so a restart
+ * brings it back as it was. InfluxDB keeps the long record.
  */
 import type { AlarmTransition, MetricName, SpoolRecord } from '../core/types.js';
 import type { News2Event } from '../detectors/pipeline.js';
@@ -53,6 +54,16 @@ interface PatientData {
   news2: News2Point[];
   alarms: AlarmTransition[];
 }
+
+/** Everything a ward store holds, as JSON data (see `snapshot`). */
+export interface WardStoreState {
+  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, TrendPoint[]]>; news2: News2Point[]; alarms: AlarmTransition[] }]>;
+  readonly unassigned: ReadonlyArray<readonly [string, number]>;
+  readonly conditions: ReadonlyArray<readonly [string, string]>;
+}
+
+/** A store with nothing in it. */
+export const EMPTY_WARD: WardStoreState = { patients: [], unassigned: [], conditions: [] };
 
 export class WardStore {
   private readonly patients = new Map<string, PatientData>();
@@ -141,6 +152,24 @@ export class WardStore {
   /** Devices sending data without being assigned to a patient, with when they were last heard (epoch ms). */
   unassignedDevices(): Array<{ deviceId: string; lastSeen: number }> {
     return [...this.unassigned].map(([deviceId, lastSeen]) => ({ deviceId, lastSeen })).sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  }
+
+  /** The whole store as JSON data: what a restart brings back with `restore`. */
+  snapshot(): WardStoreState {
+    return {
+      patients: [...this.patients].map(([id, p]) => [id, { latest: [...p.latest], trends: [...p.trends], news2: p.news2, alarms: p.alarms }]),
+      unassigned: [...this.unassigned],
+      conditions: [...this.conditions],
+    };
+  }
+
+  restore(s: WardStoreState): void {
+    this.patients.clear();
+    this.unassigned.clear();
+    this.conditions.clear();
+    for (const [id, p] of s.patients) this.patients.set(id, { latest: new Map(p.latest), trends: new Map(p.trends), news2: [...p.news2], alarms: [...p.alarms] });
+    for (const [d, t] of s.unassigned) this.unassigned.set(d, t);
+    for (const [id, r] of s.conditions) this.conditions.set(id, r);
   }
 
   /** Drops the data of patients no longer admitted. */

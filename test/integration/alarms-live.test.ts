@@ -24,6 +24,8 @@ beforeAll(async () => {
       http: { apiToken: TOKEN },
       influx: { url: vm.url, flushIntervalMs: 100 },
       mqtt: { consumers: [{ id: 'nurse-call', secret: 'nurse-call-secret', topics: ['vigil/v1/alarms/#'] }], rate: { messagesPerSecond: 1000, burst: 1000 } },
+      // The detectors run on the gateway's clock: short delays keep these real-time episodes short.
+      detectors: { limits: { spo2: { delaySeconds: 2 } }, technical: { sensorOffDelaySeconds: 2 } },
       devices: [
         { id: 'wb-01', secret: 'wb-01-secret-value', trustDeviceTime: true },
         { id: 'wb-02', secret: 'wb-02-secret-value', trustDeviceTime: true },
@@ -49,11 +51,16 @@ afterAll(async () => {
   await vm?.dispose();
 });
 
-/** Publishes `seconds` one-second samples with device time starting now (device time is trusted). */
-async function episode(device: string, seconds: number, sample: (i: number) => Record<string, unknown>): Promise<void> {
+/**
+ * Publishes `count` samples 250 ms apart, each stamped with the device's clock (trusted). The
+ * detectors' delays run on the gateway's clock, so the episode takes the real time it says.
+ */
+async function episode(device: string, count: number, sample: (i: number) => Record<string, unknown>): Promise<void> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: device, password: `${device}-secret-value`, reconnectPeriod: 0 });
-  const t0 = Date.now();
-  for (let i = 0; i < seconds; i++) await client.publishAsync(`vigil/v1/dev/${device}/obs`, JSON.stringify({ ts: t0 + i * 1000, ...sample(i) }), { qos: 1 });
+  for (let i = 0; i < count; i++) {
+    await client.publishAsync(`vigil/v1/dev/${device}/obs`, JSON.stringify({ ts: Date.now(), ...sample(i) }), { qos: 1 });
+    await new Promise((r) => setTimeout(r, 250));
+  }
   await client.endAsync();
 }
 
@@ -61,8 +68,8 @@ const transitions = (bed: string) => received.filter((m) => m.topic === `vigil/v
 
 describe('live alarms', () => {
   it('desaturation: raised on the alarm topic and API, acknowledged by a nurse, every transition stored', async () => {
-    await episode('wb-01', 30, () => ({ obs: { spo2: 84, hr: 92, rr: 18 }, sensor: 'ok' }));
-    await expect.poll(() => transitions('1').filter((a) => a.state === 'raised' && a.kind === 'limit' && a.metric === 'spo2').length, { timeout: 15_000 }).toBe(1);
+    await episode('wb-01', 20, () => ({ obs: { spo2: 84, hr: 92, rr: 18 }, sensor: 'ok' }));
+    await expect.poll(() => transitions('1').filter((a) => a.state === 'raised' && a.kind === 'limit' && a.metric === 'spo2').length, { timeout: 20_000 }).toBe(1);
     const raised = transitions('1').find((a) => a.metric === 'spo2')!;
     expect(raised).toMatchObject({ patientId: 'P1', ward: 'w1', bed: '1' });
     // A drop to 84 is under both SpO2 limits; only the higher-priority alarm is shown.
@@ -87,10 +94,10 @@ describe('live alarms', () => {
   }, 60_000);
 
   it('sensor off during a desaturation: a technical alarm, no physiological one', async () => {
-    await episode('wb-02', 60, (i) => ({ obs: { spo2: 82, hr: 95 }, sensor: i < 2 ? 'ok' : 'off' }));
-    await expect.poll(() => transitions('2').some((a) => a.kind === 'technical' && a.state === 'raised'), { timeout: 15_000 }).toBe(true);
+    await episode('wb-02', 24, (i) => ({ obs: { spo2: 82, hr: 95 }, sensor: i < 2 ? 'ok' : 'off' }));
+    await expect.poll(() => transitions('2').some((a) => a.kind === 'technical' && a.state === 'raised'), { timeout: 20_000 }).toBe(true);
     // Give the pipeline time past every limit delay before checking that nothing physiological came.
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 3000));
     expect(transitions('2').filter((a) => a.kind !== 'technical')).toEqual([]);
   }, 60_000);
 

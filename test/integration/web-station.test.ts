@@ -187,9 +187,11 @@ describe('nurse station in Chromium', () => {
     expect(await a.page.locator('#conn-lost').textContent()).toMatch(/NOT live/);
     expect(await a.page.locator('body').getAttribute('class')).toMatch(/disconnected/);
 
-    // Sessions live in the gateway's memory: after a restart the page reconnects and asks to sign in again.
+    // Sessions are saved: after a restart the page reconnects, still signed in.
     await gw.restart();
-    await a.page.waitForURL(/\/signin\?next=/, { timeout: 15_000 });
+    await expect.poll(() => a.page.locator('#conn').textContent(), { timeout: 30_000 }).toBe('Live');
+    expect(new URL(a.page.url()).pathname).toBe('/ward');
+    expect(await (await a.page.request.get(`${base}/api/session`)).json()).toMatchObject({ username: NURSE.username, role: 'nurse' });
   }, 60_000);
 });
 

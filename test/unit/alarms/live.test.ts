@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
-import { LiveDetectors } from '../../../src/alarms/live.js';
+import { LiveDetectors, type AlarmSpool } from '../../../src/alarms/live.js';
+import type { SpoolPosition } from '../../../src/spool/types.js';
 import { defaultDetectorConfig } from '../../../src/detectors/config.js';
 import { Counters } from '../../../src/core/counters.js';
 import type { SpoolRecord } from '../../../src/core/types.js';
@@ -13,21 +14,23 @@ import type { Census } from '../../../src/census/census.js';
 import type { Ingest } from '../../../src/ingest/ingest.js';
 
 function harness() {
-  let listener: ((records: readonly SpoolRecord[]) => void) | undefined;
-  const ingest = { onRecords: (l: (records: readonly SpoolRecord[]) => void) => void (listener = l) } as unknown as Ingest;
-  const census = Object.assign(new EventEmitter(), { snapshot: () => ({ wards: [], patients: [] }) }) as unknown as Census;
+  type Listener = (records: readonly SpoolRecord[], firstSeq: number, next: SpoolPosition) => void;
+  let listener: Listener | undefined;
+  const ingest = { onRecords: (l: Listener) => void (listener = l), mark: () => undefined } as unknown as Ingest;
+  const census = Object.assign(new EventEmitter(), { snapshot: () => ({ wards: [], patients: [] }), onPatient: () => undefined }) as unknown as Census;
   const appended: string[] = [];
   const counters = new Counters();
-  const live = new LiveDetectors({
-    config: defaultDetectorConfig(),
-    ingest,
-    census,
-    spool: { append: async (b) => (appended.push(...b.map((x) => x.toString())), appended.length) },
-    counters,
-    logger: pino({ level: 'silent' }),
-    clock: () => 0,
-  });
-  return { live, counters, appended, feed: (r: SpoolRecord) => listener!([r]) };
+  const spool: AlarmSpool = {
+    appendRecords: async (b) => (appended.push(...b.map((x) => x.toString())), { lastSeq: appended.length, next: { seq: appended.length + 1, segment: 1, offset: 0 } }),
+    reader: () => Promise.reject(new Error('not used')),
+    scan: () => {
+      throw new Error('not used');
+    },
+    stats: () => ({ lastSeq: 0 }),
+  };
+  const live = new LiveDetectors({ config: defaultDetectorConfig(), ingest, census, spool, counters, logger: pino({ level: 'silent' }), clock: () => 0 });
+  let seq = 0;
+  return { live, counters, appended, feed: (r: SpoolRecord) => listener!([r], ++seq, { seq: seq + 1, segment: 1, offset: 0 }) };
 }
 
 const obs = (ts: number, value: number) => ({ t: 'obs', o: { ts, patientId: 'P1', ward: 'w', bed: '1', deviceId: 'd1', metric: 'spo2', value, unit: '%', quality: 'good' } }) as const;

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Counters } from '../../../src/core/counters.js';
 import { Ingest, type Appender } from '../../../src/ingest/ingest.js';
+import type { Appended } from '../../../src/spool/writer.js';
 import { findProfile } from '../../../devices/registry.js';
 import type { DeviceProfile } from '../../../src/core/profile.js';
 import { int, mutate, randomBytes, rng, validUnits } from './fuzz-support.js';
@@ -17,10 +18,10 @@ const INPUTS = 20_000;
 /** Counts what was appended, keeps nothing (a spool that only counts). */
 class CountingSpool implements Appender {
   records = 0;
-  async append(payloads: readonly Buffer[]): Promise<number> {
+  async appendRecords(payloads: readonly Buffer[]): Promise<Appended> {
     for (const p of payloads) JSON.parse(p.toString());
     this.records += payloads.length;
-    return this.records;
+    return { lastSeq: this.records, next: { seq: this.records + 1, segment: 1, offset: 0 } };
   }
 }
 

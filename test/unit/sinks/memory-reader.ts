@@ -35,6 +35,10 @@ export class MemoryReader implements SpoolReader {
     this.committedSeq = pos.seq;
   }
 
+  position(): SpoolPosition {
+    return { seq: this.committedSeq, segment: 0, offset: this.committedSeq };
+  }
+
   lag(): number {
     return this.entries.length - (this.committedSeq - 1);
   }

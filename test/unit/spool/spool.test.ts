@@ -247,6 +247,39 @@ describe('Spool retention and size bound', () => {
     expect((await a.read(1000)).entries[0]!.seq).toBe(31);
   });
 
+  it('a holder alone deletes nothing, also after a reopen that does not name it; with a delivering reader it holds its data back', async () => {
+    let s = await openSpool({ segmentBytes: 1000, holders: ['state'] });
+    for (let i = 0; i < 30; i++) await s.append([payloadFor(i + 1, 180)]);
+    const segs = s.stats().segments;
+    const state = await s.reader('state');
+    await state.commit((await state.read(1000)).next);
+    expect(s.stats().segments).toBe(segs);
+    s = await reopen(s, { segmentBytes: 1000 }); // no `holders`: the cursor file says it
+    expect(s.stats().segments).toBe(segs);
+    // A reader that delivers data lets retention work, down to what the holder still needs.
+    const writer = await s.reader('writer');
+    await writer.commit((await writer.read(1000)).next);
+    expect(s.stats().segments).toBe(1);
+    for (let i = 30; i < 60; i++) await s.append([payloadFor(i + 1, 180)]);
+    const held = (await s.reader('state')).position();
+    await writer.commit((await writer.read(1000)).next);
+    expect(s.stats().segments).toBeGreaterThan(1);
+    const oldest = s.scan('look', { seq: 1, segment: 1, offset: 0 });
+    expect((await oldest.read(1)).entries[0]!.seq).toBeLessThanOrEqual(held.seq);
+    await oldest.release();
+  });
+
+  it('appends with reserve go past maxBytes by the reserve, no further', async () => {
+    const s = await openSpool({ maxBytes: 20_000, segmentBytes: 5000 });
+    while (await s.append([payloadFor(1, 400)]).then(() => true, () => false));
+    expect(s.stats().full).toBe(true);
+    let extra = 0;
+    while (await s.append([payloadFor(1, 400)], { reserve: true }).then(() => true, () => false)) extra++;
+    // 420 bytes a record; the reserve is 16 KiB at this size
+    expect(extra).toBeGreaterThan(30);
+    expect(s.stats().bytes).toBeLessThanOrEqual(20_000 + s.reserveBytes());
+  });
+
   it('refuses appends past maxBytes with SpoolFullError, signals it, and recovers after commit', async () => {
     const events: Array<[string, SpoolStats]> = [];
     const s = await openSpool({ maxBytes: 8000, segmentBytes: 2000, warnRatio: 0.5 });

@@ -1,0 +1,69 @@
+/**
+ * The saved alarm state: a checkpoint of the detectors and alarm manager (`PipelineState`) and of
+ * the views built from the same records (the nurse station's ward store), with the spool seq of
+ * the last input it includes. A restart loads it and replays the spool after that seq, so the
+ * state after a restart is the state before it.
+ *
+ * One JSON file, replaced atomically (written beside, fsynced, renamed), readable by the
+ * gateway's user only: it holds patient data.
+ */
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/atomic-file.js';
+import { PIPELINE_STATE_VERSION, type PipelineState } from '../detectors/pipeline.js';
+
+/** What the file holds. */
+export interface SavedState {
+  /** The file's own format. */
+  readonly format: typeof STATE_FORMAT;
+  /** epoch ms, by the gateway's clock */
+  readonly savedAt: number;
+  /** Seq of the last spool record whose effects the state includes. */
+  readonly seq: number;
+  readonly pipeline: PipelineState;
+  /** Views built from the same records, by name (e.g. `ward`). */
+  readonly views: Readonly<Record<string, unknown>>;
+}
+
+export const STATE_FORMAT = 1;
+
+/** What reading the file found. */
+export type LoadedState =
+  | { readonly kind: 'loaded'; readonly state: SavedState }
+  | { readonly kind: 'none' }
+  /** There is a file, but this build cannot use it (why, in words for the log and the station). */
+  | { readonly kind: 'unusable'; readonly problem: string };
+
+/** Reads the saved state, never throwing for what a file can hold. */
+export async function loadState(file: string): Promise<LoadedState> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+    return { kind: 'unusable', problem: `${file} cannot be read: ${(err as Error).message}` };
+  }
+  let raw: Partial<SavedState>;
+  try {
+    raw = JSON.parse(text) as Partial<SavedState>;
+  } catch (err) {
+    return { kind: 'unusable', problem: `${file} is not valid JSON: ${(err as Error).message}` };
+  }
+  if (raw.format !== STATE_FORMAT) return { kind: 'unusable', problem: `${file} is in format ${String(raw.format)}; this build reads format ${STATE_FORMAT}` };
+  if (raw.pipeline?.version !== PIPELINE_STATE_VERSION) {
+    return { kind: 'unusable', problem: `${file} holds detector state of version ${String(raw.pipeline?.version)}; this build reads version ${PIPELINE_STATE_VERSION}` };
+  }
+  if (!Number.isSafeInteger(raw.seq) || typeof raw.savedAt !== 'number' || typeof raw.views !== 'object' || raw.views === null) {
+    return { kind: 'unusable', problem: `${file} is incomplete (seq, savedAt or views missing)` };
+  }
+  return { kind: 'loaded', state: raw as SavedState };
+}
+
+/** Writes the state (already serialised, so the caller chooses when to pay for it). */
+export async function saveState(file: string, json: string): Promise<void> {
+  await writeFileAtomic(file, json, 0o600);
+}
+
+/** Serialises a state for `saveState`. */
+export function serialiseState(s: SavedState): string {
+  return JSON.stringify(s);
+}
