@@ -86,7 +86,7 @@ export function decodeRadical7Line(payload: Buffer): Decoded {
   const date = tokens[0] ?? '';
   const time = tokens[1] ?? '';
   if (!DATE_TIME.test(`${date} ${time}`)) {
-    const looksLikeAscii1 = /\b(SPO2|BPM|EXC)=/.test(line);
+    const looksLikeAscii1 = /^\d{2}\/\d{2}\/\d{2}\b/.test(line) || /\b(SPO2|BPM|EXC)=/.test(line);
     throw new DecodeError(
       `${looksLikeAscii1 ? 'no MM/dd/yy HH:mm:ss at line start' : 'not a Masimo ASCII 1 line'}: ${JSON.stringify(line.slice(0, 40))}`,
       looksLikeAscii1 ? 'bad_line' : 'format_mismatch',
