@@ -1,7 +1,8 @@
 /**
  * One configured serial port of the serial source: opens it with the real serialport binding,
- * feeds its bytes through the profile's framer, and reopens it with exponential backoff when it
- * goes away. Each port has its own state, so one port's failure never touches another.
+ * writes the profile's requests to a device that waits to be asked, feeds its bytes through the
+ * profile's framer, and reopens it with exponential backoff when it goes away (a failed write
+ * counts as going away). Each port has its own state, so one port's failure never touches another.
  */
 import { SerialPort } from 'serialport';
 import type { Logger } from '../core/log.js';
