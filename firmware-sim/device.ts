@@ -16,8 +16,21 @@ import type { Encoder } from './encoders/types.js';
 export const SIM_PROFILES = ['masimo-radical7', 'nellcor-n595', 'datex-s5', 'json-v1', 'json-v1-nibp'] as const;
 export type SimProfile = (typeof SIM_PROFILES)[number];
 
+/** The serial kinds by the name of the profile that reads them, so both names can be given. */
+export const SIM_PROFILE_BY_PROFILE_NAME: Readonly<Record<string, SimProfile>> = {
+  'masimo-ascii1': 'masimo-radical7',
+  'nellcor-n595-n560': 'nellcor-n595',
+  'ge-datex-s5-dri': 'datex-s5',
+};
+
 export function isSimProfile(s: string): s is SimProfile {
   return (SIM_PROFILES as readonly string[]).includes(s);
+}
+
+/** The device kind for a simulator or profile name, or undefined. */
+export function simProfileFor(name: string): SimProfile | undefined {
+  if (isSimProfile(name)) return name;
+  return Object.hasOwn(SIM_PROFILE_BY_PROFILE_NAME, name) ? SIM_PROFILE_BY_PROFILE_NAME[name] : undefined;
 }
 
 /** Default device clock at t = 0 for pure generation: fixed so golden output never moves. */
@@ -155,17 +168,15 @@ export class SimDevice {
   }
 
   /**
-   * The cuff sample reported with emission k: a measurement that finished in
-   * (t(k − 1), t(k)] (the frame right after it), or none.
+   * The cuff sample shown with emission k: the last measurement that finished at or before t(k)
+   * (a monitor displays it until the next cycle), or none before the first.
    */
   private nibpFor(k: number): VitalSample | undefined {
     if (this.profile !== 'datex-s5') return undefined;
     const t = this.emissionTime(k);
-    const prev = k === 0 ? -Infinity : this.emissionTime(k - 1);
     const j = Math.floor((t - this.nibpFirstS) / this.nibpIntervalS);
     if (j < 0) return undefined;
-    const m = this.nibpFirstS + j * this.nibpIntervalS;
-    return m > prev && m <= t ? this.patient.sample(m) : undefined;
+    return this.patient.sample(this.nibpFirstS + j * this.nibpIntervalS);
   }
 }
 

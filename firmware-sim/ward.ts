@@ -7,13 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log } from '../src/core/log.js';
-import { SimDevice } from './device.js';
+import { SimDevice, simProfileFor } from './device.js';
 import { startFleet, type Fleet, type FleetDevice } from './fleet.js';
 import { loadScenario, type Scenario } from './scenario.js';
 import { runSerialDevice, type SerialRunner } from './serial-runner.js';
 import { SocatPair, socatAvailable } from './socat.js';
 
-export const SERIAL_SIM_PROFILES = ['masimo-radical7', 'nellcor-n595', 'datex-s5'] as const;
+/** Serial devices by the profile that reads them, and by the profiles' former names. */
+export const SERIAL_SIM_PROFILES = ['masimo-ascii1', 'nellcor-n595-n560', 'ge-datex-s5-dri', 'masimo-radical7', 'nellcor-n595', 'datex-s5'] as const;
 export type SerialSimProfile = (typeof SERIAL_SIM_PROFILES)[number];
 
 /** One serial bedside monitor. */
@@ -37,7 +38,7 @@ export interface WardOptions {
   readonly intervalMs?: number;
   /** Scenario seconds per device second for every device; default each scenario's own. */
   readonly timeScale?: number;
-  /** Seconds between cuff measurements (json-v1-nibp, datex-s5). Default 300. */
+  /** Seconds between cuff measurements (json-v1-nibp, ge-datex-s5-dri). Default 300. */
   readonly nibpIntervalS?: number;
   /** Stop after this many device seconds; default run until stopped. */
   readonly durationS?: number;
@@ -101,9 +102,11 @@ export async function startSimulatedWard(options: WardOptions): Promise<Simulate
       } else {
         serialPaths[id] = path;
       }
+      const kind = simProfileFor(spec.profile);
+      if (!kind) throw new Error(`serial device ${id}: unknown profile "${spec.profile}" (one of ${SERIAL_SIM_PROFILES.join(', ')})`);
       const device = new SimDevice({
         id,
-        profile: spec.profile,
+        profile: kind,
         scenario: typeof spec.scenario === 'string' ? loadScenario(spec.scenario) : spec.scenario,
         seed: spec.seed ?? 1,
         startEpochMs: Date.now(),

@@ -1,17 +1,17 @@
 /**
- * Flag framer for the Datex-Ohmeda S/5 style binary stream (see README.md in this folder):
+ * Flag framer for the GE/Datex-Ohmeda S/5 DRI byte stream (see README.md in this folder):
  * `0x7E` + escaped(body) + `0x7E`, where body bytes 0x7E and 0x7D are sent as `0x7D, byte ^ 0x20`.
  */
 import type { Framer, FramerItem } from '../../src/core/profile.js';
+import { DRI_ESCAPE as ESCAPE, DRI_ESCAPE_XOR as ESCAPE_XOR, DRI_FLAG as FLAG } from './dri.js';
 
-/** Frame delimiter. */
-export const FLAG = 0x7e;
-/** Escape byte: the next byte is XORed with 0x20. */
-export const ESCAPE = 0x7d;
-/** XOR mask applied to an escaped byte. */
-export const ESCAPE_XOR = 0x20;
-/** Most raw (escaped) bytes between two flags; anything longer is discarded. */
-export const DEFAULT_MAX_RAW_BYTES = 64;
+export { FLAG, ESCAPE, ESCAPE_XOR };
+/**
+ * Most raw (escaped) bytes between two flags; anything longer is discarded. The largest DRI
+ * record is 1,490 bytes with its header (VSCaptureWave reads records into 1,490 bytes), so a
+ * frame of record and checksum, every byte escaped, stays under 3,000.
+ */
+export const DEFAULT_MAX_RAW_BYTES = 3000;
 
 /**
  * Splits the stream at flags and unescapes each frame. Emits the unescaped body of every

@@ -1,55 +1,97 @@
 /**
- * Decoder for Masimo Radical-7 style ASCII lines (see README.md in this folder):
+ * Decoder for Masimo "ASCII 1" serial lines, as Radical-5, Radical-7 and Rad-8 send them once a
+ * second (see README.md in this folder):
  *
- *   `MM/dd/yy HH:mm:ss SN=0000001234 SPO2=097% BPM=072 PI=02.10% … ALARM=0000 EXC=000000`
+ *   `02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% … ALARM=0000 EXC=000800`
  *
- * Pure: no I/O, no clock. One call decodes one line (without or with its CR LF).
+ * Pure: no I/O, no clock. One call decodes one line (with or without its line end, in either
+ * order: the monitors end lines with CR LF or with LF CR).
  */
 import { DecodeError } from '../../src/core/errors.js';
 import type { Decoded, Reading } from '../../src/core/profile.js';
-import type { MetricName, TechnicalKind } from '../../src/core/types.js';
+import type { MetricName, Quality } from '../../src/core/types.js';
 
 type Event = Decoded['events'][number];
+type SensorClass = 'off' | 'poor' | 'info';
 
-/** `EXC` bits → what they mean for the sensor. [wire: masimo-radical7 EXC] */
-const EXC_BITS: readonly { readonly bit: number; readonly name: string; readonly kind: 'sensor_off' | 'sensor_poor' }[] = [
-  { bit: 0x000001, name: 'no sensor', kind: 'sensor_off' },
-  { bit: 0x000002, name: 'defective sensor', kind: 'sensor_off' },
-  { bit: 0x000004, name: 'low perfusion', kind: 'sensor_poor' },
-  { bit: 0x000008, name: 'pulse search', kind: 'sensor_poor' },
-  { bit: 0x000010, name: 'interference', kind: 'sensor_poor' },
-  { bit: 0x000020, name: 'sensor off patient', kind: 'sensor_off' },
-  { bit: 0x000040, name: 'ambient light', kind: 'sensor_poor' },
-  { bit: 0x000080, name: 'unrecognised sensor', kind: 'sensor_off' },
-  { bit: 0x000200, name: 'low signal IQ', kind: 'sensor_poor' },
+/**
+ * `EXC` bits. [mdpnp poxrad_discrete.h exceptionmessage] The Rad-8 manual (quoted in
+ * nmenon/masimo-datacapture) lists 0x100 as reserved; mdpnp names it "incompatible sensor",
+ * which is followed here (an unknown sensor gives no trustworthy value either way).
+ */
+export const MASIMO_EXC_BITS: readonly { readonly bit: number; readonly name: string; readonly class: SensorClass }[] = [
+  { bit: 0x000001, name: 'no sensor', class: 'off' },
+  { bit: 0x000002, name: 'defective sensor', class: 'off' },
+  { bit: 0x000004, name: 'low perfusion', class: 'poor' },
+  { bit: 0x000008, name: 'pulse search', class: 'poor' },
+  { bit: 0x000010, name: 'interference', class: 'poor' },
+  { bit: 0x000020, name: 'sensor off', class: 'off' },
+  { bit: 0x000040, name: 'ambient light', class: 'poor' },
+  { bit: 0x000080, name: 'unrecognized sensor', class: 'off' },
+  { bit: 0x000100, name: 'incompatible sensor', class: 'off' },
+  { bit: 0x000400, name: 'low signal IQ', class: 'poor' },
+  // [Rad-8 manual via nmenon/masimo-datacapture] 0x800: the algorithm runs in full SET mode: normal.
+  { bit: 0x000800, name: 'Masimo SET', class: 'info' },
+  { bit: 0x001000, name: 'no cable connected', class: 'off' },
+  { bit: 0x002000, name: 'cable life expired', class: 'off' },
+  { bit: 0x004000, name: 'incompatible cable', class: 'off' },
+  { bit: 0x008000, name: 'unrecognized cable', class: 'off' },
+  { bit: 0x010000, name: 'defective cable', class: 'off' },
+  { bit: 0x020000, name: 'sensor calibrating', class: 'poor' },
+  { bit: 0x040000, name: 'sensor life expired', class: 'off' },
+  { bit: 0x080000, name: 'emitter temperature out of range', class: 'poor' },
+  { bit: 0x100000, name: 'sensor current limit exceeded', class: 'poor' },
+  { bit: 0x200000, name: 'SpCO low confidence', class: 'info' },
+  { bit: 0x400000, name: 'SpMET low confidence', class: 'info' },
 ];
 
-/** `ALARM` bit for low battery. The limit-alarm bits (0x0001, 0x0002) are informational. */
-const ALARM_LOW_BATTERY = 0x0010;
+/** `ALARM` bits. [mdpnp poxrad_discrete.h alarmmessage] Only low battery becomes an event. */
+export const MASIMO_ALARM = {
+  spo2High: 0x0001,
+  spo2Low: 0x0002,
+  prHigh: 0x0004,
+  prLow: 0x0008,
+  active: 0x0010,
+  silenced: 0x0020,
+  lowBattery: 0x0040,
+} as const;
 
 /** Keys carrying a numeric value → canonical metric (units already match: %, /min, %). */
 const VALUE_KEYS: Readonly<Record<string, MetricName>> = { SPO2: 'spo2', BPM: 'pr', PI: 'pi' };
 
 const DATE_TIME = /^(\d{2})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
 const NUMBER = /^\d+(?:\.\d+)?$/;
-/** Values made only of dashes and dots mean "invalid" (no reading, not zero). */
+/** Values made only of dashes and dots (`---`, `--.-`, `--.--`) mean "no value" (not zero). */
 const INVALID = /^[-.]+$/;
+/** `ALARM`, `EXC` and `EXC1` widths seen: 2 (Radical-5), 4, 6 (Radical-7 newer), 3, 7, 8. */
+const HEX = /^[0-9A-Fa-f]{1,8}$/;
+/** Leading bytes a line may carry: the CR of an LF CR line end, and NULs some monitors send. */
+const LEADING = /^[\r\0]+/;
 
 /**
- * Decodes one Radical-7 line.
- * @returns `deviceTs` (the device clock read as UTC, epoch ms), readings for SPO2 (`spo2`, %),
- *   BPM (`pr`, /min) and PI (`pi`, %) when valid, and one sensor event (from `EXC`) and one
- *   battery event (from `ALARM`) when those keys are present.
- * @throws DecodeError `bad_line` (no date/time, or a token that is not KEY=VALUE),
- *   `missing_field` (SPO2 or BPM absent), `bad_value` (a value that is neither a number nor
- *   dashes, or malformed ALARM/EXC hex).
+ * Decodes one ASCII 1 line.
+ * @returns for a data line: `deviceTs` (the device clock read as UTC, epoch ms), readings for
+ *   SPO2 (`spo2`, %), BPM (`pr`, /min) and PI (`pi`, %) when they carry values, one sensor event
+ *   (from `EXC`) and one battery event (from `ALARM`) when those fields are present. Readings on
+ *   a line whose `EXC` says the sensor is off are marked `invalid`. A blank line gives nothing.
+ * @throws DecodeError `format_mismatch` (the line is not ASCII 1 at all: no date and no ASCII 1
+ *   field), `bad_line` (no date/time, or a token that is not KEY=VALUE), `missing_field` (SPO2
+ *   or BPM absent), `bad_value` (a value that is neither a number nor dashes, or ALARM/EXC/EXC1
+ *   that is not 1–8 hex digits).
  */
 export function decodeRadical7Line(payload: Buffer): Decoded {
-  const line = payload.toString('latin1').replace(/\r?\n?$/, '');
-  const tokens = line.split(' ').filter((t) => t.length > 0);
-  const date = tokens[0];
-  const time = tokens[1];
-  if (date === undefined || time === undefined) throw new DecodeError('line has no date and time', 'bad_line');
+  const line = payload.toString('latin1').replace(LEADING, '').replace(/[\r\n]+$/, '');
+  if (line.trim() === '') return { readings: [], events: [] };
+  const tokens = line.split(/[ \t]+/).filter((t) => t.length > 0);
+  const date = tokens[0] ?? '';
+  const time = tokens[1] ?? '';
+  if (!DATE_TIME.test(`${date} ${time}`)) {
+    const looksLikeAscii1 = /^\d{2}\/\d{2}\/\d{2}\b/.test(line) || /\b(SPO2|BPM|EXC)=/.test(line);
+    throw new DecodeError(
+      `${looksLikeAscii1 ? 'no MM/dd/yy HH:mm:ss at line start' : 'not a Masimo ASCII 1 line'}: ${JSON.stringify(line.slice(0, 40))}`,
+      looksLikeAscii1 ? 'bad_line' : 'format_mismatch',
+    );
+  }
   const deviceTs = parseDeviceTime(`${date} ${time}`);
 
   const fields = new Map<string, string>();
@@ -61,29 +103,29 @@ export function decodeRadical7Line(payload: Buffer): Decoded {
   for (const key of ['SPO2', 'BPM']) {
     if (!fields.has(key)) throw new DecodeError(`line has no ${key} field`, 'missing_field');
   }
+  const exc1 = fields.get('EXC1');
+  if (exc1 !== undefined) parseHex('EXC1', exc1);
+
+  const events: Event[] = [];
+  let quality: Quality | undefined;
+  const exc = fields.get('EXC');
+  if (exc !== undefined) {
+    const sensor = sensorEvent(parseHex('EXC', exc), exc);
+    events.push(sensor);
+    // A value shown while the monitor says the sensor is off is not a measurement.
+    if (sensor.kind === 'sensor_off') quality = 'invalid';
+  }
+  const alarm = fields.get('ALARM');
+  if (alarm !== undefined) {
+    events.push(parseHex('ALARM', alarm) & MASIMO_ALARM.lowBattery ? { kind: 'battery_low', detail: `ALARM=${alarm}: low battery` } : { kind: 'battery_ok' });
+  }
 
   const readings: Reading[] = [];
   for (const [key, metric] of Object.entries(VALUE_KEYS)) {
     const raw = fields.get(key);
     if (raw === undefined) continue;
     const value = parseValue(key, raw);
-    if (value !== null) readings.push({ metric, value });
-  }
-
-  const events: Event[] = [];
-  const exc = fields.get('EXC');
-  if (exc !== undefined) {
-    const event = sensorEvent(parseHex('EXC', exc, 6), exc);
-    if (event) events.push(event);
-  }
-  const alarm = fields.get('ALARM');
-  if (alarm !== undefined) {
-    const bits = parseHex('ALARM', alarm, 4);
-    events.push(
-      bits & ALARM_LOW_BATTERY
-        ? { kind: 'battery_low', detail: `ALARM=${alarm} low battery` }
-        : { kind: 'battery_ok' },
-    );
+    if (value !== null) readings.push(quality ? { metric, value, quality } : { metric, value });
   }
   return { deviceTs, readings, events };
 }
@@ -102,7 +144,7 @@ function parseDeviceTime(text: string): number {
   return ts;
 }
 
-/** A value with an optional trailing `%`: a number, or dashes/dots for invalid (null). */
+/** A value with an optional trailing `%`: a number, or dashes/dots for no value (null). */
 function parseValue(key: string, raw: string): number | null {
   const text = raw.endsWith('%') ? raw.slice(0, -1) : raw;
   if (INVALID.test(text)) return null;
@@ -110,33 +152,31 @@ function parseValue(key: string, raw: string): number | null {
   return Number(text);
 }
 
-function parseHex(key: string, raw: string, digits: number): number {
-  if (raw.length !== digits || !/^[0-9A-Fa-f]+$/.test(raw)) {
-    throw new DecodeError(`${key} must be ${digits} hex digits: ${JSON.stringify(raw.slice(0, 20))}`, 'bad_value');
-  }
+function parseHex(key: string, raw: string): number {
+  if (!HEX.test(raw)) throw new DecodeError(`${key} must be 1 to 8 hex digits: ${JSON.stringify(raw.slice(0, 20))}`, 'bad_value');
   return Number.parseInt(raw, 16);
 }
 
 /**
- * One sensor event for an `EXC` bitmask: `sensor_off` when any "off" bit is set, else
- * `sensor_poor` when any "poor" bit is set, `sensor_ok` when the mask is zero, and nothing when
- * only bits this table does not know are set. The detail names every set bit.
+ * The sensor event for an `EXC` bitmask: `sensor_off` when any "off" bit is set, else
+ * `sensor_poor` when any "poor" bit is set, else `sensor_ok` (0x800 "Masimo SET" and the
+ * low-confidence bits are normal operation). The detail names every set bit, unknown ones too.
  */
-function sensorEvent(mask: number, raw: string): Event | undefined {
-  if (mask === 0) return { kind: 'sensor_ok' };
+function sensorEvent(mask: number, raw: string): Event {
   const names: string[] = [];
-  let kind: TechnicalKind | undefined;
+  let off = false;
+  let poor = false;
   let known = 0;
-  for (const { bit, name, kind: k } of EXC_BITS) {
+  for (const { bit, name, class: c } of MASIMO_EXC_BITS) {
     if ((mask & bit) === 0) continue;
     known |= bit;
+    if (c === 'info') continue;
     names.push(name);
-    // The worst condition wins: off before poor.
-    if (k === 'sensor_off') kind = 'sensor_off';
-    else if (kind === undefined) kind = 'sensor_poor';
+    if (c === 'off') off = true;
+    else poor = true;
   }
   const unknown = mask & ~known;
-  if (unknown !== 0) names.push(`unknown bits 0x${unknown.toString(16).padStart(6, '0')}`);
-  if (kind === undefined) return undefined;
-  return { kind, detail: `EXC=${raw}: ${names.join(', ')}` };
+  if (unknown !== 0) names.push(`unknown bits 0x${unknown.toString(16)}`);
+  const kind = off ? 'sensor_off' : poor ? 'sensor_poor' : 'sensor_ok';
+  return names.length === 0 ? { kind } : { kind, detail: `EXC=${raw}: ${names.join(', ')}` };
 }

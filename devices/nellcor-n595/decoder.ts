@@ -1,9 +1,10 @@
 /**
- * Decoder for Nellcor N-595 style ASCII lines (see README.md in this folder):
+ * Decoder for the Nellcor N-595 / N-560 (OxiMax) real-time serial output (see README.md in this
+ * folder): a data line every 2 s,
  *
- *   `02-Mar-26 08:00:01    97    72    45` and optional status codes: `… 93 128 30 PS MO`
+ *   `29-Dec-17 07:18:57    89*     66     201    MO SL            `
  *
- * plus the header lines the monitor repeats every 25 lines, and blank lines (both skipped).
+ * and the header lines the monitor repeats every 25 lines, which decode to nothing.
  * Pure: no I/O, no clock.
  */
 import { DecodeError } from '../../src/core/errors.js';
@@ -11,62 +12,87 @@ import type { Decoded, Reading } from '../../src/core/profile.js';
 
 type Event = Decoded['events'][number];
 
-/** Status codes that describe the sensor or the pulse signal. [wire: nellcor-n595 status codes] */
-const SENSOR_CODES: Readonly<Record<string, { readonly kind: 'sensor_off' | 'sensor_poor' | 'pulse_lost'; readonly name: string }>> = {
+/**
+ * Status codes about the sensor or the pulse signal. [mdpnp nellcor-n595.spec status] The
+ * spec's names: SD SensorDisconnect, SO SensorOff, LP LossOfPulse, LM LossOfPulseInterference,
+ * MO InterferenceDetected, PS PulseSearch.
+ */
+export const N595_SENSOR_CODES: Readonly<Record<string, { readonly kind: 'sensor_off' | 'sensor_poor' | 'pulse_lost'; readonly name: string }>> = {
   SD: { kind: 'sensor_off', name: 'sensor disconnect' },
   SO: { kind: 'sensor_off', name: 'sensor off' },
   LP: { kind: 'pulse_lost', name: 'loss of pulse' },
+  LM: { kind: 'pulse_lost', name: 'loss of pulse with motion' },
   MO: { kind: 'sensor_poor', name: 'interference (motion)' },
   PS: { kind: 'sensor_poor', name: 'pulse search' },
 };
 const LOW_BATTERY = 'LB';
-/** Alarm-state codes: informational, ignored. */
-const INFORMATIONAL = new Set(['AO', 'AS', 'SL', 'SH', 'PL', 'PH']);
+/**
+ * The monitor's own alarm state: AO alarm off, AS alarm silence, PH/PL pulse rate upper/lower
+ * limit, SH/SL saturation upper/lower limit. Informational: Vigil keeps its own limits.
+ */
+export const N595_INFORMATIONAL_CODES: readonly string[] = ['AO', 'AS', 'PH', 'PL', 'SH', 'SL'];
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 
-const DATA_LINE = /^(\d{2})-([A-Za-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2})((?: +\S+)*) *$/;
-const HEADER_VERSION = /^N-595 +VERSION /;
-const HEADER_COLUMNS = /^TIME +%SPO2 +BPM +PA +Status *$/;
-const NUMBER = /^\d+$/;
-/** `---`: the column is invalid (no reading, not zero). */
+const DATA_LINE = /^(\d{2})-([A-Za-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2})((?:[ \t]+\S+)*)[ \t]*$/;
+/**
+ * Lines that carry no reading. [mdpnp nellcor-n595.spec] The settings line (`N-560 VERSION
+ * 1.56.00 CRC:XXXX SpO2 Limit: 90-100% PR Limit: 60-170BPM`, or `… INFO CRC:… SEC:…`), the
+ * limits-type line (`ADULT 0SAT-S [SPO2 RESP MODE: NORMAL]`), the column titles, and the lines of
+ * the monitor's interactive menu.
+ */
+const NON_DATA = [
+  /^\S+\s+VERSION\s+\S+/,
+  /^\s*(ADULT|NEO\w*)\s+\d+SAT-S\b/i,
+  /^\s*TIME\s+%SPO2\s+BPM\s+PA\s+STATUS\s*$/i,
+  /^\s*Command\?\s*$/,
+  /^\S+\s+Interactive Mode\s*$/,
+  /^\s+\d\)\s/,
+];
+/** A column value: digits with an optional `*` (its limit alarm is active; still valid). */
+const VALUE = /^(\d+)\*?$/;
+/** `---`: the column has no value (not zero). */
 const INVALID = /^-+$/;
 const CODE = /^[A-Z]{2}$/;
 
 /**
- * Decodes one N-595 line.
+ * Decodes one line.
  * @returns for a data line: `deviceTs` (device clock read as UTC, epoch ms), readings `spo2` (%)
- *   and `pr` (/min) when valid, a sensor event (`sensor_off`, `sensor_poor` or `sensor_ok`,
- *   none when the line only says LP), `pulse_lost` on LP, and `battery_low`/`battery_ok`.
- *   For a header or blank line: no readings and no events.
- * @throws DecodeError `bad_line` (not a data, header or blank line), `bad_value` (a column that
- *   is neither digits nor `---`).
+ *   and `pr` (/min) when they carry values, a sensor event (`sensor_off`, `sensor_poor` or
+ *   `sensor_ok`; none when the only sensor code is LP or LM), `pulse_lost` on LP or LM, and
+ *   `battery_low`/`battery_ok`. During pulse search (PS) a 0 is no reading. For a header,
+ *   menu or blank line: no readings and no events.
+ * @throws DecodeError `format_mismatch` (not a line of this output at all), `bad_line` (a data
+ *   line with an impossible date, fewer than three columns, or a status token that is not two
+ *   capital letters), `bad_value` (a column that is neither digits[*] nor `---`).
  */
 export function decodeN595Line(payload: Buffer): Decoded {
-  const line = payload.toString('latin1').replace(/\r?\n?$/, '');
-  if (line.trim() === '' || HEADER_VERSION.test(line) || HEADER_COLUMNS.test(line.trim())) {
-    return { readings: [], events: [] };
-  }
+  const line = payload.toString('latin1').replace(/^[\r\0]+/, '').replace(/[\r\n]+$/, '');
+  if (line.trim() === '' || NON_DATA.some((re) => re.test(line))) return { readings: [], events: [] };
   const m = DATA_LINE.exec(line);
-  if (!m) throw new DecodeError(`not an N-595 data line: ${JSON.stringify(line.slice(0, 40))}`, 'bad_line');
+  if (!m) {
+    const dated = /^\d{2}-[A-Za-z]{3}-\d{2} /.test(line);
+    throw new DecodeError(`${dated ? 'malformed data line' : 'not a Nellcor N-595/N-560 line'}: ${JSON.stringify(line.slice(0, 40))}`, dated ? 'bad_line' : 'format_mismatch');
+  }
   const deviceTs = parseDeviceTime(m);
-  const columns = (m[7] ?? '').split(' ').filter((t) => t.length > 0);
+  const columns = (m[7] ?? '').split(/[ \t]+/).filter((t) => t.length > 0);
   const [spo2, bpm, pa, ...codes] = columns;
   if (spo2 === undefined || bpm === undefined || pa === undefined) {
     throw new DecodeError('data line needs %SpO2, BPM and PA columns', 'bad_line');
   }
-
-  const readings: Reading[] = [];
-  const spo2Value = parseColumn('%SpO2', spo2);
-  if (spo2Value !== null) readings.push({ metric: 'spo2', value: spo2Value });
-  const prValue = parseColumn('BPM', bpm);
-  if (prValue !== null) readings.push({ metric: 'pr', value: prValue });
-  // PA (pulse amplitude, 0–254) is checked for form but not stored.
-  parseColumn('PA', pa);
-
   for (const code of codes) {
     if (!CODE.test(code)) throw new DecodeError(`not a status code: ${JSON.stringify(code.slice(0, 20))}`, 'bad_line');
   }
+
+  // During pulse search the monitor prints 0 for what it has not found yet.
+  const searching = codes.includes('PS');
+  const readings: Reading[] = [];
+  const spo2Value = parseColumn('%SpO2', spo2);
+  if (spo2Value !== null && !(searching && spo2Value === 0)) readings.push({ metric: 'spo2', value: spo2Value });
+  const prValue = parseColumn('BPM', bpm);
+  if (prValue !== null && !(searching && prValue === 0)) readings.push({ metric: 'pr', value: prValue });
+  // PA (pulse amplitude, 0–254) is checked for form but not stored.
+  parseColumn('PA', pa);
   return { deviceTs, readings, events: statusEvents(codes) };
 }
 
@@ -87,34 +113,36 @@ function parseDeviceTime(m: RegExpExecArray): number {
 
 function parseColumn(name: string, text: string): number | null {
   if (INVALID.test(text)) return null;
-  if (!NUMBER.test(text)) throw new DecodeError(`${name} is not a number: ${JSON.stringify(text.slice(0, 20))}`, 'bad_value');
-  return Number(text);
+  const m = VALUE.exec(text);
+  if (!m) throw new DecodeError(`${name} is not a number: ${JSON.stringify(text.slice(0, 20))}`, 'bad_value');
+  return Number(m[1]);
 }
 
 /**
- * Events for a line's status codes: one sensor event (worst of SD/SO → `sensor_off`, MO/PS →
- * `sensor_poor`; `sensor_ok` only when there is no sensor-related code at all, LP counting as one),
- * `pulse_lost` on LP, and `battery_low` on LB else `battery_ok`. Unknown codes are named once
- * in the sensor event's detail.
+ * Events for a line's status codes: one sensor event (SD/SO → `sensor_off`, else MO/PS →
+ * `sensor_poor`; `sensor_ok` only when there is no sensor code at all, LP and LM counting as
+ * ones), `pulse_lost` on LP or LM, and `battery_low` on LB else `battery_ok`. Unknown codes are
+ * named once, in the first event.
  */
 function statusEvents(codes: readonly string[]): Event[] {
   const unique = [...new Set(codes)];
-  const sensor = unique.filter((c) => SENSOR_CODES[c] !== undefined);
-  const unknown = unique.filter((c) => SENSOR_CODES[c] === undefined && c !== LOW_BATTERY && !INFORMATIONAL.has(c));
-  const describe = (list: readonly string[]) => list.map((c) => `${c} ${SENSOR_CODES[c]?.name ?? ''}`.trim()).join(', ');
+  const sensor = unique.filter((c) => N595_SENSOR_CODES[c] !== undefined);
+  const unknown = unique.filter((c) => N595_SENSOR_CODES[c] === undefined && c !== LOW_BATTERY && !N595_INFORMATIONAL_CODES.includes(c));
+  const describe = (list: readonly string[]) => list.map((c) => `${c} ${N595_SENSOR_CODES[c]?.name ?? ''}`.trim()).join(', ');
   const unknownNote = unknown.length > 0 ? `unknown status code${unknown.length > 1 ? 's' : ''} ${unknown.join(' ')}` : '';
   const join = (...parts: string[]) => parts.filter((p) => p.length > 0).join('; ');
+  const detailed = (kind: Event['kind'], detail: string): Event => (detail ? { kind, detail } : { kind });
 
   const events: Event[] = [];
-  const off = sensor.filter((c) => SENSOR_CODES[c]?.kind === 'sensor_off');
-  const poor = sensor.filter((c) => SENSOR_CODES[c]?.kind === 'sensor_poor');
-  if (off.length > 0) events.push({ kind: 'sensor_off', detail: join(describe(sensor), unknownNote) });
-  else if (poor.length > 0) events.push({ kind: 'sensor_poor', detail: join(describe(sensor), unknownNote) });
-  else if (sensor.length === 0) events.push(unknownNote ? { kind: 'sensor_ok', detail: unknownNote } : { kind: 'sensor_ok' });
-  if (sensor.includes('LP')) {
-    // LP alone carries the unknown-code note, since no sensor event is emitted then.
-    const alone = off.length === 0 && poor.length === 0;
-    events.push({ kind: 'pulse_lost', detail: join('LP loss of pulse', alone ? unknownNote : '') });
+  const kinds = new Set(sensor.map((c) => N595_SENSOR_CODES[c]?.kind));
+  const signal = sensor.filter((c) => N595_SENSOR_CODES[c]?.kind !== 'pulse_lost');
+  if (kinds.has('sensor_off')) events.push(detailed('sensor_off', join(describe(sensor), unknownNote)));
+  else if (kinds.has('sensor_poor')) events.push(detailed('sensor_poor', join(describe(sensor), unknownNote)));
+  else if (sensor.length === 0) events.push(detailed('sensor_ok', unknownNote));
+  if (kinds.has('pulse_lost')) {
+    const lost = sensor.filter((c) => N595_SENSOR_CODES[c]?.kind === 'pulse_lost');
+    // When pulse_lost is the only event about the sensor, it carries the unknown-code note.
+    events.push(detailed('pulse_lost', join(describe(lost), signal.length === 0 ? unknownNote : '')));
   }
   events.push(unique.includes(LOW_BATTERY) ? { kind: 'battery_low', detail: 'LB low battery' } : { kind: 'battery_ok' });
   return events;

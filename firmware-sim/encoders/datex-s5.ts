@@ -1,79 +1,77 @@
 /**
- * Datex-Ohmeda S/5 style binary frames: `0x7E` + escaped(body) + `0x7E`, body little-endian
- * (22 bytes): u8 record type 0x01, u32 device time (s, UTC), int16 hr, spo2 (0.01 %), pr, rr,
- * temp (0.01 °C), sbp, dbp, map (0.01 mmHg), u8 additive checksum of the preceding bytes.
- * NIBP fields are "not updated" except on the frame right after a cuff measurement.
+ * GE/Datex-Ohmeda S/5 DRI output: a displayed-values record every 5 s (a 40-byte header, one
+ * descriptor and one 278-byte basic-class subrecord with grouped values and their status),
+ * framed, escaped and checksummed as devices/datex-s5 reads it. Like the real monitor it sends
+ * nothing until the host asks (see `createDriHostLink`).
  */
+import {
+  DRI_BASIC,
+  DRI_HEADER,
+  DRI_LEVEL,
+  DRI_MAINTYPE,
+  DRI_MARKER,
+  DRI_PH,
+  DRI_PHDB,
+  DRI_STATUS,
+  type DriGroupName,
+  driFieldOffset,
+  driFrame,
+  driRecord,
+} from '../../devices/datex-s5/index.js';
 import type { VitalSample } from '../physiology.js';
+import { createDriHostLink } from './datex-host-link.js';
 import { corruptFrames } from './garbage.js';
 import type { EncodeContext, Encoder } from './types.js';
 
-export const DATEX_FLAG = 0x7e;
-export const DATEX_ESCAPE = 0x7d;
-export const DATEX_RECORD_PHYSIOLOGICAL = 0x01;
-export const DATEX_BODY_LENGTH = 22;
+export { createDriHostLink } from './datex-host-link.js';
 
-/** Special int16 values that are never numbers. */
-export const DATEX_SPECIAL = { invalid: -32767, notUpdated: -32766, underRange: -32764, overRange: -32763 } as const;
-
-/** Seconds between frames. The S/5 computer interface sends displayed values every 5 s at its fastest. */
+/** Seconds between records: the interface's shortest displayed-values interval. */
 export const DATEX_PERIOD_S = 5;
+/** The simulated monitor's DRI level. */
+export const DATEX_SIM_LEVEL = DRI_LEVEL.l2005;
 
-/** A value in the field's unit, scaled and clamped into int16, or a special value. */
-function scaled(v: number, factor: number): number {
-  const n = Math.round(v * factor);
-  if (n > 32767) return DATEX_SPECIAL.overRange;
-  if (n < -32762) return DATEX_SPECIAL.underRange;
+/** A value in hundredths, or the over/under-range marker when it does not fit an int16. */
+function hundredths(v: number): number {
+  const n = Math.round(v * 100);
+  if (n > 32767) return DRI_MARKER.overRange;
+  if (n < -32000) return DRI_MARKER.underRange;
   return n;
 }
 
-/** The unescaped 22-byte body for a sample. */
-export function datexBody(s: VitalSample, epochMs: number, nibp?: VitalSample): Buffer {
-  const body = Buffer.alloc(DATEX_BODY_LENGTH);
-  body.writeUInt8(DATEX_RECORD_PHYSIOLOGICAL, 0);
-  body.writeUInt32LE(Math.floor(epochMs / 1000) >>> 0, 1);
+/** One displayed-values record (unframed) for a sample; `nibp` is the last cuff measurement, if any. */
+export function datexRecord(s: VitalSample, epochMs: number, nibp?: VitalSample): Buffer {
+  const time = Math.floor(epochMs / 1000);
+  const r = driRecord(DRI_HEADER.size + DRI_PHDB.size, { level: DATEX_SIM_LEVEL, time, mainType: DRI_MAINTYPE.phdb }, [{ offset: 0, type: DRI_PH.displayed }]);
+  const sub = r.subarray(DRI_HEADER.size);
+  sub.writeUInt32LE(time >>> 0, DRI_PHDB.time);
+  // Every value starts invalid, as in a real record of absent modules.
+  for (let at = DRI_PHDB.data; at < DRI_PHDB.marker; at += 2) sub.writeInt16LE(DRI_MARKER.invalid, at);
+  for (const g of Object.values(DRI_BASIC)) sub.writeUInt32LE(0, g.at);
+  const group = (name: DriGroupName, values: Record<string, number>) => {
+    sub.writeUInt32LE(DRI_STATUS.exists | DRI_STATUS.active, DRI_BASIC[name].at);
+    sub.writeUInt16LE(0, DRI_BASIC[name].at + 4);
+    for (const [field, v] of Object.entries(values)) sub.writeInt16LE(v, driFieldOffset(name, field));
+  };
   const oxim = s.sensor !== 'off';
-  const values = [
-    Math.round(s.hr), // ECG: unaffected by the finger sensor
-    oxim ? scaled(Math.round(s.spo2), 100) : DATEX_SPECIAL.invalid,
-    oxim ? Math.round(s.pr) : DATEX_SPECIAL.invalid,
-    Math.round(s.rr),
-    scaled(s.temp, 100),
-    // A cuff reports whole mmHg; the interface carries them in hundredths.
-    nibp ? scaled(Math.round(nibp.sbp), 100) : DATEX_SPECIAL.notUpdated,
-    nibp ? scaled(Math.round(nibp.dbp), 100) : DATEX_SPECIAL.notUpdated,
-    nibp ? scaled(Math.round(nibp.map), 100) : DATEX_SPECIAL.notUpdated,
-  ];
-  values.forEach((v, i) => body.writeInt16LE(v, 5 + 2 * i));
-  body.writeUInt8(checksum(body.subarray(0, DATEX_BODY_LENGTH - 1)), DATEX_BODY_LENGTH - 1);
-  return body;
-}
-
-/** 8-bit additive checksum: sum of bytes mod 256. */
-export function checksum(bytes: Uint8Array): number {
-  let sum = 0;
-  for (const b of bytes) sum = (sum + b) & 0xff;
-  return sum;
-}
-
-/** Escapes 0x7E and 0x7D in a body and adds the flags. */
-export function datexFrame(body: Uint8Array): Buffer {
-  const out: number[] = [DATEX_FLAG];
-  for (const b of body) {
-    if (b === DATEX_FLAG || b === DATEX_ESCAPE) out.push(DATEX_ESCAPE, b ^ 0x20);
-    else out.push(b);
-  }
-  out.push(DATEX_FLAG);
-  return Buffer.from(out);
+  // ECG: heart rate and impedance respiration rate, unaffected by the finger sensor.
+  group('ecg', { hr: Math.round(s.hr), impRr: Math.round(s.rr) });
+  group('spo2', oxim ? { spo2: hundredths(Math.round(s.spo2)), pr: Math.round(s.pr) } : { spo2: DRI_MARKER.invalid, pr: DRI_MARKER.invalid });
+  group('t1', { temp: hundredths(s.temp) });
+  // A cuff reports whole mmHg, carried in hundredths; before the first cycle there is none.
+  group('nibp', nibp ? { sys: hundredths(Math.round(nibp.sbp)), dia: hundredths(Math.round(nibp.dbp)), mean: hundredths(Math.round(nibp.map)) } : {});
+  // cl_drilvl_subt: basic class, this level, displayed values (as 0x00B1 in a real record).
+  sub.writeUInt16LE((DATEX_SIM_LEVEL << 4) | DRI_PH.displayed, DRI_PHDB.clDrilvlSubt);
+  return r;
 }
 
 export function createDatexEncoder(): Encoder {
   return {
-    profile: 'datex-s5',
+    profile: 'ge-datex-s5-dri',
     transport: 'serial',
     periodS: DATEX_PERIOD_S,
     offsetS: 0,
-    encode: (s: VitalSample, ctx: EncodeContext) => [datexFrame(datexBody(s, ctx.epochMs, ctx.nibp))],
-    corrupt: (units, rand) => corruptFrames(units, rand, DATEX_FLAG),
+    encode: (s: VitalSample, ctx: EncodeContext) => [driFrame(datexRecord(s, ctx.epochMs, ctx.nibp))],
+    corrupt: (units, rand) => corruptFrames(units, rand, 0x7e),
+    createHostLink: () => createDriHostLink(DATEX_SIM_LEVEL),
   };
 }

@@ -1,23 +1,25 @@
 /**
- * Nellcor N-595 style serial output: a data line every 2 s, CR LF, and the two header lines the
- * monitor reprints every 25 data lines.
- * `02-Mar-26 08:00:01    97    72    45` plus status codes, e.g. `   ---   ---   ---  SO`.
+ * Nellcor N-595 / N-560 real-time serial output: a data line every 2 s, CR LF, and the three
+ * header lines the monitor reprints every 25 data lines, laid out as in a real N-560 capture
+ * (konz/cosmopusher `demo_stream.py`):
+ * `29-Dec-17 07:18:57    89*     66     201    MO SL            `
  */
 import type { VitalSample } from '../physiology.js';
 import { corruptLines } from './garbage.js';
 import { BATTERY_LOW_PERCENT, type EncodeContext, type Encoder } from './types.js';
 
-/** The two header lines, without CR LF. */
+/** The limits printed in the header; crossing them stars the value and adds SL/PL/PH. */
+const LIMITS = { spo2Low: 85, spo2High: 100, prLow: 50, prHigh: 120 };
+
+/** The three header lines, without CR LF. */
 export const NELLCOR_HEADER = [
-  'N-595   VERSION 1.55.00    CRC:XXXX  SpO2 Limit: 85-100%    PR Limit: 50-120BPM',
-  'TIME                 %SPO2   BPM    PA   Status',
+  `N-595    VERSION 1.55.00    CRC:XXXX  SpO2 Limit: ${LIMITS.spo2Low}-${LIMITS.spo2High}%    PR Limit: ${LIMITS.prLow}-${LIMITS.prHigh}BPM`,
+  '                             ADULT            0SAT-S ',
+  'TIME                 %SpO2   BPM     PA     Status',
 ] as const;
 
 /** Data lines between header repeats. */
 export const NELLCOR_HEADER_EVERY = 25;
-
-/** The limits printed in the header; crossing them adds the informational SL/PL/PH codes. */
-const LIMITS = { spo2Low: 85, prLow: 50, prHigh: 120 };
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -31,28 +33,33 @@ export function nellcorTime(epochMs: number): string {
   return `${two(d.getUTCDate())}-${MONTHS[d.getUTCMonth()] ?? 'Jan'}-${two(d.getUTCFullYear() % 100)} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
 }
 
-/** One data line for a sample, CR LF included. */
+/** One data line for a sample, CR LF included. Columns as the monitor aligns them. */
 export function nellcorLine(s: VitalSample, epochMs: number): string {
   const valid = s.sensor !== 'off';
   const spo2 = Math.round(s.spo2);
   const pr = Math.round(s.pr);
   // Pulse amplitude 0–254 follows perfusion at the sensor site.
   const pa = Math.min(254, Math.max(0, Math.round(s.pi * 15)));
+  const spo2Alarm = valid && spo2 < LIMITS.spo2Low;
+  const prAlarm = valid && (pr < LIMITS.prLow || pr > LIMITS.prHigh);
   const codes: string[] = [];
   if (s.sensor === 'off') codes.push('SO');
   if (s.sensor === 'poor') codes.push('MO');
-  if (valid && spo2 < LIMITS.spo2Low) codes.push('SL');
+  if (spo2Alarm) codes.push('SL');
   if (valid && pr < LIMITS.prLow) codes.push('PL');
   if (valid && pr > LIMITS.prHigh) codes.push('PH');
   if (s.battery < BATTERY_LOW_PERCENT) codes.push('LB');
-  const col = (v: number): string => (valid ? String(v) : '---').padStart(6, ' ');
-  const status = codes.length > 0 ? `  ${codes.join(' ')}` : '';
-  return `${nellcorTime(epochMs)}${col(spo2)}${col(pr)}${col(pa)}${status}\r\n`;
+  // A value whose limit alarm is active carries a star, which takes the next column's first space.
+  const col = (text: string, starred: boolean, width: number) => (starred ? `${text}*`.padStart(width + 1) : text.padStart(width));
+  const spo2Col = valid ? col(String(spo2), spo2Alarm, 6) : '   ---';
+  const prCol = valid ? col(String(pr), prAlarm, spo2Alarm ? 7 : 8) : '     ---';
+  const paCol = valid ? String(pa).padStart(prAlarm ? 7 : 8) : '     ---';
+  return `${nellcorTime(epochMs)}${spo2Col}${prCol}${paCol}    ${codes.join(' ').padEnd(17)}\r\n`;
 }
 
 export function createNellcorEncoder(): Encoder {
   return {
-    profile: 'nellcor-n595',
+    profile: 'nellcor-n595-n560',
     transport: 'serial',
     periodS: 2,
     offsetS: 0,

@@ -7,7 +7,7 @@ export interface EncodeContext {
   readonly epochMs: number;
   /** Emissions since the run started, from 0 (drives periodic headers). */
   readonly index: number;
-  /** Set when a cuff measurement finished since the previous emission: the sample at that moment. */
+  /** The last cuff measurement the device shows (S/5), if any: the sample at that moment. */
   readonly nibp?: VitalSample;
 }
 
@@ -31,6 +31,21 @@ export interface Encoder {
    * `rand(k)` gives the k-th uniform number in [0, 1) for this emission (deterministic).
    */
   corrupt(units: Buffer[], rand: (k: number) => number): Buffer[];
+  /**
+   * For a device that sends nothing unasked (the S/5 DRI): a fresh link to what the host writes.
+   * The live runner feeds it the bytes it reads and sends an emission only when it allows.
+   */
+  createHostLink?(): HostLink;
+}
+
+/** A device's view of its host's requests. */
+export interface HostLink {
+  /** Bytes the host wrote to the device, as they arrive. */
+  receive(bytes: Buffer): void;
+  /** Whether the emission due at device second `t` is sent (asked for, and its interval come). */
+  sends(t: number): boolean;
+  /** Requests of this device's kind understood so far. */
+  readonly requests: number;
 }
 
 /** Zero-padded integer, e.g. pad(72, 3) → "072". */

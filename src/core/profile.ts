@@ -71,4 +71,17 @@ export interface SerialProfile extends DeviceProfile {
   readonly serial: SerialLineSettings;
   /** A fresh framer for one port. */
   createFramer(): Framer;
+  /** What the host must write to the device, for a device that sends nothing unasked. */
+  readonly host?: SerialHostRequests;
+}
+
+/** Frames the serial source writes to a device (a transfer request, a keep-alive). */
+export interface SerialHostRequests {
+  /** Frames to write, in order, each time the port opens (again after every unplug). */
+  onOpen(): readonly Buffer[];
+  /**
+   * Writes `onOpen()` again when no frame has arrived for this long, in ms: a keep-alive for a
+   * device that was restarted behind an unchanged cable and waits for a new request.
+   */
+  readonly resendAfterSilenceMs?: number;
 }

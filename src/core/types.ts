@@ -50,6 +50,8 @@ export const TECHNICAL_KINDS = [
   'device_online',
   'pulse_lost',
   'unassigned_device',
+  /** A serial device keeps sending frames its profile cannot read (wrong profile or device setting). */
+  'format_mismatch',
 ] as const;
 export type TechnicalKind = (typeof TECHNICAL_KINDS)[number];
 

@@ -143,6 +143,10 @@ export class TechnicalDetector {
       case 'device_online':
         this.end(dev, 'device_offline', t, `${dev} back online`);
         return;
+      case 'format_mismatch':
+        // no usable data reaches Vigil, as if offline; its next reading or a reopen ends it
+        this.start(at, 'device_offline', `device data not understood: ${dev}${detail}`);
+        return;
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * One configured serial port of the serial source: opens it with the real serialport binding,
- * feeds its bytes through the profile's framer, and reopens it with exponential backoff when it
- * goes away. Each port has its own state, so one port's failure never touches another.
+ * writes the profile's requests to a device that waits to be asked, feeds its bytes through the
+ * profile's framer, and reopens it with exponential backoff when it goes away (a failed write
+ * counts as going away). Each port has its own state, so one port's failure never touches another.
  */
 import { SerialPort } from 'serialport';
 import type { Logger } from '../core/log.js';
@@ -26,6 +27,10 @@ export interface SerialPortStats {
   readonly state: SerialPortState;
   /** Bytes read from the port. */
   readonly bytesIn: number;
+  /** Bytes written to the port (the profile's requests to the device). */
+  readonly bytesOut: number;
+  /** Times the profile's requests were written: on each open, and again after a silence. */
+  readonly requestsSent: number;
   /** Whole frames passed up. */
   readonly frames: number;
   /** Framer error items (stretches of discarded bytes). */
@@ -75,6 +80,12 @@ export class PortRunner {
   #wasOpen = false;
   #stopRequested = false;
   #bytesIn = 0;
+  #bytesOut = 0;
+  #requestsSent = 0;
+  /** Checks for a silent device that must be asked again (profiles with `host.resendAfterSilenceMs`). */
+  #keepAlive: NodeJS.Timeout | undefined;
+  /** Epoch ms of the last frame or request on the open port. */
+  #lastActivity = 0;
   #frames = 0;
   #framingErrors = 0;
   #reconnects = 0;
@@ -107,6 +118,8 @@ export class PortRunner {
       profile: this.config.profile.name,
       state: this.#state,
       bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+      requestsSent: this.#requestsSent,
       frames: this.#frames,
       framingErrors: this.#framingErrors,
       reconnects: this.#reconnects,
@@ -160,6 +173,45 @@ export class PortRunner {
     port.on('end', () => this.#lost(port, 'end of stream'));
     this.#options.logger.info({ path: this.config.path, deviceId: this.config.deviceId, ...this.settings }, 'serial port open');
     this.#events.technical('device_online', `${this.config.path} open`);
+    this.#startHost(port);
+  }
+
+  /** Writes the profile's requests now (a device that sends nothing unasked) and keeps them alive. */
+  #startHost(port: SerialPort): void {
+    const host = this.config.profile.host;
+    if (!host) return;
+    this.#lastActivity = this.#options.clock();
+    this.#request(port, 'open');
+    const silenceMs = host.resendAfterSilenceMs;
+    if (silenceMs === undefined) return;
+    this.#keepAlive = setInterval(() => {
+      if (port !== this.#port) return;
+      if (this.#options.clock() - this.#lastActivity >= silenceMs) this.#request(port, 'silence');
+    }, Math.max(50, Math.floor(silenceMs / 4)));
+    this.#keepAlive.unref();
+  }
+
+  /** One write of the profile's request frames. A failed write is a lost port, like a read error. */
+  #request(port: SerialPort, why: 'open' | 'silence'): void {
+    const frames = this.config.profile.host?.onOpen() ?? [];
+    if (frames.length === 0) return;
+    const bytes = Buffer.concat(frames);
+    this.#lastActivity = this.#options.clock();
+    port.write(bytes, (err) => {
+      if (err) {
+        this.#lost(port, `write failed: ${err.message}`);
+        return;
+      }
+      if (port !== this.#port) return;
+      this.#bytesOut += bytes.length;
+      this.#requestsSent += 1;
+      this.#options.logger.info({ path: this.config.path, deviceId: this.config.deviceId, frames: frames.length, bytes: bytes.length, why }, 'serial request sent');
+    });
+  }
+
+  #stopHost(): void {
+    if (this.#keepAlive) clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
   }
 
   /** Closes the port and cancels any reopen. Idempotent. */
@@ -168,6 +220,7 @@ export class PortRunner {
     this.#state = 'stopped';
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#stopHost();
     // An attempt in progress sees the stopped state and closes what it opened.
     if (this.#opening) await this.#opening;
     const port = this.#port;
@@ -183,6 +236,7 @@ export class PortRunner {
     for (const item of this.#framer.push(chunk)) {
       if ('frame' in item) {
         this.#frames += 1;
+        this.#lastActivity = receivedAt;
         this.#events.frame(item.frame, receivedAt);
       } else {
         this.#framingErrors += 1;
@@ -196,6 +250,7 @@ export class PortRunner {
     if (port !== this.#port || this.#state !== 'open') return;
     this.#port = undefined;
     this.#framer = undefined;
+    this.#stopHost();
     void closeQuietly(port);
     this.#failed(reason);
   }

@@ -1,7 +1,8 @@
 /**
  * Serial source: reads bedside monitors on serial ports (USB adapters, RS-232) with the real
  * serialport binding, splits each port's bytes into frames with its profile's framer, and passes
- * whole frames up with their origin and receive time. Decoding happens downstream.
+ * whole frames up with their origin and receive time. Decoding happens downstream. A profile with
+ * `host` requests (the S/5 DRI transfer request) has them written on every open and after a silence.
  *
  * A port that fails to open, errors, closes or disappears (device unplugged) is reported once as
  * `device_offline` and reopened with exponential backoff until it is back (`device_online`).

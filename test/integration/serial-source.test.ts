@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
-import { datexS5Profile } from '../../devices/datex-s5/index.js';
+import { createFlagFramer, datexS5Profile } from '../../devices/datex-s5/index.js';
 import { masimoRadical7Profile } from '../../devices/masimo-radical7/index.js';
 import { nellcorN595Profile } from '../../devices/nellcor-n595/index.js';
 import { DecodeError } from '../../src/core/errors.js';
@@ -191,7 +191,7 @@ describe('SerialSource over socat ptys', () => {
     await until(() => source.stats()[0]!.openAttempts >= attemptsAtUnplug + 3, 'three failed reopen attempts');
     // Meanwhile the other port goes on reading.
     await until(() => recorder.readings('bed-2') > bed2AtUnplug + 10, 'bed-2 readings during the outage');
-    expect(source.stats()[0]!.state).toBe('offline');
+    expect(source.stats()[0]!.state).not.toBe('open');
     expect(recorder.events('bed-1')).toEqual(['device_online', 'device_offline']);
     expect(recorder.readings('bed-1')).toBe(bed1AtUnplug);
 
@@ -297,5 +297,58 @@ describe('SerialSource callbacks', () => {
     await write(await devicePort(pair.a, nellcorN595Profile), [n595Line(1), n595Line(2), n595Line(3)]);
     await until(() => calls === 3, 'three frames');
     expect(source.stats()[0]).toMatchObject({ state: 'open', frames: 3 });
+  });
+});
+
+describe('SerialSource writing to a device', () => {
+  /** Reads the device end and splits what the host wrote into DRI request bodies. */
+  function hostRequests(port: SerialPort): Buffer[] {
+    const bodies: Buffer[] = [];
+    const framer = createFlagFramer();
+    port.on('data', (chunk: Buffer) => {
+      for (const item of framer.push(chunk)) if ('frame' in item) bodies.push(item.frame);
+    });
+    return bodies;
+  }
+
+  it('the S/5 profile writes its transfer request on open and again after an unplug, through the same backoff', async () => {
+    const dir = tempDir();
+    const names = { a: 's5-dev', b: 's5-gw' };
+    let pair = await ptyPair(dir, names);
+    let device = await devicePort(pair.a, datexS5Profile);
+    let received = hostRequests(device);
+    const recorder = new Recorder();
+    const source = startSource({ ports: [{ path: pair.b, deviceId: 'mon-1', profile: datexS5Profile }], ...recorder.options(), reopenBackoffMs: { min: 50, max: 400 } });
+    await source.start();
+
+    await until(() => received.length >= 5, 'the five requests (one per DRI level)');
+    expect(received.map((b) => [b[3], b[40], b.readInt16LE(41)])).toEqual([0x0b, 0x0a, 0x09, 0x08, 0x07].map((level) => [level, 1, 5]));
+    expect(source.stats()[0]).toMatchObject({ requestsSent: 1, bytesOut: Buffer.concat(datexS5Profile.host!.onOpen()).length });
+
+    // The monitor answers: a displayed-values record reaches the source.
+    await write(device, [fixtures[2]!.cases[1]!.wire]);
+    await until(() => recorder.readings('mon-1') === 1, 'the record');
+
+    await pair.close();
+    await until(() => recorder.events('mon-1').includes('device_offline'), 'device_offline');
+    pair = await ptyPair(dir, names);
+    device = await devicePort(pair.a, datexS5Profile);
+    received = hostRequests(device);
+    await until(() => received.length >= 5, 'the requests again after the replug');
+    expect(recorder.events('mon-1')).toEqual(['device_online', 'device_offline', 'device_online']);
+    expect(source.stats()[0]).toMatchObject({ state: 'open', reconnects: 1, requestsSent: 2 });
+  });
+
+  it('asks a silent device again after resendAfterSilenceMs', async () => {
+    const dir = tempDir();
+    const pair = await ptyPair(dir);
+    const device = await devicePort(pair.a, datexS5Profile);
+    const received = hostRequests(device);
+    const profile: SerialProfile = { ...datexS5Profile, host: { onOpen: datexS5Profile.host!.onOpen, resendAfterSilenceMs: 200 } };
+    const source = startSource({ ports: [{ path: pair.b, deviceId: 'mon-2', profile }], ...new Recorder().options() });
+    await source.start();
+    await until(() => received.length >= 15, 'requests on open and after two silences');
+    expect(source.stats()[0]!.requestsSent).toBeGreaterThanOrEqual(3);
+    expect(received.every((b) => b.readInt16LE(0) === 49)).toBe(true);
   });
 });

@@ -8,7 +8,9 @@ import type { SerialProfile } from '../../../src/core/profile.js';
 import { type Case, type Outcome, decodedOnly, prng, randomChunks, run } from './harness.js';
 
 export function asciiGarbageSuite(profile: SerialProfile, cases: readonly Case[], bound: number): void {
-  const valid = cases.filter((c) => c.expect.length === 1 && 'decoded' in c.expect[0]!);
+  // Lines ended LF CR carry their CR into the next line, which would change a garbage line's
+  // length; the fixture table covers them.
+  const valid = cases.filter((c) => c.expect.length === 1 && 'decoded' in c.expect[0]! && c.wire.at(-1) === 0x0a);
 
   describe(`${profile.name} with garbage lines`, () => {
     it.each([11, 12, 13])('keeps exactly the valid lines (seed %i)', (seed) => {

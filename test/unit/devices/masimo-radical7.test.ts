@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../../src/core/errors.js';
-import { decodeRadical7Line, masimoRadical7Profile } from '../../../devices/masimo-radical7/index.js';
+import { decodeRadical7Line, MASIMO_EXC_BITS, masimoRadical7Profile } from '../../../devices/masimo-radical7/index.js';
+import { findProfile } from '../../../devices/registry.js';
 import { fixtureSuite } from './fixture-suite.js';
 import { asciiGarbageSuite } from './ascii-garbage.js';
 import { loadCases } from './harness.js';
@@ -10,16 +11,21 @@ const cases = loadCases(new URL('../../../devices/masimo-radical7/fixtures/cases
 fixtureSuite(masimoRadical7Profile, cases, 512);
 asciiGarbageSuite(masimoRadical7Profile, cases, 512);
 
-describe('masimo-radical7 profile', () => {
-  it('declares the factory line settings 9600 8N1', () => {
+const line = (fields: string) => Buffer.from(`03/02/26 08:00:00 SPO2=097% BPM=072 ${fields}`);
+
+describe('masimo-ascii1 profile', () => {
+  it('declares the factory line settings 9600 8N1 and answers to its former name', () => {
     expect(masimoRadical7Profile.serial).toEqual({ baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 });
-    expect(masimoRadical7Profile.transport).toBe('serial');
-    expect(masimoRadical7Profile.name).toBe('masimo-radical7');
+    expect(masimoRadical7Profile.name).toBe('masimo-ascii1');
+    expect(findProfile('masimo-radical7')).toBe(masimoRadical7Profile);
+    expect(findProfile('masimo-ascii1')).toBe(masimoRadical7Profile);
   });
 
-  it('decodes a line passed with its CR LF the same as without', () => {
-    const line = '03/02/26 08:00:01 SPO2=097% BPM=072 PI=02.10% ALARM=0000 EXC=000000';
-    expect(decodeRadical7Line(Buffer.from(`${line}\r\n`))).toEqual(decodeRadical7Line(Buffer.from(line)));
+  it('decodes a line the same with CR LF, LF CR, LF or nothing at its end', () => {
+    const text = '02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% ALARM=0000 EXC=000800';
+    const bare = decodeRadical7Line(Buffer.from(text));
+    for (const end of ['\r\n', '\n\r', '\n', '\r']) expect(decodeRadical7Line(Buffer.from(`${text}${end}`))).toEqual(bare);
+    expect(decodeRadical7Line(Buffer.from(`\r${text}`))).toEqual(bare);
   });
 
   it.each([
@@ -38,35 +44,36 @@ describe('masimo-radical7 profile', () => {
   it.each([
     ['---', null],
     ['--.-%', null],
-    ['.', null],
+    ['--.--%', null],
     ['100%', 100],
     ['007', 7],
-    ['2.50%', 2.5],
+    ['00.55', 0.55],
   ])('reads PI=%s as %s', (raw, value) => {
-    const decoded = decodeRadical7Line(Buffer.from(`03/02/26 08:00:00 SPO2=097% BPM=072 PI=${raw}`));
-    expect(decoded.readings.find((r) => r.metric === 'pi')?.value ?? null).toBe(value);
+    expect(decodeRadical7Line(line(`PI=${raw}`)).readings.find((r) => r.metric === 'pi')?.value ?? null).toBe(value);
   });
 
-  it.each([
-    [0x000001, 'sensor_off', 'no sensor'],
-    [0x000002, 'sensor_off', 'defective sensor'],
-    [0x000004, 'sensor_poor', 'low perfusion'],
-    [0x000008, 'sensor_poor', 'pulse search'],
-    [0x000010, 'sensor_poor', 'interference'],
-    [0x000020, 'sensor_off', 'sensor off patient'],
-    [0x000040, 'sensor_poor', 'ambient light'],
-    [0x000080, 'sensor_off', 'unrecognised sensor'],
-    [0x000200, 'sensor_poor', 'low signal IQ'],
-  ])('maps EXC bit 0x%s to %s', (bit, kind, name) => {
-    const exc = bit.toString(16).padStart(6, '0');
-    const decoded = decodeRadical7Line(Buffer.from(`03/02/26 08:00:00 SPO2=097% BPM=072 EXC=${exc}`));
-    expect(decoded.events).toEqual([{ kind, detail: `EXC=${exc}: ${name}` }]);
+  it.each(['20', '0010', '000010', '00000010'])('reads ALARM of any width (%s) and reports no battery event but ok', (alarm) => {
+    expect(decodeRadical7Line(line(`ALARM=${alarm}`)).events).toEqual([{ kind: 'battery_ok' }]);
   });
 
-  it('reports battery_ok once the low-battery bit clears, ignoring the limit-alarm bits', () => {
-    const events = (alarm: string) => decodeRadical7Line(Buffer.from(`03/02/26 08:00:00 SPO2=097% BPM=072 ALARM=${alarm}`)).events;
-    expect(events('0010')).toEqual([{ kind: 'battery_low', detail: 'ALARM=0010 low battery' }]);
-    expect(events('0003')).toEqual([{ kind: 'battery_ok' }]);
-    expect(events('0000')).toEqual([{ kind: 'battery_ok' }]);
+  it.each(['40', '0040', '000040'])('low battery 0x40 in ALARM=%s', (alarm) => {
+    expect(decodeRadical7Line(line(`ALARM=${alarm}`)).events).toEqual([{ kind: 'battery_low', detail: `ALARM=${alarm}: low battery` }]);
+  });
+
+  it.each(MASIMO_EXC_BITS.map((b) => [b.bit, b.class, b.name] as const))('maps EXC bit 0x%s (%s, %s)', (bit, cls, name) => {
+    for (const width of [3, 6, 7]) {
+      const exc = bit.toString(16).toUpperCase().padStart(width, '0');
+      if (exc.length > width) continue;
+      const decoded = decodeRadical7Line(line(`EXC=${exc}`));
+      const kind = cls === 'off' ? 'sensor_off' : cls === 'poor' ? 'sensor_poor' : 'sensor_ok';
+      expect(decoded.events).toEqual([cls === 'info' ? { kind } : { kind, detail: `EXC=${exc}: ${name}` }]);
+      // Values on a sensor-off line are kept, marked invalid, so nothing alarms on them.
+      expect(decoded.readings.every((r) => (r.quality === 'invalid') === (cls === 'off'))).toBe(true);
+    }
+  });
+
+  it('every EXC bit of the mdpnp table is known except the reserved 0x200 and 0x800000', () => {
+    const known = MASIMO_EXC_BITS.reduce((m, b) => m | b.bit, 0);
+    expect((0xffffff & ~known).toString(16)).toBe('800200');
   });
 });

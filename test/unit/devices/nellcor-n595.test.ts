@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeN595Line, nellcorN595Profile } from '../../../devices/nellcor-n595/index.js';
+import { findProfile } from '../../../devices/registry.js';
 import { fixtureSuite } from './fixture-suite.js';
 import { asciiGarbageSuite } from './ascii-garbage.js';
 import { loadCases } from './harness.js';
@@ -11,10 +13,26 @@ asciiGarbageSuite(nellcorN595Profile, cases, 512);
 
 const line = (codes: string) => Buffer.from(`02-Mar-26 08:00:01    97    72    45  ${codes}`);
 
-describe('nellcor-n595 profile', () => {
-  it('declares the factory line settings 9600 8N1', () => {
+describe('nellcor-n595-n560 profile', () => {
+  it('declares the factory line settings 9600 8N1 and answers to its former name', () => {
     expect(nellcorN595Profile.serial).toEqual({ baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 });
-    expect(nellcorN595Profile.name).toBe('nellcor-n595');
+    expect(nellcorN595Profile.name).toBe('nellcor-n595-n560');
+    expect(findProfile('nellcor-n595')).toBe(nellcorN595Profile);
+  });
+
+  it('decodes the real N-560 capture (konz/cosmopusher) without one rejection: 76 data lines, 9 header lines', () => {
+    const text = readFileSync(new URL('../../../devices/nellcor-n595/fixtures/cosmopusher-n560.txt', import.meta.url), 'latin1');
+    const lines = text.split('\n').filter((l) => l.length > 0);
+    const decoded = lines.map((l) => decodeN595Line(Buffer.from(l, 'latin1')));
+    const data = decoded.filter((d) => d.deviceTs !== undefined);
+    expect(data).toHaveLength(76);
+    expect(decoded.length - data.length).toBe(9);
+    // The desaturation episode: 16 starred lines, each a reading.
+    const starred = lines.filter((l) => /\d\*/.test(l));
+    expect(starred).toHaveLength(16);
+    expect(data.filter((d) => d.readings.some((r) => r.metric === 'spo2' && r.value < 90))).toHaveLength(16);
+    // Pulse search with 0 0 stores nothing.
+    expect(data.flatMap((d) => d.readings).some((r) => r.value === 0)).toBe(false);
   });
 
   it.each([
@@ -22,6 +40,8 @@ describe('nellcor-n595 profile', () => {
     ['SO', 'sensor_off'],
     ['MO', 'sensor_poor'],
     ['PS', 'sensor_poor'],
+    ['LM', 'pulse_lost'],
+    ['LP', 'pulse_lost'],
   ])('maps status code %s to %s', (code, kind) => {
     expect(decodeN595Line(line(code)).events[0]).toMatchObject({ kind, detail: expect.stringMatching(new RegExp(`^${code} `)) });
   });

@@ -1,149 +1,165 @@
+/**
+ * The serial simulators emit the real formats: everything they send decodes back exactly, through
+ * the profile's own framer and decoder, to the sample it was made from.
+ */
 import { describe, expect, it } from 'vitest';
-import { DATEX_SPECIAL, datexFrame } from '../../../firmware-sim/encoders/datex-s5.js';
-import { NELLCOR_HEADER, NELLCOR_HEADER_EVERY } from '../../../firmware-sim/encoders/nellcor-n595.js';
+import { datexS5Profile, decodeDatexBody } from '../../../devices/datex-s5/index.js';
+import { decodeRadical7Line, masimoRadical7Profile } from '../../../devices/masimo-radical7/index.js';
+import { decodeN595Line, nellcorN595Profile } from '../../../devices/nellcor-n595/index.js';
+import { masimoLine, type MasimoVariant } from '../../../firmware-sim/encoders/masimo-radical7.js';
+import { NELLCOR_HEADER, NELLCOR_HEADER_EVERY, nellcorLine } from '../../../firmware-sim/encoders/nellcor-n595.js';
+import { createDriHostLink } from '../../../firmware-sim/encoders/datex-host-link.js';
+import { DATEX_SIM_LEVEL } from '../../../firmware-sim/encoders/datex-s5.js';
+import { driTransferRequests } from '../../../devices/datex-s5/index.js';
 import { BATTERY_LOW_PERCENT } from '../../../firmware-sim/encoders/types.js';
-import { createRng } from '../../../firmware-sim/rng.js';
+import type { VitalSample } from '../../../firmware-sim/physiology.js';
+import { run } from '../devices/harness.js';
 import { bytesOf, device, splitDatexFrames, sum8 } from './helpers.js';
 
-const MASIMO_LINE =
-  /^(\d{2})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) SN=\d{10} SPO2=(\d{3}|---)% BPM=(\d{3}|---) PI=(\d{2}\.\d{2}|--\.--)% SPCO=--\.-% SPMET=--\.-% DESAT=-- PIDELTA=\+-- ALARM=([0-9A-F]{4}) EXC=([0-9A-F]{6})\r\n$/;
-const NELLCOR_LINE = /^(\d{2})-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-(\d{2}) (\d{2}):(\d{2}):(\d{2})( {3}---|\s+\d{1,3})( {3}---|\s+\d{1,3})( {3}---|\s+\d{1,3})((?: {2}[A-Z]{2})(?: [A-Z]{2})*)?\r\n$/;
+const SCENARIOS = ['desaturation', 'sensor-off', 'battery-drain', 'artifact-storm', 'brady'];
 
-function lines(bytes: Buffer): string[] {
-  return bytes.toString('latin1').split(/(?<=\r\n)/).filter((l) => l.length > 0);
+/** What a sample should decode to on an oximeter line (values rounded as the monitor shows them). */
+function oximeterReadings(s: VitalSample, withPi: boolean) {
+  if (s.sensor === 'off') return [];
+  return [
+    { metric: 'spo2', value: Math.round(s.spo2) },
+    { metric: 'pr', value: Math.round(s.pr) },
+    ...(withPi ? [{ metric: 'pi', value: Number(s.pi.toFixed(2)) }] : []),
+  ];
 }
 
-describe('masimo-radical7 encoder', () => {
-  for (const scenario of ['desaturation', 'sensor-off', 'battery-drain', 'artifact-storm']) {
-    it(`${scenario}: one well-formed line a second carrying the sample's values`, () => {
+describe('masimo ASCII 1 simulator', () => {
+  for (const scenario of SCENARIOS) {
+    it(`${scenario}: every line decodes back to the sample, sensor state and battery`, () => {
       const d = device('masimo-radical7', scenario, 2);
       const chunks = [...d.generate(0, 1800)].filter((c) => c.kind === 'data');
       expect(chunks.length).toBe(1800);
+      const decoded = run(masimoRadical7Profile, chunks.map((c) => (c.kind === 'data' ? c.bytes : Buffer.alloc(0)))).outcomes;
+      expect(decoded.length).toBe(1800);
       for (const [i, c] of chunks.entries()) {
-        const line = c.bytes.toString('latin1');
-        const m = MASIMO_LINE.exec(line);
-        expect(m, line).not.toBeNull();
-        if (!m) continue;
-        expect(c.t).toBe(i);
-        const when = new Date(c.epochMs);
-        expect(Number(m[2])).toBe(when.getUTCDate());
-        expect(Number(m[6])).toBe(when.getUTCSeconds());
         const s = d.patient.sample(c.t);
-        const exc = parseInt(m[11] ?? '', 16);
-        const alarm = parseInt(m[10] ?? '', 16);
-        if (s.sensor === 'off') {
-          expect(m[7]).toBe('---');
-          expect(m[8]).toBe('---');
-          expect(exc & 0x20).toBe(0x20);
-        } else {
-          expect(Number(m[7])).toBe(Math.round(s.spo2));
-          expect(Number(m[8])).toBe(Math.round(s.pr));
-          expect(Number(m[9])).toBeCloseTo(s.pi, 2);
-          expect(exc === 0).toBe(s.sensor === 'ok');
-        }
-        expect((alarm & 0x10) !== 0).toBe(s.battery < BATTERY_LOW_PERCENT);
+        const out = decoded[i];
+        expect(out && 'decoded' in out, JSON.stringify(out)).toBe(true);
+        if (!out || !('decoded' in out)) continue;
+        expect(out.decoded.deviceTs).toBe(Math.floor(c.epochMs / 1000) * 1000);
+        expect(out.decoded.readings).toEqual(oximeterReadings(s, true));
+        const kinds = out.decoded.events.map((e) => e.kind);
+        expect(kinds[0]).toBe(s.sensor === 'off' ? 'sensor_off' : s.sensor === 'poor' ? 'sensor_poor' : 'sensor_ok');
+        expect(kinds[1]).toBe(s.battery < BATTERY_LOW_PERCENT ? 'battery_low' : 'battery_ok');
       }
     });
   }
+
+  it.each<[MasimoVariant, '\r\n' | '\n\r', RegExp]>([
+    ['rad8', '\r\n', /^\d\d\/\d\d\/\d\d \d\d:\d\d:\d\d SN=\d{10} SPO2=\d{3}% BPM=\d{3} PI=\d\d\.\d\d% SPCO=--\.-% SPMET=--\.-% DESAT=-- PIDELTA=\+-- ALARM=[0-9A-F]{4} EXC=[0-9A-F]{6}\r\n$/],
+    ['radical5', '\n\r', /^\d\d\/\d\d\/\d\d \d\d:\d\d:\d\d SPO2=\d{3}% BPM=\d{3} PI=\d\d\.\d\d% ALARM=[0-9A-F]{2} EXC=[0-9A-F]{3}\n\r$/],
+    ['radical7-newer', '\r\n', / PVI=--- ALARM=[0-9A-F]{6} EXC=[0-9A-F]{7} EXC1=00000000\r\n$/],
+  ])('the %s line (%j) has the field widths of its firmware and decodes the same', (variant, lineEnd, shape) => {
+    const d = device('masimo-radical7', 'desaturation', 5);
+    const lines = Array.from({ length: 300 }, (_, t) => masimoLine(d.patient.sample(t), d.epochMsAt(t), 56661, { variant, lineEnd }));
+    expect(lines[0]).toMatch(shape);
+    const decoded = run(masimoRadical7Profile, [Buffer.from(lines.join(''), 'latin1')]).outcomes;
+    // With LF CR the CR of each line end leads the next line; the last one is still held.
+    expect(decoded.length).toBe(300);
+    decoded.forEach((o, t) => {
+      expect(o).toEqual({ decoded: decodeRadical7Line(Buffer.from(masimoLine(d.patient.sample(t), d.epochMsAt(t), 56661), 'latin1')) });
+    });
+  });
 });
 
-describe('nellcor-n595 encoder', () => {
-  it('a data line every 2 s and both header lines before every 25th data line', () => {
-    for (const scenario of ['desaturation', 'sensor-off', 'battery-drain']) {
+describe('nellcor N-595/N-560 simulator', () => {
+  for (const scenario of SCENARIOS) {
+    it(`${scenario}: a data line every 2 s, headers before every 25th, all decoding back`, () => {
       const d = device('nellcor-n595', scenario, 3);
-      const all = lines(bytesOf('nellcor-n595', scenario, 3, 0, 1800));
+      const bytes = bytesOf('nellcor-n595', scenario, 3, 0, 1800);
+      const lines = bytes.toString('latin1').split(/(?<=\r\n)/);
+      const outcomes = run(nellcorN595Profile, [bytes]).outcomes;
+      expect(outcomes.length).toBe(lines.length);
       let data = 0;
-      for (let i = 0; i < all.length; i++) {
-        const line = all[i] ?? '';
-        if (line === `${NELLCOR_HEADER[0]}\r\n`) {
-          expect(all[i + 1]).toBe(`${NELLCOR_HEADER[1]}\r\n`);
-          expect(data % NELLCOR_HEADER_EVERY).toBe(0);
-          i++;
+      for (const [i, line] of lines.entries()) {
+        const out = outcomes[i];
+        if (!out || !('decoded' in out)) throw new Error(`line ${i} did not decode: ${JSON.stringify(line)} → ${JSON.stringify(out)}`);
+        if (NELLCOR_HEADER.some((h) => line === `${h}\r\n`)) {
+          expect(out.decoded).toEqual({ readings: [], events: [] });
           continue;
         }
-        const m = NELLCOR_LINE.exec(line);
-        expect(m, JSON.stringify(line)).not.toBeNull();
-        if (!m) continue;
         const t = data * 2;
-        expect(Number(m[6])).toBe(new Date(d.epochMsAt(t)).getUTCSeconds());
-        // Column widths: time, then three right-aligned 6-character columns.
-        expect(line.slice(18, 36)).toMatch(/^[ \d-]{18}$/);
         const s = d.patient.sample(t);
-        const codes = (m[10] ?? '').trim().split(' ').filter(Boolean);
-        if (s.sensor === 'off') {
-          expect([m[7], m[8], m[9]].map((v) => v?.trim())).toEqual(['---', '---', '---']);
-          expect(codes).toContain('SO');
-        } else {
-          expect(Number(m[7])).toBe(Math.round(s.spo2));
-          expect(Number(m[8])).toBe(Math.round(s.pr));
-        }
-        expect(codes.includes('LB')).toBe(s.battery < BATTERY_LOW_PERCENT);
-        expect(codes.includes('MO')).toBe(s.sensor === 'poor');
+        expect(out.decoded.deviceTs).toBe(d.epochMsAt(t));
+        expect(out.decoded.readings).toEqual(oximeterReadings(s, false));
+        const kinds = out.decoded.events.map((e) => e.kind);
+        expect(kinds[0]).toBe(s.sensor === 'off' ? 'sensor_off' : s.sensor === 'poor' ? 'sensor_poor' : 'sensor_ok');
+        expect(kinds.at(-1)).toBe(s.battery < BATTERY_LOW_PERCENT ? 'battery_low' : 'battery_ok');
         data++;
       }
       expect(data).toBe(900);
-    }
+    });
+  }
+
+  it('stars a value whose limit alarm is on, in the columns of the real capture', () => {
+    const d = device('nellcor-n595', 'desaturation', 3);
+    const low = Array.from({ length: 900 }, (_, k) => k * 2).map((t) => d.patient.sample(t)).find((s) => s.sensor === 'ok' && Math.round(s.spo2) < 85 && s.pr >= 50 && s.pr <= 120);
+    expect(low).toBeDefined();
+    const line = nellcorLine(low!, Date.UTC(2017, 11, 29, 7, 18, 57));
+    // 29-Dec-17 07:18:57    89*     66     201    MO SL  (konz/cosmopusher demo_stream.py)
+    expect(line).toMatch(/^29-Dec-17 07:18:57 {3,4}\d{2}\* {5,6}\d{2,3} {5,7}\d{1,3} {4}SL/);
+    expect(decodeN595Line(Buffer.from(line, 'latin1')).readings[0]).toEqual({ metric: 'spo2', value: Math.round(low!.spo2) });
   });
 });
 
-describe('datex-s5 encoder', () => {
-  it('escaping round-trips any body, and no flag byte appears inside a frame', () => {
-    const rng = createRng(99);
-    for (let n = 0; n < 500; n++) {
-      const body = Buffer.from(Array.from({ length: 22 }, () => (rng.next() < 0.2 ? (rng.next() < 0.5 ? 0x7e : 0x7d) : rng.int(0, 255))));
-      const frame = datexFrame(body);
-      expect(frame[0]).toBe(0x7e);
-      expect(frame[frame.length - 1]).toBe(0x7e);
-      expect(frame.subarray(1, -1).includes(0x7e)).toBe(false);
-      expect(splitDatexFrames(frame)).toEqual([body]);
-    }
-  });
-
-  it('frames carry the sample with a valid checksum; NIBP only right after a cuff measurement', () => {
+describe('GE/Datex S/5 DRI simulator', () => {
+  it('records decode back to the sample: ECG HR and impedance RR, SpO2 and PR, T1, the last NIBP', () => {
     const d = device('datex-s5', 'sensor-off', 4);
     const chunks = [...d.generate(0, 1800)].filter((c) => c.kind === 'data');
-    const frames = splitDatexFrames(Buffer.concat(chunks.map((c) => (c.kind === 'data' ? c.bytes : Buffer.alloc(0)))));
-    expect(frames.length).toBe(chunks.length);
-    let escapedSeen = 0;
-    let nibpFrames = 0;
+    const outcomes = run(datexS5Profile, chunks.map((c) => (c.kind === 'data' ? c.bytes : Buffer.alloc(0)))).outcomes;
+    expect(outcomes.length).toBe(chunks.length);
+    let escaped = 0;
     for (const [i, c] of chunks.entries()) {
       if (c.kind !== 'data') continue;
-      const body = frames[i] as Buffer;
-      if (c.bytes.includes(0x7d)) escapedSeen++;
-      expect(body.length).toBe(22);
-      expect(body[0]).toBe(0x01);
-      expect(body[21]).toBe(sum8(body.subarray(0, 21)));
-      expect(body.readUInt32LE(1)).toBe(Math.floor(c.epochMs / 1000));
-      const v = Array.from({ length: 8 }, (_, k) => body.readInt16LE(5 + 2 * k));
+      if (c.bytes.includes(0x7d)) escaped++;
+      const body = splitDatexFrames(c.bytes)[0]!;
+      // 40-byte header, one 278-byte subrecord, checksum: a basic-class displayed-values record.
+      expect(body.length).toBe(40 + 278 + 1);
+      expect(body[body.length - 1]).toBe(sum8(body.subarray(0, -1)));
       const s = d.patient.sample(c.t);
-      expect(v[0]).toBe(Math.round(s.hr));
-      expect(v[3]).toBe(Math.round(s.rr));
-      expect(v[4]).toBe(Math.round(s.temp * 100));
-      if (s.sensor === 'off') expect([v[1], v[2]]).toEqual([DATEX_SPECIAL.invalid, DATEX_SPECIAL.invalid]);
-      else expect([v[1], v[2]]).toEqual([Math.round(s.spo2) * 100, Math.round(s.pr)]);
-      // Cuff cycles every 300 s from t = 30 s; the frame at or after each one carries it.
-      const cuff = c.t >= 30 && (c.t - 30) % 300 < 5;
-      if (cuff) {
-        nibpFrames++;
-        const m = d.patient.sample(30 + Math.floor((c.t - 30) / 300) * 300);
-        expect([v[5], v[6], v[7]]).toEqual([Math.round(m.sbp) * 100, Math.round(m.dbp) * 100, Math.round(m.map) * 100]);
-      } else {
-        expect([v[5], v[6], v[7]]).toEqual([DATEX_SPECIAL.notUpdated, DATEX_SPECIAL.notUpdated, DATEX_SPECIAL.notUpdated]);
-      }
+      const cuffAt = c.t >= 30 ? 30 + Math.floor((c.t - 30) / 300) * 300 : undefined;
+      const cuff = cuffAt === undefined ? undefined : d.patient.sample(cuffAt);
+      const expected = [
+        { metric: 'hr', value: Math.round(s.hr) },
+        ...(s.sensor === 'off' ? [] : [{ metric: 'spo2', value: Math.round(s.spo2) }, { metric: 'pr', value: Math.round(s.pr) }]),
+        { metric: 'rr', value: Math.round(s.rr) },
+        { metric: 'temp', value: Math.round(s.temp * 100) / 100 },
+        ...(cuff ? [{ metric: 'sbp', value: Math.round(cuff.sbp) }, { metric: 'dbp', value: Math.round(cuff.dbp) }, { metric: 'map', value: Math.round(cuff.map) }] : []),
+      ];
+      expect(outcomes[i]).toEqual({ decoded: { deviceTs: Math.floor(c.epochMs / 1000) * 1000, readings: expected, events: [], notes: [] } });
     }
-    expect(nibpFrames).toBe(6);
     // Over half an hour the time and checksum bytes hit 0x7D/0x7E, so escaping is exercised for real.
-    expect(escapedSeen).toBeGreaterThan(0);
+    expect(escaped).toBeGreaterThan(0);
   });
 
-  it('garbage: damaged frames fail the checksum or length; the rest still decode', () => {
-    const stream = bytesOf('datex-s5', 'garbage', 5, 0, 3600);
-    const frames = splitDatexFrames(stream);
-    const good = frames.filter((f) => f.length === 22 && f[0] === 1 && f[21] === sum8(f.subarray(0, 21)));
-    const bad = frames.length - good.length;
-    expect(good.length).toBeGreaterThan(600 * 0.6);
-    expect(bad).toBeGreaterThan(20);
-    expect(frames.some((f) => f.length > 64)).toBe(true); // an over-long run to resync from
+  it('sends nothing until a transfer request of its level, then at the interval asked, until asked to stop', () => {
+    const link = createDriHostLink(DATEX_SIM_LEVEL);
+    expect([0, 5, 10].map((t) => link.sends(t))).toEqual([false, false, false]);
+    // A request at another level is not for this monitor.
+    link.receive(driTransferRequests(5, 0, [0x0b])[0]!);
+    expect(link.sends(15)).toBe(false);
+    // The gateway's requests, split across reads.
+    const all = Buffer.concat(driTransferRequests(10));
+    link.receive(all.subarray(0, 60));
+    link.receive(all.subarray(60));
+    expect(link.requests).toBe(1);
+    expect([20, 25, 30, 35, 40].map((t) => link.sends(t))).toEqual([true, false, true, false, true]);
+    for (const f of driTransferRequests(0)) link.receive(f);
+    expect(link.sends(50)).toBe(false);
+    expect(link.requests).toBe(2);
+  });
+
+  it('garbage: damaged frames fail the checksum or length; most still decode', () => {
+    const outcomes = run(datexS5Profile, [bytesOf('datex-s5', 'garbage', 5, 0, 3600)]).outcomes;
+    const good = outcomes.filter((o) => 'decoded' in o).length;
+    expect(good).toBeGreaterThan(720 * 0.6);
+    expect(outcomes.length - good).toBeGreaterThan(20);
+    expect(decodeDatexBody).toBeTypeOf('function');
   });
 });
 
@@ -198,9 +214,9 @@ describe('json-v1 encoders', () => {
 
 describe('serial garbage', () => {
   it('masimo: corrupted lines are interleaved with valid ones', () => {
-    const all = lines(bytesOf('masimo-radical7', 'garbage', 9, 0, 1800));
-    const valid = all.filter((l) => MASIMO_LINE.test(l)).length;
+    const outcomes = run(masimoRadical7Profile, [bytesOf('masimo-radical7', 'garbage', 9, 0, 1800)]).outcomes;
+    const valid = outcomes.filter((o) => 'decoded' in o && o.decoded.readings.length > 0).length;
     expect(valid).toBeGreaterThan(1800 * 0.6);
-    expect(all.length - valid).toBeGreaterThan(100);
+    expect(outcomes.length - valid).toBeGreaterThan(100);
   });
 });

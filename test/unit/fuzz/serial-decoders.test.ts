@@ -52,7 +52,7 @@ function body(name: string, unit: Buffer): Buffer {
 const PROFILES: ReadonlyArray<{ name: SimProfile & string; maxHeld: number }> = [
   { name: 'masimo-radical7', maxHeld: 512 },
   { name: 'nellcor-n595', maxHeld: 512 },
-  { name: 'datex-s5', maxHeld: 64 },
+  { name: 'datex-s5', maxHeld: 3000 },
 ];
 
 describe.each(PROFILES)('fuzzing $name', ({ name, maxHeld }) => {
