@@ -35,8 +35,8 @@ export interface GatewayProcess {
   stop(): Promise<number | null>;
   /** SIGKILL and wait. */
   kill(): Promise<void>;
-  /** Starts again on the same ports, config and data dir. */
-  restart(): Promise<void>;
+  /** Starts again on the same ports, config and data dir (with `cli`: another build of `vigil`). */
+  restart(opts?: { cli?: string }): Promise<void>;
   /** Removes the temp dir (after stop/kill). */
   cleanup(): Promise<void>;
 }
@@ -66,8 +66,8 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   let child: ChildProcess | undefined;
   let exited: Promise<number | null> = Promise.resolve(null);
 
-  const launch = async () => {
-    const proc = spawn(process.execPath, [CLI, 'start', '-c', configFile], {
+  const launch = async (cli = CLI) => {
+    const proc = spawn(process.execPath, [cli, 'start', '-c', configFile], {
       env: { ...process.env, VIGIL_LOG_LEVEL: 'info', ...opts.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -141,8 +141,8 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
       child?.kill('SIGKILL');
       await exited;
     },
-    async restart() {
-      await launch();
+    async restart(o = {}) {
+      await launch(o.cli);
     },
     async cleanup() {
       if (child && child.exitCode === null && child.signalCode === null) {
