@@ -25,9 +25,9 @@
  * [IEC 60601-1-8] a value the device marks poor or invalid moves no state.
  */
 import { metricInfo } from '../core/metrics.js';
-import type { AlarmPriority, Observation, Placement } from '../core/types.js';
+import type { AlarmPriority, Observation, PatientSettings, Placement } from '../core/types.js';
 import type { AlarmCondition } from '../alarms/manager.js';
-import { LIMIT_METRICS, type LimitMetric } from './config.js';
+import { LIMIT_METRICS, type DetectorConfig, type LimitMetric } from './config.js';
 import { secs, type DetectorContext } from './context.js';
 
 type Level = 'low' | 'lowHigh' | 'high' | 'highHigh';
@@ -79,6 +79,26 @@ export interface EffectiveLimits {
   readonly hysteresis: number;
 }
 
+/**
+ * The limits in force for a patient with `settings`: ward defaults, the scale-2 SpO2 default, then
+ * the patient's overrides. The one rule, for the detectors and for what the station shows.
+ */
+export function limitsInForce(config: DetectorConfig, settings: PatientSettings, metric: LimitMetric): EffectiveLimits {
+  const base = config.limits[metric];
+  const o = settings.limits?.[metric] ?? {};
+  // [NEWS2] scale 2 (hypercapnic respiratory failure): target SpO2 88–92 %
+  const low = metric === 'spo2' && settings.spo2Scale === 2 ? config.spo2Scale2Low : base.low;
+  return {
+    low: o.low ?? low,
+    lowHigh: o.lowHigh ?? base.lowHigh,
+    high: o.high ?? base.high,
+    highHigh: o.highHigh ?? base.highHigh,
+    delayMs: base.delaySeconds * 1000,
+    clearDelayMs: base.clearDelaySeconds * 1000,
+    hysteresis: base.hysteresis,
+  };
+}
+
 export function isLimitMetric(m: string): m is LimitMetric {
   return (LIMIT_METRICS as readonly string[]).includes(m);
 }
@@ -89,22 +109,9 @@ export class LimitDetector {
 
   constructor(private readonly ctx: DetectorContext) {}
 
-  /** The limits in force for a patient: ward defaults, scale-2 SpO2 default, then overrides. */
+  /** The limits in force for a patient (see `limitsInForce`). */
   limitsFor(patientId: string, metric: LimitMetric): EffectiveLimits {
-    const base = this.ctx.config.limits[metric];
-    const s = this.ctx.settings(patientId);
-    const o = s.limits?.[metric] ?? {};
-    let low = base.low;
-    if (metric === 'spo2' && s.spo2Scale === 2) low = this.ctx.config.spo2Scale2Low;
-    return {
-      low: o.low ?? low,
-      lowHigh: o.lowHigh ?? base.lowHigh,
-      high: o.high ?? base.high,
-      highHigh: o.highHigh ?? base.highHigh,
-      delayMs: base.delaySeconds * 1000,
-      clearDelayMs: base.clearDelaySeconds * 1000,
-      hysteresis: base.hysteresis,
-    };
+    return limitsInForce(this.ctx.config, this.ctx.settings(patientId), metric);
   }
 
   /** A good value for a patient, at virtual time `t`. */

@@ -13,8 +13,9 @@ import type { Census } from '../census/census.js';
 import type { LiveDetectors } from '../alarms/live.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Logger } from '../core/log.js';
-import type { Observation } from '../core/types.js';
-import type { DetectorConfig } from '../detectors/config.js';
+import type { Observation, PatientSettings } from '../core/types.js';
+import { LIMIT_METRICS, type DetectorConfig } from '../detectors/config.js';
+import { limitsInForce } from '../detectors/limits.js';
 import { ACVPU_CODES, metricInfo, type MetricName } from '../core/metrics.js';
 import { DecodeError } from '../core/errors.js';
 import { principalOf } from '../http/auth.js';
@@ -78,7 +79,7 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
         news2: store.news2History(id, since),
         alarmHistory: store.alarmHistory(id, since),
         alarms: store.withConditions(detectors.activeAlarms({ patientId: id })),
-        limits: effectiveLimits(deps.detectorConfig, census.patient(id)?.settings.limits ?? {}),
+        limits: shownLimits(deps.detectorConfig, census.patient(id)?.settings ?? {}),
       });
     });
 
@@ -126,12 +127,12 @@ function round(v: number): number {
   return Math.round(v * 10) / 10;
 }
 
-/** The limits in force for a patient: the ward defaults with the patient's overrides on top. */
-function effectiveLimits(config: DetectorConfig, overrides: Record<string, { low?: number; high?: number; lowHigh?: number; highHigh?: number } | undefined>) {
+/** The limits in force for a patient, as the detectors take them, with the metrics the patient overrides. */
+function shownLimits(config: DetectorConfig, settings: PatientSettings) {
   return Object.fromEntries(
-    Object.entries(config.limits).map(([m, d]) => {
-      const o = overrides[m] ?? {};
-      return [m, { low: o.low ?? d.low, lowHigh: o.lowHigh ?? d.lowHigh, high: o.high ?? d.high, highHigh: o.highHigh ?? d.highHigh, overridden: Object.keys(o) }];
+    LIMIT_METRICS.map((m) => {
+      const l = limitsInForce(config, settings, m);
+      return [m, { low: l.low, lowHigh: l.lowHigh, high: l.high, highHigh: l.highHigh, overridden: Object.keys(settings.limits?.[m] ?? {}) }];
     }),
   );
 }

@@ -98,14 +98,17 @@ export class WardStore {
       const m = o.metric as WardMetric;
       const p = this.data(o.patientId);
       const prev = p.latest.get(m);
-      if (prev === undefined || o.ts >= prev.ts) {
-        const value: LatestValue = { v: o.value, ts: o.ts, deviceId: o.deviceId, quality: o.quality };
+      // drawn at the device's time, but never later than the gateway received it: a device clock
+      // that runs ahead must not push a patient's trend into the future
+      const ts = Math.min(o.ts, o.rt ?? o.ts);
+      if (prev === undefined || ts >= prev.ts) {
+        const value: LatestValue = { v: o.value, ts, deviceId: o.deviceId, quality: o.quality };
         p.latest.set(m, value);
         const c = changed.get(o.patientId) ?? {};
         c[m] = value;
         changed.set(o.patientId, c);
       }
-      this.addPoint(p, m, o.ts, o.value);
+      this.addPoint(p, m, ts, o.value);
     }
     return changed;
   }
@@ -191,16 +194,22 @@ export class WardStore {
     if (!list) p.trends.set(m, (list = []));
     const t = ts - (ts % this.bucketMs);
     const last = list[list.length - 1];
-    if (last && last.t === t) {
-      last.v = (last.v * last.n + v) / (last.n + 1);
-      last.n++;
-      last.lo = Math.min(last.lo, v);
-      last.hi = Math.max(last.hi, v);
+    if (last && t < last.t - this.horizonMs) return; // older than anything shown
+    // the bucket, found from the end: data comes almost always in order, late data (a device's
+    // buffer sent after a gap) into its own bucket further back
+    let k = list.length;
+    while (k > 0 && list[k - 1]!.t > t) k--;
+    const at = list[k - 1];
+    if (at && at.t === t) {
+      at.v = (at.v * at.n + v) / (at.n + 1);
+      at.n++;
+      at.lo = Math.min(at.lo, v);
+      at.hi = Math.max(at.hi, v);
       return;
     }
-    if (last && t < last.t) return; // late data older than the newest bucket: the store keeps live order
-    list.push({ t, v, lo: v, hi: v, n: 1 });
-    if (list[0]!.t < t - this.horizonMs) list.splice(0, list.findIndex((x) => x.t >= t - this.horizonMs));
+    list.splice(k, 0, { t, v, lo: v, hi: v, n: 1 });
+    const newest = list[list.length - 1]!.t;
+    if (list[0]!.t < newest - this.horizonMs) list.splice(0, list.findIndex((x) => x.t >= newest - this.horizonMs));
   }
 }
 

@@ -35,6 +35,18 @@ describe('WardStore', () => {
     expect(store.trend('P1', 'spo2', 75_000).map((p) => p.v)).toEqual([94]);
   });
 
+  it('draws late data (a device buffer sent after a gap) in its own bucket, and a clock running ahead at its receive time', () => {
+    const store = new WardStore({ bucketMs: 10_000, horizonMs: 600_000 });
+    store.addRecords([obs(100_000, 'spo2', 97), obs(110_000, 'spo2', 96)]);
+    store.addRecords([obs(40_000, 'spo2', 80, { rt: 111_000 }), obs(45_000, 'spo2', 82, { rt: 111_000 })]);
+    expect(store.trend('P1', 'spo2', 0)).toEqual([{ t: 40_000, v: 81, lo: 80, hi: 82, n: 2 }, { t: 100_000, v: 97, lo: 97, hi: 97, n: 1 }, { t: 110_000, v: 96, lo: 96, hi: 96, n: 1 }]);
+    expect(store.latest('P1').spo2?.v).toBe(96); // late data is not the latest value
+    // stamped 55 s ahead: at its receive time, so the trend and the value's age stay true
+    store.addRecords([obs(175_000, 'spo2', 95, { rt: 120_000 }), obs(121_000, 'spo2', 94)]);
+    expect(store.trend('P1', 'spo2', 115_000)).toEqual([{ t: 120_000, v: 94.5, lo: 94, hi: 95, n: 2 }]);
+    expect(store.latest('P1').spo2).toMatchObject({ v: 94, ts: 121_000 });
+  });
+
   it('keeps NEWS2 and alarm histories, and what each active alarm was raised for', () => {
     const store = new WardStore();
     store.addNews2({ type: 'news2', ts: 1000, patientId: 'P1', score: 3, band: 'low-medium', complete: false, missing: ['sbp'], parts: {}, spo2Scale: 1 });
