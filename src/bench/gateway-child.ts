@@ -42,8 +42,17 @@ export class GatewayChild {
     const cfgFile = join(dir, 'vigil.yaml');
     await writeFile(cfgFile, stringify({ ...o.config, dataDir: join(dir, 'data') }));
     const args = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), CLI, 'start', '-c', cfgFile];
+    return GatewayChild.spawn(args, dir, o.httpPort);
+  }
+
+  /** Starts `vigil start` over an existing config and data (its directory is the caller's). */
+  static startIn(dir: string, cfgFile: string, httpPort: number): Promise<GatewayChild> {
+    return GatewayChild.spawn([CLI, 'start', '-c', cfgFile], dir, httpPort);
+  }
+
+  private static async spawn(args: string[], dir: string, httpPort: number): Promise<GatewayChild> {
     const proc = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, VIGIL_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    const gw = new GatewayChild(proc, dir, o.httpPort);
+    const gw = new GatewayChild(proc, dir, httpPort);
     try {
       await gw.waitHealthy();
       return gw;

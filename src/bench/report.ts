@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import type { SustainedResult } from './sustained.js';
 import type { CeilingResult } from './ceiling.js';
 import type { SpoolResult } from './spool-catchup.js';
+import type { RestartResult } from './restart.js';
 
 export interface BenchResults {
   readonly startedAt: string;
@@ -21,6 +22,7 @@ export interface BenchResults {
   readonly sustained: readonly SustainedResult[];
   readonly ceiling?: CeilingResult;
   readonly spool?: SpoolResult;
+  readonly restart?: RestartResult;
   readonly targets: readonly Target[];
 }
 
@@ -86,6 +88,14 @@ export function markdown(r: BenchResults): string {
     const s = r.spool;
     out.push('');
     out.push(`**Spool catch-up**: ${n0(s.devices)} devices × ${s.minutes} min of data (${n0(s.messages)} messages, ${n0(s.observations)} observations, ${n0(s.backlogRecords)} spool records) delivered in ${n1(s.fillS)} s with the time-series server down; written in ${n1(s.catchUpS)} s once it was back (${n0(s.catchUpObsPerS)} obs/s); ${n0(s.stored)} observations stored.`);
+  }
+  if (r.restart) {
+    const x = r.restart;
+    out.push('');
+    out.push(
+      `**Restart**: a ${x.beds}-bed ward, ${x.hours} h in the spool (${n0(x.records)} records, ${n0(x.spoolBytes / MB)} MB; alarm state ${n1(x.stateBytes / MB)} MB), killed a minute after its last save: ` +
+        `back in ${n0(x.comeBackMs)} ms (the alarm state ${x.restored ? 'restored' : 'NOT restored'} in ${n0(x.restoreMs)} ms, ${n0(x.replayed)} records replayed, ${x.activeAlarms} alarms shown again).`,
+    );
   }
   out.push('');
   out.push('**Targets** (2 cores):');

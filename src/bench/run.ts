@@ -9,6 +9,7 @@ import { assertPortsFree, type BenchEnv, type BenchPorts } from './env.js';
 import { runSustained, type SustainedResult } from './sustained.js';
 import { runCeiling, type CeilingResult } from './ceiling.js';
 import { runSpoolCatchUp, type SpoolResult } from './spool-catchup.js';
+import { runRestart, type RestartResult } from './restart.js';
 import { machine, markdown, targets, type BenchResults } from './report.js';
 import { summarise, type CpuProfile } from './profile-summary.js';
 
@@ -23,6 +24,8 @@ export interface BenchOptions {
   readonly probeEvery: number;
   readonly ceiling: { readonly devices: number; readonly window: number; readonly warmupS: number; readonly windowS: number } | undefined;
   readonly spool: { readonly devices: number; readonly minutes: number } | undefined;
+  /** Restart over a ward's data: beds and hours of it in the spool. */
+  readonly restart: { readonly beds: number; readonly hours: number } | undefined;
   readonly clientProcesses: number;
   /** Directory for results (JSON). */
   readonly outDir: string;
@@ -41,6 +44,7 @@ export const FULL = {
   warmupS: 5, windowS: 20, probeEvery: 20,
   ceiling: { devices: 2000, window: 2, warmupS: 3, windowS: 10 },
   spool: { devices: 1000, minutes: 5 },
+  restart: { beds: 30, hours: 24 },
 } as const;
 
 export const QUICK = {
@@ -48,6 +52,7 @@ export const QUICK = {
   warmupS: 2, windowS: 5, probeEvery: 10,
   ceiling: { devices: 1000, window: 2, warmupS: 1, windowS: 3 },
   spool: { devices: 200, minutes: 1 },
+  restart: { beds: 8, hours: 2 },
 } as const;
 
 export async function runBench(o: BenchOptions): Promise<BenchResults> {
@@ -64,12 +69,15 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   const sustained: SustainedResult[] = [];
   let ceiling: CeilingResult | undefined;
   let spool: SpoolResult | undefined;
+  let restart: RestartResult | undefined;
   try {
     for (const level of o.levels) {
       sustained.push(await runSustained(env, { devices: level.devices, rate: level.rate, warmupS: o.warmupS, windowS: o.windowS, probeEvery: o.probeEvery }));
     }
     if (o.ceiling) ceiling = await runCeiling(env, o.ceiling);
     if (o.spool) spool = await runSpoolCatchUp(env, o.spool);
+    // a wearable every 5 s and a cuff every 5 min a bed; saved every minute, as by default
+    if (o.restart) restart = await runRestart(env, { ...o.restart, intervalS: 5, checkpointSeconds: 60 });
   } finally {
     await vm.dispose();
   }
@@ -84,6 +92,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     sustained,
     ...(ceiling ? { ceiling } : {}),
     ...(spool ? { spool } : {}),
+    ...(restart ? { restart } : {}),
     targets: targets(sustained, ceiling),
   };
   if (cpuProfDir) {

@@ -20,7 +20,7 @@ function parseLevels(s: string): Array<{ devices: number; rate: number }> {
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'Measure throughput, alarm latency, memory, the plain-aedes ceiling and spool catch-up',
+  summary: 'Measure throughput, alarm latency, memory, the plain-aedes ceiling, spool catch-up and restart',
   help: `Usage: vigil bench [options]
 
 Starts a time-series server (Debian victoria-metrics) and, for each phase, a fresh gateway
@@ -31,6 +31,9 @@ separate load-client processes over real TCP (QoS 1, every detector on). Phases:
   ceiling    the same clients as fast as possible against plain aedes, then against Vigil
   spool      minutes of ward data delivered with the time-series server down, then the time
              to write it all once it is back
+  restart    a ward's day written into the spool by a gateway that is then killed a minute
+             after its last alarm-state save; the time \`vigil start\` takes to come back
+             over it with its alarms (default ${FULL.restart.beds} beds, ${FULL.restart.hours} h)
 Prints progress on stderr, a markdown table on stdout, and writes JSON to --out.
 Refuses to start when a port is taken, rather than measure something else.
 
@@ -41,6 +44,8 @@ Options:
   --ceiling-devices N  Clients for the ceiling (default ${FULL.ceiling.devices}; 0 skips it)
   --spool-devices N    Devices for spool catch-up (default ${FULL.spool.devices}; 0 skips it)
   --spool-minutes M    Minutes of data each (default ${FULL.spool.minutes})
+  --restart-beds N     Beds for the restart (default ${FULL.restart.beds}; quick ${QUICK.restart.beds}; 0 skips it)
+  --restart-hours H    Hours of ward data in the spool (default ${FULL.restart.hours}; quick ${QUICK.restart.hours})
   --clients N          Load-client processes (default 2)
   --profile            Run the gateway under node --cpu-prof (profiles in OUT/profiles)
   --influx-batch-size N
@@ -62,6 +67,8 @@ Example:
       'ceiling-devices': { type: 'string' },
       'spool-devices': { type: 'string' },
       'spool-minutes': { type: 'string' },
+      'restart-beds': { type: 'string' },
+      'restart-hours': { type: 'string' },
       clients: { type: 'string' },
       profile: { type: 'boolean' },
       'gateway-node-args': { type: 'string' },
@@ -80,6 +87,7 @@ Example:
     if (new Set(Object.values(ports)).size < 4) throw new UsageError('the four ports must differ');
     const ceilingDevices = intFlag('ceiling-devices', values['ceiling-devices'], base.ceiling.devices, 0, 100_000);
     const spoolDevices = intFlag('spool-devices', values['spool-devices'], base.spool.devices, 0, 100_000);
+    const restartBeds = intFlag('restart-beds', values['restart-beds'], base.restart.beds, 0, 5000);
     const results = await runBench({
       ports,
       levels: values.levels !== undefined ? parseLevels(values.levels) : base.levels,
@@ -88,6 +96,7 @@ Example:
       probeEvery: base.probeEvery,
       ceiling: ceilingDevices > 0 ? { ...base.ceiling, devices: ceilingDevices } : undefined,
       spool: spoolDevices > 0 ? { devices: spoolDevices, minutes: intFlag('spool-minutes', values['spool-minutes'], base.spool.minutes, 1, 1440) } : undefined,
+      restart: restartBeds > 0 ? { beds: restartBeds, hours: intFlag('restart-hours', values['restart-hours'], base.restart.hours, 1, 168) } : undefined,
       clientProcesses: intFlag('clients', values.clients, 2, 1, 64),
       outDir: values.out ?? 'bench-results',
       profile: values.profile === true,

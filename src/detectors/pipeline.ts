@@ -5,7 +5,8 @@
  * Time model
  * ----------
  * The pipeline has no clock of its own. It keeps a virtual clock that only the inputs move:
- * each input carries a `ts` (epoch ms), and before the input is handled the clock advances to it,
+ * each input carries a time (epoch ms, `inputTs`: the gateway's receive time `rt` for device data
+ * whose `ts` is the device's own clock, else `ts`), and before the input is handled the clock advances to it,
  * firing, in time order, every deadline that fell due on the way (persistence and clear delays,
  * sensor condition delays, staleness, signal loss, flap hold, escalation). A deadline fires at
  * its own due time and its outputs carry that time, however late the next input arrives. (A hold
@@ -20,7 +21,8 @@
  *   change when an output is delivered, never what it says or in which order, so identical
  *   inputs give identical outputs live and in replay;
  * - the clock never goes back: an input older than the clock is handled at the clock's time.
- *   (Live, tick with the same clock that stamps observations so ticks never run ahead of data.)
+ *   (Live, the gateway stamps every record on one time line that never goes back, and places
+ *   each tick in spool order, so no input is ever older than the clock; see ingest.ts.)
  * - deadlines still pending after the last input do not fire until something moves the clock.
  *
  * Detectors never read `Date.now()`. `detectAll(config, scheduler)` may add ticks of its own from
