@@ -6,7 +6,7 @@
  * silences, latches, escalations), the same NEWS2 and ward view, the retained `/active` topics,
  * and the nurse still signed in; nothing is sent again to the webhook or the upstream bridge.
  */
-import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -231,4 +231,18 @@ describe('alarm state across restarts', () => {
     await gw.restart({ cli: join(otherBuild, 'dist', 'src', 'cli', 'main.js') });
     await comesBack('upgrade');
   }, 90_000);
+
+  it('says so plainly when the state cannot be restored: in /healthz, and as an alarm that stays until acknowledged', async () => {
+    expect(await gw.stop()).toBe(0);
+    await writeFile(join(gw.dataDir, 'state', 'alarms.json'), '{"format": 1, "seq": ');
+    await gw.restart();
+    const state = (await gw.health()).alarmState as { restored: boolean; problem: string };
+    expect(state.restored).toBe(false);
+    expect(state.problem).toMatch(/alarms\.json is not valid JSON/);
+    await expect.poll(async () => (await alarms()).find((a) => a.id.includes('state_not_restored')), { timeout: 10_000 }).toMatchObject({ priority: 'high', state: 'cleared', acknowledged: false });
+    const notice = (await alarms()).find((a) => a.id.includes('state_not_restored'))!;
+    expect((notice as unknown as { reason: string }).reason).toBeDefined();
+    expect((await post(`/api/alarms/${encodeURIComponent(notice.id)}/ack`, { by: 'nurse.kim' })).status).toBe(200);
+    await expect.poll(async () => (await alarms()).some((a) => a.id === notice.id), { timeout: 10_000 }).toBe(false);
+  }, 60_000);
 });
