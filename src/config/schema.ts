@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { detectorConfigSchema } from '../detectors/config.js';
 import { webhookConfigSchema } from '../sinks/webhook-options.js';
 import { bridgeConfigSchema } from '../bridge/config.js';
+import { idSchema } from '../core/ids.js';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
@@ -29,7 +30,7 @@ export const patientSettingsSchema = z
 export const deviceSchema = z
   .object({
     /** Device id; also the MQTT username and the topic segment `vigil/v1/dev/{id}/…`. */
-    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
+    id: idSchema,
     /** Decoder profile name (see `vigil profiles`). */
     profile: z.string().default('json-v1'),
     /** Salted hash of the device secret, as printed by `vigil device add`. */
@@ -53,7 +54,7 @@ export const serialPortSchema = z
     /** Device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/…. */
     path: z.string().min(1),
     /** Device id the data is tagged with and assigned by in the census. */
-    deviceId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
+    deviceId: idSchema,
     /** Serial profile name (see `vigil profiles`). */
     profile: z.string().min(1),
     baudRate: z.number().int().positive().optional(),
@@ -66,19 +67,19 @@ export const serialPortSchema = z
 
 export const wardSchema = z
   .object({
-    id: z.string().min(1),
+    id: idSchema,
     name: z.string().optional(),
-    beds: z.array(z.string().min(1)).default([]),
+    beds: z.array(idSchema).default([]),
   })
   .strict();
 
 export const patientSchema = z
   .object({
-    id: z.string().min(1),
+    id: idSchema,
     name: z.string().optional(),
-    ward: z.string().min(1),
-    bed: z.string().min(1),
-    devices: z.array(z.string()).default([]),
+    ward: idSchema,
+    bed: idSchema,
+    devices: z.array(idSchema).default([]),
     settings: patientSettingsSchema.optional(),
   })
   .strict();
@@ -153,7 +154,7 @@ export const configSchema = z
           .array(
             z
               .object({
-                id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
+                id: idSchema,
                 secretHash: z.string().optional(),
                 secret: z.string().min(8, 'at least 8 characters').optional(),
                 topics: z.array(z.string().min(1)).min(1).default(['vigil/v1/alarms/#']),
