@@ -1,7 +1,8 @@
 /**
  * Sign-in and sign-out for the nurse station:
  *
- *   POST   /api/session   {username, password}   sign in: sets the session cookie (HttpOnly, SameSite=Strict)
+ *   POST   /api/session   {username, password, next?}   sign in: sets the session cookie (HttpOnly, SameSite=Strict);
+ *                                                    answers the same-origin path to go to in `next`
  *   GET    /api/session                          who is signed in, role, and the CSRF token for changes
  *   DELETE /api/session                          sign out
  */
@@ -15,8 +16,16 @@ import type { AuditLog } from './audit.js';
 import type { SessionStore } from './sessions.js';
 import type { UserDirectory } from './users.js';
 import { PERMISSIONS } from './roles.js';
+import { safeNextPath } from './redirect.js';
 
-const body = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict();
+const body = z
+  .object({
+    username: z.string().min(1).max(64),
+    password: z.string().min(1).max(1024),
+    /** Where the page wants to go next; the answer's `next` is what it may go to (redirect.ts). */
+    next: z.string().optional(),
+  })
+  .strict();
 
 export interface SessionRouteDeps {
   readonly users: UserDirectory;
@@ -61,7 +70,7 @@ export function sessionRoutes(deps: SessionRouteDeps): (app: FastifyInstance) =>
       return reply
         .header('set-cookie', cookie(id, deps.maxAgeSeconds, deps.secureCookies))
         .header('cache-control', 'no-store')
-        .send({ username: session.username, name: session.name, role: session.role, csrf: session.csrf, expiresAt: session.expiresAt, permissions: PERMISSIONS[session.role] });
+        .send({ username: session.username, name: session.name, role: session.role, csrf: session.csrf, expiresAt: session.expiresAt, permissions: PERMISSIONS[session.role], next: safeNextPath(parsed.data.next) });
     });
 
     app.get('/api/session', async (req, reply) => {
