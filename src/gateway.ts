@@ -221,5 +221,11 @@ export class Gateway {
     c.gauge('vigil_bridge_lag_records', 'Records not yet forwarded upstream', () => b()?.lagRecords ?? 0);
     c.gauge('vigil_bridge_connected', '1 when connected to the upstream broker', () => (b()?.connected ? 1 : 0));
     c.gauge('vigil_influx_last_write_seconds', 'Latency of the last successful InfluxDB write', () => (w()?.lastWriteLatencyMs ?? 0) / 1000);
+    const signIn = this.station.signIn;
+    c.gauge('vigil_signin_limiter_keys', 'Addresses and usernames the sign-in limiter tracks (bound: web.signIn.maxTrackedKeys)', () => signIn.limiter.size());
+    c.gauge('vigil_signin_checks_peak', 'Most password checks that ever ran at once (bound: web.signIn.maxConcurrentChecks)', () => signIn.checks.peak);
+    c.externalCounter('vigil_signin_refused_total', 'Sign-ins refused by the limiter (429)', () => signIn.stats.refused);
+    c.externalCounter('vigil_signin_busy_total', 'Sign-ins refused because the password checks were all busy (503)', () => signIn.stats.busy);
+    c.gauge('vigil_live_streams', 'Open live-feed (server-sent events) streams', () => this.station.feed.size());
   }
 }

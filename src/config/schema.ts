@@ -116,9 +116,15 @@ export const webSchema = z
         maxFailures: z.number().int().min(1).default(5),
         /** s */
         windowSeconds: z.number().int().min(1).default(300),
+        /** Usernames and addresses the limiter remembers at most (the least recently seen are forgotten first). */
+        maxTrackedKeys: z.number().int().min(16).default(10_000),
+        /** Password checks (scrypt, 32 MiB each) run at once; 32 more may wait, the rest are answered 503. */
+        maxConcurrentChecks: z.number().int().min(1).max(16).default(2),
       })
       .strict()
       .prefault({}),
+    /** Live-feed (server-sent events) streams one session may hold open; one more is answered 429. */
+    liveStreamsPerSession: z.number().int().min(1).max(100).default(6),
   })
   .strict()
   .prefault({});
