@@ -209,6 +209,9 @@ export class Gateway {
     c.gauge('vigil_spool_full', '1 when the spool refuses new data', () => (this.spool.stats().full ? 1 : 0));
     c.gauge('vigil_spool_depth_records', 'Records not yet written to InfluxDB', () => this.writer?.stats().lagRecords ?? this.spool.stats().lastSeq);
     c.gauge('vigil_mqtt_clients', 'Connected MQTT clients', () => this.broker.connectedClients);
+    c.gauge('vigil_mqtt_connections_open', 'Open MQTT connections, authenticated or not (bound: mqtt.limits.maxConnections)', () => this.broker.openConnections);
+    c.gauge('vigil_mqtt_buffered_bytes', 'Bytes MQTT connections hold in unfinished or unprocessed packets (bound: mqtt.limits.bufferedBytes)', () => this.broker.budget.used);
+    c.gauge('vigil_mqtt_auth_checks_peak', 'Most device-secret checks that ever ran at once (bound: mqtt.limits.maxConcurrentAuthChecks)', () => this.broker.authChecksPeak);
     const w = () => this.writer?.stats();
     c.externalCounter('vigil_influx_batches_total', 'Batches written to InfluxDB', () => w()?.batches ?? 0);
     c.externalCounter('vigil_influx_points_total', 'Points written to InfluxDB', () => w()?.pointsWritten ?? 0);

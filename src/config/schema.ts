@@ -171,11 +171,35 @@ export const configSchema = z
               }),
           )
           .default([]),
-        /** Per-device message rate limit (token bucket). */
+        /** Per-device message rate limit (token bucket), shared by all of a device's connections. */
         rate: z
           .object({
             messagesPerSecond: z.number().positive().default(20),
             burst: z.number().int().positive().default(40),
+          })
+          .strict()
+          .prefault({}),
+        /** What one client, address or account may cost the broker (README, Security). */
+        limits: z
+          .object({
+            /** Open connections in total, authenticated or not. */
+            maxConnections: z.number().int().min(1).default(2000),
+            /** Open connections from one client address (a hub or NAT may front several devices). */
+            connectionsPerAddress: z.number().int().min(1).default(200),
+            /** Live connections one device or consumer account may hold. */
+            connectionsPerAccount: z.number().int().min(1).default(4),
+            /** Client ids one account may hold, connected or kept as a persistent session. */
+            sessionsPerAccount: z.number().int().min(1).default(8),
+            /** s from connecting until the MQTT CONNECT must have arrived. */
+            connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
+            /** Bytes all connections may hold in unfinished or not-yet-processed packets together. */
+            bufferedBytes: z.number().int().min(65_536).default(8_388_608),
+            /** Failed authentications from one address within the window; past it, refused without checking. */
+            authFailuresPerAddress: z.number().int().min(1).default(20),
+            /** s */
+            authFailureWindowSeconds: z.number().int().min(1).default(60),
+            /** Device-secret checks (scrypt) run at once. */
+            maxConcurrentAuthChecks: z.number().int().min(1).max(16).default(2),
           })
           .strict()
           .prefault({}),
@@ -251,6 +275,9 @@ export const configSchema = z
       if (seen !== undefined) ctx.addIssue({ code: 'custom', path: ['serial', i, 'deviceId'], message: `"${s.deviceId}" is already used by another device` });
       ids.set(s.deviceId, i);
     });
+    if (c.mqtt.limits.bufferedBytes < 4 * c.mqtt.maxPacketBytes) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'limits', 'bufferedBytes'], message: `must be at least 4 × mqtt.maxPacketBytes (${4 * c.mqtt.maxPacketBytes})` });
+    }
     if (c.mqtt.tls && c.mqtt.tls.port === c.mqtt.port && c.mqtt.port !== 0) {
       ctx.addIssue({ code: 'custom', path: ['mqtt', 'tls', 'port'], message: `must differ from mqtt.port (${c.mqtt.port})` });
     }

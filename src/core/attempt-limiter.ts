@@ -56,6 +56,12 @@ export class AttemptLimiter {
 
   /** Admits and counts an attempt against every key, or refuses it when any key is at its limit. */
   begin(keys: readonly LimitedKey[]): Admission {
+    const refusal = this.blocked(keys);
+    return refusal ?? { ok: true, ticket: this.record(keys) };
+  }
+
+  /** The refusal an attempt for `keys` would get now, or null when none is at its limit (nothing is counted). */
+  blocked(keys: readonly LimitedKey[]): (Admission & { ok: false }) | null {
     const now = this.clock();
     this.sweep(now);
     let refusal: { retryAfterMs: number; key: string; entry: Entry; blockedBy: number } | undefined;
@@ -68,11 +74,15 @@ export class AttemptLimiter {
       const wait = blockedBy + this.opts.windowMs - now;
       if (!refusal || wait > refusal.retryAfterMs) refusal = { retryAfterMs: wait, key, entry, blockedBy };
     }
-    if (refusal) {
-      const first = refusal.entry.reported !== refusal.blockedBy;
-      refusal.entry.reported = refusal.blockedBy;
-      return { ok: false, retryAfterMs: refusal.retryAfterMs, key: refusal.key, first };
-    }
+    if (!refusal) return null;
+    const first = refusal.entry.reported !== refusal.blockedBy;
+    refusal.entry.reported = refusal.blockedBy;
+    return { ok: false, retryAfterMs: refusal.retryAfterMs, key: refusal.key, first };
+  }
+
+  /** Counts an attempt against every key (whether or not they are at their limit). */
+  record(keys: readonly LimitedKey[]): AttemptTicket {
+    const now = this.clock();
     for (const [key, max] of keys) {
       const entry = this.entries.get(key) ?? { times: [], reported: -1 };
       // Re-inserted so the map's order is least recently used first.
@@ -82,7 +92,7 @@ export class AttemptLimiter {
       this.entries.set(key, entry);
     }
     this.evict();
-    return { ok: true, ticket: { keys: keys.map(([k]) => k), at: now } };
+    return { keys: keys.map(([k]) => k), at: now };
   }
 
   /** The attempt succeeded: takes it back from every key, and forgets `forget` keys altogether. */
