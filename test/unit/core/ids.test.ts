@@ -57,12 +57,13 @@ describe('ids in the config', () => {
       devices: [{ id: 'wb 1', secret: 'long-secret' }],
       serial: [{ path: '/dev/ttyUSB0', deviceId: '../ox', profile: 'masimo-radical7' }],
       mqtt: { consumers: [{ id: 'nurse/call', secret: 'long-secret' }] },
+      bridge: { url: 'mqtt://hospital.example:1883', clientId: 'gw-7', wardId: 'ward 7' },
       census: {
         wards: [{ id: 'w,1', beds: ['1', 'b=2'] }],
         patients: [{ id: 'P/1', ward: 'w,1', bed: '1', devices: ['x\\y'] }],
       },
     });
-    for (const path of ['devices[0].id', 'serial[0].deviceId', 'mqtt.consumers[0].id', 'census.wards[0].id', 'census.wards[0].beds[1]', 'census.patients[0].id', 'census.patients[0].ward', 'census.patients[0].devices[0]']) {
+    for (const path of ['devices[0].id', 'serial[0].deviceId', 'mqtt.consumers[0].id', 'census.wards[0].id', 'census.wards[0].beds[1]', 'census.patients[0].id', 'census.patients[0].ward', 'census.patients[0].devices[0]', 'bridge.wardId']) {
       expect(found, path).toContainEqual(expect.stringMatching(new RegExp(`^${path.replace(/[.[\]]/g, '\\$&')}: letters, digits`)));
     }
   });
