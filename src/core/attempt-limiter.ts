@@ -118,9 +118,12 @@ export class AttemptLimiter {
     return this.entries.size;
   }
 
-  /** Removes keys with no attempt left in the window; at most once per window unless forced. */
+  /**
+   * Removes keys with no attempt left in the window; at most once per window unless forced, so a
+   * flood of refused attempts does not walk the whole map each time (the cap is kept by evict).
+   */
   private sweep(now: number, force = false): void {
-    if (!force && now < this.nextSweep && this.entries.size < this.opts.maxKeys) return;
+    if (!force && now < this.nextSweep) return;
     this.nextSweep = now + this.opts.windowMs;
     const since = now - this.opts.windowMs;
     for (const [k, e] of this.entries) {
