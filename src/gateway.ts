@@ -215,6 +215,9 @@ export class Gateway {
     c.gauge('vigil_spool_full', '1 when the spool refuses new data', () => (this.spool.stats().full ? 1 : 0));
     c.gauge('vigil_spool_depth_records', 'Records not yet written to InfluxDB', () => this.writer?.stats().lagRecords ?? this.spool.stats().lastSeq);
     c.gauge('vigil_mqtt_clients', 'Connected MQTT clients', () => this.broker.connectedClients);
+    c.gauge('vigil_mqtt_connections_open', 'Open MQTT connections, authenticated or not (bound: mqtt.limits.maxConnections)', () => this.broker.openConnections);
+    c.gauge('vigil_mqtt_buffered_bytes', 'Bytes MQTT connections hold in unfinished or unprocessed packets (bound: mqtt.limits.bufferedBytes)', () => this.broker.budget.used);
+    c.gauge('vigil_mqtt_auth_checks_peak', 'Most device-secret checks that ever ran at once (bound: mqtt.limits.maxConcurrentAuthChecks)', () => this.broker.authChecksPeak);
     const w = () => this.writer?.stats();
     c.externalCounter('vigil_influx_batches_total', 'Batches written to InfluxDB', () => w()?.batches ?? 0);
     c.externalCounter('vigil_influx_points_total', 'Points written to InfluxDB', () => w()?.pointsWritten ?? 0);
@@ -227,5 +230,11 @@ export class Gateway {
     c.gauge('vigil_bridge_lag_records', 'Records not yet forwarded upstream', () => b()?.lagRecords ?? 0);
     c.gauge('vigil_bridge_connected', '1 when connected to the upstream broker', () => (b()?.connected ? 1 : 0));
     c.gauge('vigil_influx_last_write_seconds', 'Latency of the last successful InfluxDB write', () => (w()?.lastWriteLatencyMs ?? 0) / 1000);
+    const signIn = this.station.signIn;
+    c.gauge('vigil_signin_limiter_keys', 'Addresses and usernames the sign-in limiter tracks (bound: web.signIn.maxTrackedKeys)', () => signIn.limiter.size());
+    c.gauge('vigil_signin_checks_peak', 'Most password checks that ever ran at once (bound: web.signIn.maxConcurrentChecks)', () => signIn.checks.peak);
+    c.externalCounter('vigil_signin_refused_total', 'Sign-ins refused by the limiter (429)', () => signIn.stats.refused);
+    c.externalCounter('vigil_signin_busy_total', 'Sign-ins refused because the password checks were all busy (503)', () => signIn.stats.busy);
+    c.gauge('vigil_live_streams', 'Open live-feed (server-sent events) streams', () => this.station.feed.size());
   }
 }

@@ -8,26 +8,16 @@ import { DecodeError } from '../../src/core/errors.js';
 import { isMetricName, ACVPU_CODES } from '../../src/core/metrics.js';
 import type { Decoded, DeviceProfile, Reading } from '../../src/core/profile.js';
 import type { Quality, TechnicalKind } from '../../src/core/types.js';
+import { parseDeviceTime } from '../../src/core/time.js';
 
 const SENSOR_EVENTS: Record<string, TechnicalKind> = { ok: 'sensor_ok', off: 'sensor_off', poor: 'sensor_poor' };
 const KNOWN_KEYS = new Set(['ts', 'obs', 'battery', 'sensor']);
 
-/** Parses `ts` as epoch ms (number) or ISO 8601 (string with a zone). */
+/** Parses `ts` as epoch ms (number) or ISO 8601 (string with a zone), both between 2000 and 2100. */
 export function parseTimestamp(ts: unknown): number {
-  if (typeof ts === 'number') {
-    // Epoch ms between 2000 and 2100: guards against seconds being sent as ms.
-    if (Number.isFinite(ts) && ts > 946_684_800_000 && ts < 4_102_444_800_000) return Math.round(ts);
-    throw new DecodeError(`ts: ${ts} is not epoch milliseconds between 2000 and 2100`, 'bad_timestamp');
-  }
-  if (typeof ts === 'string') {
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(ts)) {
-      throw new DecodeError(`ts: "${ts.slice(0, 40)}" is not ISO 8601 with a zone`, 'bad_timestamp');
-    }
-    const ms = Date.parse(ts);
-    if (Number.isNaN(ms)) throw new DecodeError(`ts: "${ts.slice(0, 40)}" is not a valid date`, 'bad_timestamp');
-    return ms;
-  }
-  throw new DecodeError(`ts: must be epoch ms or an ISO 8601 string, got ${typeof ts}`, 'bad_timestamp');
+  const ms = parseDeviceTime(ts);
+  if (typeof ms === 'number') return ms;
+  throw new DecodeError(`ts: ${ms.problem}`, 'bad_timestamp');
 }
 
 function readingFor(key: string, value: unknown): Reading {

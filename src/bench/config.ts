@@ -34,6 +34,8 @@ export function benchGatewayConfig(o: BenchConfigOptions): Record<string, unknow
       port: o.mqttPort,
       // The ceiling phase drives each device far above a wearable's rate on purpose.
       rate: { messagesPerSecond: 100_000, burst: 100_000 },
+      // Every simulated device connects from this one machine.
+      limits: { connectionsPerAddress: o.devices + 100, maxConnections: o.devices + 100 },
       consumers: [{ id: CONSUMER.id, secret: CONSUMER.secret, topics: ['vigil/v1/alarms/#'] }],
     },
     http: { host: '127.0.0.1', port: o.httpPort },

@@ -26,7 +26,7 @@ export interface LeanOptions {
 export type PublishCallback = (err: Error | undefined) => void;
 
 /** MQTT remaining-length varint ([MQTT-2.2.3]). */
-function varint(n: number): Buffer {
+export function varint(n: number): Buffer {
   const out: number[] = [];
   do {
     let byte = n % 128;

@@ -3,6 +3,7 @@
  * forwards. Absent section: no bridge. Defaults live here.
  */
 import { z } from 'zod';
+import { idSchema } from '../core/ids.js';
 
 export const BRIDGE_FORMATS = ['json', 'fhir', 'hl7'] as const;
 export type BridgeFormat = (typeof BRIDGE_FORMATS)[number];
@@ -31,8 +32,8 @@ export const bridgeConfigSchema = z
       .optional(),
     /** MQTT client id; unique per gateway on the hospital broker. */
     clientId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
-    /** This gateway's ward, used in the topic prefix. */
-    wardId: z.string().min(1),
+    /** This gateway's ward, used in the topic prefix: an id like the census wards' (core/ids.ts). */
+    wardId: idSchema,
     /** Topic prefix; `{wardId}` is replaced. No wildcards, no trailing slash. */
     topicPrefix: z
       .string()

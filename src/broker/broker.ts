@@ -2,7 +2,11 @@
  * The embedded MQTT broker (aedes over TCP, and TLS when configured) with Vigil's policy:
  * device authentication, per-device topic ACLs, packet-size and rate limits, and the durable
  * ingest hook. An observation is appended to the spool inside `authorizePublish`, which aedes
- * runs before it sends the QoS 1 PUBACK, so a PUBACK means the data is on disk.
+ * runs before it sends the QoS 1 PUBACK (QoS 2: PUBREC), so an acknowledgement means the data is
+ * on disk. What a client can cost is bounded (see README, Security): connections in total and
+ * per address (checked at accept), per account (accounts.ts), the bytes a connection holds
+ * (framed-connection.ts), failed authentications (auth.ts) and messages per device (one token
+ * bucket per device, shared by its connections).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -10,63 +14,46 @@ import { readFileSync } from 'node:fs';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/types.js';
-import type { DeviceProfile } from '../core/profile.js';
 import { SpoolFullError } from '../core/errors.js';
-import { PacketSizeGuard, TokenBucket } from './packet-guard.js';
+import { TokenBucket } from './token-bucket.js';
 import { SecretVerifier } from './secrets.js';
 import { deviceTopicPrefix, filterCovers, parseDeviceTopic } from './topics.js';
-import type { Ingest } from '../ingest/ingest.js';
-import type { Counters } from '../core/counters.js';
+import { AccountSessions } from './accounts.js';
+import { CredentialChecks } from './auth.js';
+import { ByteBudget } from './framing.js';
+import { FramedConnection } from './framed-connection.js';
+import { ConnectionCounts } from './limits.js';
+import type { BrokerConsumer, BrokerDevice, BrokerOptions } from './types.js';
 
-export interface BrokerDevice {
-  readonly id: string;
-  readonly profile: DeviceProfile;
-  readonly secretHash?: string;
-  readonly secret?: string;
-  readonly trustDeviceTime: boolean;
-}
-
-export interface BrokerOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly tls?: { readonly port: number; readonly cert: string; readonly key: string; readonly ca?: string };
-  readonly maxPacketBytes: number;
-  readonly rate: { readonly messagesPerSecond: number; readonly burst: number };
-  readonly devices: ReadonlyMap<string, BrokerDevice>;
-  readonly consumers?: ReadonlyMap<string, BrokerConsumer>;
-  readonly ingest: Ingest;
-  readonly counters: Counters;
-  readonly logger: Logger;
-  /** Epoch-ms clock for rate limiting and receive times. */
-  readonly clock?: () => number;
-}
-
-/** A read-only account (nurse call, paging, integration) that may subscribe to `topics`. */
-export interface BrokerConsumer {
-  readonly id: string;
-  readonly secretHash?: string;
-  readonly secret?: string;
-  /** Topic filters it may subscribe to, e.g. `vigil/v1/alarms/#`. */
-  readonly topics: readonly string[];
-}
+export type { MqttLimits } from './limits.js';
+export type { BrokerConsumer, BrokerDevice, BrokerOptions } from './types.js';
 
 interface Session {
   /** Set for devices; consumers have `consumer` instead. */
   readonly device?: BrokerDevice;
   readonly consumer?: BrokerConsumer;
-  readonly bucket: TokenBucket;
   readonly remote: string;
 }
 
 const NOT_AUTHORIZED = 5;
-const BAD_CREDENTIALS = 4;
+
+/** QoS 2 messages one session may have stored and not yet released by PUBREL. */
+export const MAX_QOS2_IN_FLIGHT = 32;
 
 export class MqttBroker implements Service {
   readonly name = 'mqtt';
   private aedes: Aedes | undefined;
   private readonly servers: Server[] = [];
   private readonly sessions = new WeakMap<Client, Session>();
-  private readonly verifier: SecretVerifier;
+  private readonly connections = new Map<Client, FramedConnection>();
+  /** Clients that sent an empty client id ([MQTT-3.1.3-6]: the broker assigned one). */
+  private readonly generatedIds = new WeakSet<Client>();
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly accounts: AccountSessions;
+  private readonly credentials: CredentialChecks;
+  private readonly counts: ConnectionCounts;
+  /** Bytes held by all connections in incomplete or not-yet-consumed packets. */
+  readonly budget: ByteBudget;
   private readonly clock: () => number;
   /** Bound addresses after start, for logs and tests. */
   readonly addresses: { tcp?: number; tls?: number } = {};
@@ -74,16 +61,31 @@ export class MqttBroker implements Service {
 
   constructor(private readonly opts: BrokerOptions) {
     this.clock = opts.clock ?? Date.now;
-    this.verifier = new SecretVerifier((id) => {
+    const l = opts.limits;
+    const verifier = new SecretVerifier((id) => {
       const d = opts.devices.get(id) ?? opts.consumers?.get(id);
       if (!d) return undefined;
       return d.secretHash !== undefined ? { hash: d.secretHash } : { plain: d.secret ?? '' };
     });
+    this.credentials = new CredentialChecks({ verifier, failuresPerAddress: l.authFailuresPerAddress, windowMs: l.authFailureWindowSeconds * 1000, maxConcurrent: l.maxConcurrentAuthChecks, maxQueued: l.maxConnections, clock: this.clock });
+    this.accounts = new AccountSessions(l);
+    this.counts = new ConnectionCounts(l, opts.counters, opts.logger, this.clock);
+    this.budget = new ByteBudget(l.bufferedBytes);
   }
 
   /** Connected clients right now. */
   get connectedClients(): number {
     return this.aedes?.connectedClients ?? 0;
+  }
+
+  /** Open TCP/TLS connections right now, authenticated or not. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  /** Most scrypt checks of device secrets that ever ran at once. */
+  get authChecksPeak(): number {
+    return this.credentials.peak;
   }
 
   async start(): Promise<void> {
@@ -93,9 +95,15 @@ export class MqttBroker implements Service {
       // reading holds 100 deliveries, every later publish (device data included) waits behind
       // them, and the queue is then drained recursively, overflowing the stack under load.
       // Deliveries in flight stay bounded without the cap: each connection hands aedes only
-      // the packets of one socket read at a time, and a stuck subscriber is cut off by
-      // aedes' drainTimeout.
+      // the packets of one read at a time, and a stuck subscriber is cut off by aedes'
+      // drainTimeout.
       concurrency: 0,
+      connectTimeout: this.opts.limits.connectTimeoutSeconds * 1000,
+      maxInflightInbound: MAX_QOS2_IN_FLIGHT,
+      preConnect: (client, packet, done) => {
+        if (packet.clientId === '') this.generatedIds.add(client);
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => void this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
@@ -150,21 +158,28 @@ export class MqttBroker implements Service {
   private accept(socket: Socket): void {
     const aedes = this.aedes;
     if (!aedes) return void socket.destroy();
-    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    const guard = new PacketSizeGuard(this.opts.maxPacketBytes);
+    const address = socket.remoteAddress ?? '?';
+    if (!this.counts.admit(address, this.sockets.size)) return void socket.destroy();
+    const remote = `${address}:${socket.remotePort ?? '?'}`;
     this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
     socket.setNoDelay(true);
-    // 'readable' (aedes) controls the flow; 'data' then fires for each chunk aedes reads.
-    socket.on('data', (chunk: Buffer) => {
-      const size = guard.check(chunk);
-      if (size > 0) {
-        this.opts.counters.reject('oversized');
-        this.opts.logger.warn({ remote, size, limit: this.opts.maxPacketBytes }, 'MQTT packet over mqtt.maxPacketBytes: connection closed');
-        socket.destroy();
+    let client: Client | undefined;
+    const conn = new FramedConnection(socket, {
+      maxPacketBytes: this.opts.maxPacketBytes,
+      budget: this.budget,
+      onProblem: (p) => this.counts.framingProblem(p, remote, this.opts.maxPacketBytes),
+      onPubrel: (id) => void (client && this.accounts.qos2(client)?.delete(id)),
+    });
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.counts.release(address);
+      if (client) {
+        this.accounts.release(client);
+        this.connections.delete(client);
       }
     });
-    aedes.handle(socket);
+    client = aedes.handle(conn as unknown as Socket) as Client;
+    this.connections.set(client, conn);
   }
 
   private async authenticate(
@@ -173,25 +188,33 @@ export class MqttBroker implements Service {
     password: Buffer | undefined,
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): Promise<void> {
-    const remote = `${(client.conn as Socket).remoteAddress ?? '?'}`;
+    const conn = this.connections.get(client);
+    const address = conn?.remoteAddress ?? '?';
+    const remote = `${address}:${conn?.remotePort ?? '?'}`;
     const id = username ?? '';
-    let verdict: Awaited<ReturnType<SecretVerifier['verify']>>;
+    const refuse = (reason: string, returnCode: number, message: string, level: 'warn' | 'debug' = 'warn') => {
+      this.opts.counters.refuseConnection(reason);
+      this.opts.logger[level]({ device: id || '(no username)', clientId: client.id, remote, reason }, message);
+      done(Object.assign(new Error(reason), { returnCode }) as AuthenticateError, false);
+    };
+    let verdict: Awaited<ReturnType<CredentialChecks['check']>>;
     try {
-      verdict = await this.verifier.verify(id, password);
+      verdict = await this.credentials.check(id, password, address);
     } catch (err) {
       this.opts.logger.error({ device: id, err: (err as Error).message }, 'secret verification failed');
-      verdict = 'bad_secret';
+      verdict = { ok: false, reason: 'bad_secret', returnCode: 4 };
     }
-    if (verdict !== 'ok') {
-      this.opts.counters.refuseConnection(verdict);
-      this.opts.logger.warn({ device: id || '(no username)', clientId: client.id, remote, reason: verdict }, verdict === 'unknown_device' ? 'connection refused: unknown device' : 'connection refused: wrong secret');
-      const err = Object.assign(new Error(verdict), { returnCode: BAD_CREDENTIALS }) as AuthenticateError;
-      return done(err, false);
+    if (!verdict.ok) {
+      if (verdict.reason === 'throttled') return refuse('throttled', 3, 'connection refused without checking: too many failed authentications from this address (mqtt.limits.authFailuresPerAddress)', verdict.first ? 'warn' : 'debug');
+      if (verdict.reason === 'busy') return refuse('busy', 3, 'connection refused: too many authentications waiting');
+      return refuse(verdict.reason, verdict.returnCode, verdict.reason === 'unknown_device' ? 'connection refused: unknown device' : 'connection refused: wrong secret');
     }
+    const claim = this.accounts.claim(client, id, client.id, !client.clean, this.generatedIds.has(client));
+    if (claim) return refuse(claim.reason, claim.returnCode, `connection refused: ${claim.message}`);
     const device = this.opts.devices.get(id);
     const consumer = device ? undefined : this.opts.consumers?.get(id);
-    const bucket = new TokenBucket(this.opts.rate.messagesPerSecond, this.opts.rate.burst, this.clock());
-    this.sessions.set(client, device ? { device, bucket, remote } : { consumer: consumer!, bucket, remote });
+    if (device && !this.buckets.has(id)) this.buckets.set(id, new TokenBucket(this.opts.rate.messagesPerSecond, this.opts.rate.burst, this.clock()));
+    this.sessions.set(client, device ? { device, remote } : { consumer: consumer!, remote });
     this.opts.counters.connection();
     this.opts.logger.info({ [device ? 'device' : 'consumer']: id, clientId: client.id, remote }, device ? 'device connected' : 'consumer connected');
     done(null, true);
@@ -206,30 +229,48 @@ export class MqttBroker implements Service {
       this.opts.logger.warn({ consumer: session.consumer?.id, topic: packet.topic }, 'publish refused: consumer accounts are read-only; disconnecting');
       return done(Object.assign(new Error('read-only account'), { returnCode: NOT_AUTHORIZED }));
     }
-    const s = { ...session, device: session.device };
+    const device = session.device;
     const topic = parseDeviceTopic(packet.topic);
-    if (!topic || topic.deviceId !== s.device.id || topic.kind !== 'obs') {
+    if (!topic || topic.deviceId !== device.id || topic.kind !== 'obs') {
       this.opts.counters.reject('forbidden_topic');
-      this.opts.logger.warn({ device: s.device.id, topic: packet.topic, allowed: `${deviceTopicPrefix(s.device.id)}obs` }, 'publish refused: topic not allowed for this device; disconnecting');
+      this.opts.logger.warn({ device: device.id, topic: packet.topic, allowed: `${deviceTopicPrefix(device.id)}obs` }, 'publish refused: topic not allowed for this device; disconnecting');
       return done(Object.assign(new Error('forbidden topic'), { returnCode: NOT_AUTHORIZED }));
     }
+    // [MQTT-4.3.3-2] Until PUBREL, a QoS 2 PUBLISH with a packet id already stored is the same
+    // message: it is acknowledged again (aedes sends PUBREC) once the first copy is durable,
+    // and not stored twice.
+    const window = packet.qos === 2 ? this.accounts.qos2(client) : undefined;
+    const stored = window?.get(packet.messageId!);
+    if (stored) {
+      this.opts.counters.reject('duplicate_qos2');
+      return void stored.then(() => done(), (err: Error) => done(err));
+    }
+    if (window && window.size >= MAX_QOS2_IN_FLIGHT) {
+      this.opts.counters.reject('qos2_window');
+      this.opts.logger.warn({ device: device.id, limit: MAX_QOS2_IN_FLIGHT }, 'more QoS 2 messages awaiting PUBREL than allowed: disconnecting');
+      return done(new Error('too many QoS 2 messages in flight'));
+    }
     const now = this.clock();
-    if (!s.bucket.take(now)) {
+    if (!this.buckets.get(device.id)!.take(now)) {
       this.opts.counters.reject('rate_limited');
-      this.opts.logger.warn({ device: s.device.id, limit: this.opts.rate }, 'device over its message rate (mqtt.rate): disconnecting');
+      this.opts.logger.warn({ device: device.id, limit: this.opts.rate }, 'device over its message rate (mqtt.rate, all its connections together): disconnecting');
       return done(new Error('rate limit exceeded'));
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    this.opts.ingest
-      .accept({ transport: 'mqtt', deviceId: s.device.id, origin: packet.topic, receivedAt: now, payload }, s.device.profile, s.device.trustDeviceTime)
-      .then(
-        () => done(),
-        (err: Error) => {
-          // Not on disk: withhold the PUBACK and close, so the device keeps the message and resends.
-          if (!(err instanceof SpoolFullError)) this.opts.logger.error({ device: s.device.id, err: err.message }, 'ingest failed; message not acknowledged');
-          done(err);
-        },
-      );
+    const append = this.opts.ingest.accept({ transport: 'mqtt', deviceId: device.id, origin: packet.topic, receivedAt: now, payload }, device.profile, device.trustDeviceTime).then(() => {});
+    if (window) {
+      window.set(packet.messageId!, append);
+      // Not on disk: the packet id is free again, so the resend is stored.
+      append.catch(() => window.delete(packet.messageId!));
+    }
+    append.then(
+      () => done(),
+      (err: Error) => {
+        // Not on disk: withhold the acknowledgement and close, so the device keeps the message and resends.
+        if (!(err instanceof SpoolFullError)) this.opts.logger.error({ device: device.id, err: err.message }, 'ingest failed; message not acknowledged');
+        done(err);
+      },
+    );
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {

@@ -52,20 +52,34 @@ export class SecretVerifier {
    */
   constructor(private readonly lookup: (deviceId: string) => { hash?: string; plain?: string } | undefined) {}
 
+  /** True when checking this account's secret costs a scrypt (a stored hash). */
+  hashes(deviceId: string): boolean {
+    return this.lookup(deviceId)?.hash !== undefined;
+  }
+
+  /** True when this device presented this very secret before and it was right (no scrypt needed). */
+  remembers(deviceId: string, presented: Buffer | undefined): boolean {
+    if (!presented || presented.length === 0 || !this.lookup(deviceId)) return false;
+    const cached = this.cache.get(deviceId);
+    return cached !== undefined && timingSafeEqual(cached, digestOf(deviceId, presented));
+  }
+
   async verify(deviceId: string, presented: Buffer | undefined): Promise<'ok' | 'unknown_device' | 'bad_secret'> {
     const entry = this.lookup(deviceId);
     if (!entry) return 'unknown_device';
     if (!presented || presented.length === 0) return 'bad_secret';
-    const digest = createHash('sha256').update(deviceId).update('\0').update(presented).digest();
-    const cached = this.cache.get(deviceId);
-    if (cached && timingSafeEqual(cached, digest)) return 'ok';
+    if (this.remembers(deviceId, presented)) return 'ok';
     let ok: boolean;
     if (entry.hash !== undefined) ok = await verifySecret(presented, entry.hash);
     else {
       const want = Buffer.from(entry.plain ?? '');
       ok = want.length === presented.length && timingSafeEqual(want, presented);
     }
-    if (ok) this.cache.set(deviceId, digest);
+    if (ok) this.cache.set(deviceId, digestOf(deviceId, presented));
     return ok ? 'ok' : 'bad_secret';
   }
+}
+
+function digestOf(deviceId: string, presented: Buffer): Buffer {
+  return createHash('sha256').update(deviceId).update('\0').update(presented).digest();
 }

@@ -15,10 +15,23 @@ import { Census, CensusError } from './census.js';
 import { patientSchema, patientSettingsSchema } from '../config/schema.js';
 import { formatPath } from '../config/load.js';
 import type { Logger } from '../core/log.js';
+import { idProblem, idSchema } from '../core/ids.js';
 
-const admitBody = patientSchema.extend({ devices: z.array(z.string()).optional() });
-const moveBody = z.object({ ward: z.string().min(1), bed: z.string().min(1) }).strict();
-const assignBody = z.object({ deviceId: z.string().min(1) }).strict();
+// Every id the API stores is checked against the id grammar (core/ids.ts), as in the config.
+const admitBody = patientSchema.extend({ devices: z.array(idSchema).optional() });
+const moveBody = z.object({ ward: idSchema, bed: idSchema }).strict();
+const assignBody = z.object({ deviceId: idSchema }).strict();
+
+/**
+ * A patient id from the URL: an admitted patient's id as it is (a census kept from before ids
+ * were checked can still be changed and discharged), anything else must be a well-formed id.
+ */
+function patientParam(census: Census, id: string): string {
+  if (census.patient(id)) return id;
+  const why = idProblem(id);
+  if (why !== null) throw new CensusError(`id: ${why}`, 400);
+  return id;
+}
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
@@ -48,24 +61,25 @@ export function censusRoutes(census: Census, log: Logger, now: () => number = Da
     );
     app.delete<{ Params: { id: string } }>('/api/census/patients/:id', async (req, reply) =>
       answer(reply, log, 'discharge', async () => {
-        await census.discharge(req.params.id);
-        return { ok: true, discharged: req.params.id };
+        const id = patientParam(census, req.params.id);
+        await census.discharge(id);
+        return { ok: true, discharged: id };
       }),
     );
     app.post<{ Params: { id: string } }>('/api/census/patients/:id/move', async (req, reply) =>
       answer(reply, log, 'move', async () => {
         const body = parse(moveBody, req.body);
-        return census.move(req.params.id, body.ward, body.bed);
+        return census.move(patientParam(census, req.params.id), body.ward, body.bed);
       }),
     );
     app.post<{ Params: { id: string } }>('/api/census/patients/:id/devices', async (req, reply) =>
-      answer(reply, log, 'assign', async () => census.assign(req.params.id, parse(assignBody, req.body).deviceId)),
+      answer(reply, log, 'assign', async () => census.assign(patientParam(census, req.params.id), parse(assignBody, req.body).deviceId)),
     );
     app.delete<{ Params: { id: string; deviceId: string } }>('/api/census/patients/:id/devices/:deviceId', async (req, reply) =>
-      answer(reply, log, 'unassign', async () => census.unassign(req.params.id, req.params.deviceId)),
+      answer(reply, log, 'unassign', async () => census.unassign(patientParam(census, req.params.id), req.params.deviceId)),
     );
     app.put<{ Params: { id: string } }>('/api/census/patients/:id/settings', async (req, reply) =>
-      answer(reply, log, 'settings', async () => census.updateSettings(req.params.id, parse(patientSettingsSchema, req.body))),
+      answer(reply, log, 'settings', async () => census.updateSettings(patientParam(census, req.params.id), parse(patientSettingsSchema, req.body))),
     );
   };
 }

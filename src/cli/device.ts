@@ -3,6 +3,7 @@ import { parse, UsageError } from './args.js';
 import { generateSecret, hashSecret } from '../broker/secrets.js';
 import { findProfile, listProfiles } from '../../devices/registry.js';
 import { deviceObsTopic } from '../broker/topics.js';
+import { idProblem } from '../core/ids.js';
 
 export const deviceCommand: Command = {
   name: 'device',
@@ -23,7 +24,8 @@ Example:
     const { values, positionals } = parse(args, { profile: { type: 'string' }, secret: { type: 'string' } }, true);
     const [verb, id, ...rest] = positionals;
     if (verb !== 'add' || id === undefined || rest.length > 0) throw new UsageError('expected: vigil device add ID');
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new UsageError(`device id "${id}": use letters, digits, dot, dash or underscore, 1–64 characters`);
+    const bad = idProblem(id);
+    if (bad !== null) throw new UsageError(`device id: ${bad}`);
     const profile = values.profile ?? 'json-v1';
     const p = findProfile(profile);
     if (!p || p.transport !== 'mqtt') throw new UsageError(`--profile: "${profile}" is not an MQTT profile (known: ${listProfiles().filter((x) => x.transport === 'mqtt').map((x) => x.name).join(', ')})`);

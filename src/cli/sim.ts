@@ -11,6 +11,7 @@ import { listScenarios, loadScenario } from '../../firmware-sim/scenario.js';
 import { SERIAL_SIM_PROFILES, startSimulatedWard, type SerialSimProfile, type SerialSimSpec } from '../../firmware-sim/ward.js';
 import type { FleetDevice } from '../../firmware-sim/fleet.js';
 import type { Command } from './command.js';
+import { idSchema } from '../core/ids.js';
 
 export { startSimulatedWard, type SimulatedWard, type WardOptions, type SerialSimSpec } from '../../firmware-sim/ward.js';
 export { startFleet, type Fleet, type FleetDevice, type FleetOptions, type FleetStats } from '../../firmware-sim/fleet.js';
@@ -65,7 +66,7 @@ class UsageError extends Error {}
 
 const devicesFileSchema = z.array(
   z.strictObject({
-    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
+    id: idSchema,
     secret: z.string().min(1),
     scenario: z.string().optional(),
     seed: z.number().int().optional(),

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { detectorConfigSchema } from '../detectors/config.js';
 import { webhookConfigSchema } from '../sinks/webhook-options.js';
 import { bridgeConfigSchema } from '../bridge/config.js';
+import { idSchema } from '../core/ids.js';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
@@ -29,7 +30,7 @@ export const patientSettingsSchema = z
 export const deviceSchema = z
   .object({
     /** Device id; also the MQTT username and the topic segment `vigil/v1/dev/{id}/…`. */
-    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
+    id: idSchema,
     /** Decoder profile name (see `vigil profiles`). */
     profile: z.string().default('json-v1'),
     /** Salted hash of the device secret, as printed by `vigil device add`. */
@@ -53,7 +54,7 @@ export const serialPortSchema = z
     /** Device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/…. */
     path: z.string().min(1),
     /** Device id the data is tagged with and assigned by in the census. */
-    deviceId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
+    deviceId: idSchema,
     /** Serial profile name (see `vigil profiles`). */
     profile: z.string().min(1),
     baudRate: z.number().int().positive().optional(),
@@ -66,19 +67,19 @@ export const serialPortSchema = z
 
 export const wardSchema = z
   .object({
-    id: z.string().min(1),
+    id: idSchema,
     name: z.string().optional(),
-    beds: z.array(z.string().min(1)).default([]),
+    beds: z.array(idSchema).default([]),
   })
   .strict();
 
 export const patientSchema = z
   .object({
-    id: z.string().min(1),
+    id: idSchema,
     name: z.string().optional(),
-    ward: z.string().min(1),
-    bed: z.string().min(1),
-    devices: z.array(z.string()).default([]),
+    ward: idSchema,
+    bed: idSchema,
+    devices: z.array(idSchema).default([]),
     settings: patientSettingsSchema.optional(),
   })
   .strict();
@@ -115,9 +116,15 @@ export const webSchema = z
         maxFailures: z.number().int().min(1).default(5),
         /** s */
         windowSeconds: z.number().int().min(1).default(300),
+        /** Usernames and addresses the limiter remembers at most (the least recently seen are forgotten first). */
+        maxTrackedKeys: z.number().int().min(16).default(10_000),
+        /** Password checks (scrypt, 32 MiB each) run at once; 32 more may wait, the rest are answered 503. */
+        maxConcurrentChecks: z.number().int().min(1).max(16).default(2),
       })
       .strict()
       .prefault({}),
+    /** Live-feed (server-sent events) streams one session may hold open; one more is answered 429. */
+    liveStreamsPerSession: z.number().int().min(1).max(100).default(6),
   })
   .strict()
   .prefault({});
@@ -153,7 +160,7 @@ export const configSchema = z
           .array(
             z
               .object({
-                id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, 1–64 characters'),
+                id: idSchema,
                 secretHash: z.string().optional(),
                 secret: z.string().min(8, 'at least 8 characters').optional(),
                 topics: z.array(z.string().min(1)).min(1).default(['vigil/v1/alarms/#']),
@@ -164,11 +171,35 @@ export const configSchema = z
               }),
           )
           .default([]),
-        /** Per-device message rate limit (token bucket). */
+        /** Per-device message rate limit (token bucket), shared by all of a device's connections. */
         rate: z
           .object({
             messagesPerSecond: z.number().positive().default(20),
             burst: z.number().int().positive().default(40),
+          })
+          .strict()
+          .prefault({}),
+        /** What one client, address or account may cost the broker (README, Security). */
+        limits: z
+          .object({
+            /** Open connections in total, authenticated or not. */
+            maxConnections: z.number().int().min(1).default(2000),
+            /** Open connections from one client address (a hub or NAT may front several devices). */
+            connectionsPerAddress: z.number().int().min(1).default(200),
+            /** Live connections one device or consumer account may hold. */
+            connectionsPerAccount: z.number().int().min(1).default(4),
+            /** Client ids one account may hold, connected or kept as a persistent session. */
+            sessionsPerAccount: z.number().int().min(1).default(8),
+            /** s from connecting until the MQTT CONNECT must have arrived. */
+            connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
+            /** Bytes all connections may hold in unfinished or not-yet-processed packets together. */
+            bufferedBytes: z.number().int().min(65_536).default(8_388_608),
+            /** Failed authentications from one address within the window; past it, refused without checking. */
+            authFailuresPerAddress: z.number().int().min(1).default(20),
+            /** s */
+            authFailureWindowSeconds: z.number().int().min(1).default(60),
+            /** Device-secret checks (scrypt) run at once. */
+            maxConcurrentAuthChecks: z.number().int().min(1).max(16).default(2),
           })
           .strict()
           .prefault({}),
@@ -255,6 +286,9 @@ export const configSchema = z
       if (seen !== undefined) ctx.addIssue({ code: 'custom', path: ['serial', i, 'deviceId'], message: `"${s.deviceId}" is already used by another device` });
       ids.set(s.deviceId, i);
     });
+    if (c.mqtt.limits.bufferedBytes < 4 * c.mqtt.maxPacketBytes) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'limits', 'bufferedBytes'], message: `must be at least 4 × mqtt.maxPacketBytes (${4 * c.mqtt.maxPacketBytes})` });
+    }
     if (c.mqtt.tls && c.mqtt.tls.port === c.mqtt.port && c.mqtt.port !== 0) {
       ctx.addIssue({ code: 'custom', path: ['mqtt', 'tls', 'port'], message: `must differ from mqtt.port (${c.mqtt.port})` });
     }

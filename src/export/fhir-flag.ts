@@ -26,7 +26,7 @@ import {
   type FhirFlag,
   type Reference,
 } from './fhir-types.js';
-import { isoInstant, metricCodings, uuidFrom } from './fhir.js';
+import { isoInstant, metricCodings, patientReference, uuidFrom } from './fhir.js';
 
 const PRIORITY_CODE: Record<AlarmPriority, { code: string; display: string }> = {
   high: { code: 'PH', display: 'High priority' },
@@ -52,7 +52,7 @@ export function alarmToFhirFlag(a: AlarmTransition, opts: FlagOptions = {}): Fhi
   if (a.value !== undefined) extension.push({ url: VIGIL_ALARM_VALUE_EXTENSION, valueDecimal: a.value });
   const technical = a.kind === 'technical';
   const subject: Reference = a.patientId !== undefined
-    ? { reference: `Patient/${a.patientId}` }
+    ? patientReference(a.patientId)
     : { identifier: { system: VIGIL_DEVICE_ID, value: a.deviceId ?? 'unknown' }, display: 'Device not assigned to a patient' };
   const start = opts.raisedAt ?? a.ts;
   return {

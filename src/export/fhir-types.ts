@@ -109,5 +109,6 @@ export const FLAG_PRIORITY_CODES = 'http://hl7.org/fhir/flag-priority-code';
 export const VIGIL_OBSERVATION_ID = 'urn:vigil:observation';
 export const VIGIL_ALARM_ID = 'urn:vigil:alarm';
 export const VIGIL_DEVICE_ID = 'urn:vigil:device';
+export const VIGIL_PATIENT_ID = 'urn:vigil:patient';
 export const VIGIL_ALARM_STATE_EXTENSION = 'urn:vigil:fhir:alarm-state';
 export const VIGIL_ALARM_VALUE_EXTENSION = 'urn:vigil:fhir:alarm-value';

@@ -23,6 +23,7 @@ import {
   UCUM,
   VIGIL_DEVICE_ID,
   VIGIL_OBSERVATION_ID,
+  VIGIL_PATIENT_ID,
   type BundleEntry,
   type CodeableConcept,
   type Coding,
@@ -30,6 +31,7 @@ import {
   type FhirObservation,
   type ObservationComponent,
   type Quantity,
+  type Reference,
 } from './fhir-types.js';
 
 export * from './fhir-types.js';
@@ -111,7 +113,7 @@ export function observationToFhir(o: Observation): FhirObservation | undefined {
     status: 'final',
     category: [VITAL_SIGNS_CATEGORY],
     code: { coding: codings, text: info.label },
-    subject: { reference: `Patient/${o.patientId}` },
+    subject: patientReference(o.patientId!),
     effectiveDateTime: isoInstant(o.ts),
     ...valueOf(o, info),
     device: { identifier: { system: VIGIL_DEVICE_ID, value: o.deviceId } },
@@ -138,7 +140,7 @@ export function bloodPressureToFhir(pair: BloodPressurePair): FhirObservation | 
       coding: [loincCoding(LOINC_BP_PANEL), { system: MDC, code: String(MDC_BP_NONINV), display: 'MDC_PRESS_BLD_NONINV' }],
       text: 'Blood pressure',
     },
-    subject: { reference: `Patient/${sbp.patientId}` },
+    subject: patientReference(sbp.patientId!),
     effectiveDateTime: isoInstant(sbp.ts),
     component: [component(sbp), component(dbp)],
     device: { identifier: { system: VIGIL_DEVICE_ID, value: sbp.deviceId } },
@@ -193,6 +195,19 @@ export function toFhirBundle(observations: readonly Observation[], now: number):
   const entry: BundleEntry<FhirObservation>[] = resources.map((r) => ({ fullUrl: `urn:uuid:${r.id}`, resource: r }));
   const id = uuidFrom(['bundle', String(now), ...resources.map((r) => r.id)].join('\0'));
   return { resourceType: 'Bundle', id, type: 'collection', timestamp: isoInstant(now), entry };
+}
+
+/** [FHIR R4] datatypes: id, `[A-Za-z0-9\-\.]{1,64}`. */
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * The patient as a FHIR Reference. An id that is a FHIR id becomes the literal reference
+ * `Patient/{id}`; any other (an underscore, or a census kept from before ids were checked) is
+ * carried as a logical reference by identifier, so no id can point the reference at another
+ * resource (`P1/../Practitioner/x`) or break it.
+ */
+export function patientReference(patientId: string): Reference {
+  return FHIR_ID.test(patientId) && !/^\.+$/.test(patientId) ? { reference: `Patient/${patientId}` } : { identifier: { system: VIGIL_PATIENT_ID, value: patientId } };
 }
 
 /** Epoch ms as an ISO 8601 instant in UTC with milliseconds. */

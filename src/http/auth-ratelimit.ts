@@ -1,58 +1,53 @@
 /**
- * Sign-in rate limit: failed attempts are counted per key (a username, or a client address) in
- * a sliding window; past the key's limit every attempt for that key is refused until old
- * failures age out. A correct password does not get through while the key is blocked, so guessing gains
- * nothing from hitting the right one by chance.
+ * Sign-in rate limit: attempts are counted per client address and per username in a sliding
+ * window (core/attempt-limiter.ts), before the password is checked, so concurrent sign-ins
+ * cannot all be checked while the first failures are still being hashed. Past a key's limit
+ * every attempt for that key is refused until old attempts age out; a correct password does not
+ * get through while the key is blocked, so guessing gains nothing from hitting the right one by
+ * chance. A successful sign-in takes its attempt back and forgets the username's failures.
  */
+import { AttemptLimiter, type Admission, type AttemptTicket } from '../core/attempt-limiter.js';
+
 export interface RateLimitOptions {
-  /** Failures allowed within the window, per key. */
+  /** Failed attempts allowed within the window, per username. */
   readonly maxFailures: number;
-  /**
-   * Failures allowed per key starting with `ip:`, which may be a whole ward behind one address
-   * (default 5 × maxFailures).
-   */
+  /** Per client address, which may be a whole ward behind one address (default 5 × maxFailures). */
   readonly maxFailuresPerAddress?: number;
   /** ms */
   readonly windowMs: number;
+  /** Addresses and usernames tracked at most (default 10,000). */
+  readonly maxTrackedKeys?: number;
   /** Epoch-ms clock (tests). */
   readonly clock?: () => number;
 }
 
 export class SignInLimiter {
-  private readonly failures = new Map<string, number[]>();
-  private readonly clock: () => number;
+  private readonly attempts: AttemptLimiter;
 
   constructor(private readonly opts: RateLimitOptions) {
-    this.clock = opts.clock ?? Date.now;
+    this.attempts = new AttemptLimiter({ windowMs: opts.windowMs, maxKeys: opts.maxTrackedKeys ?? 10_000, ...(opts.clock ? { clock: opts.clock } : {}) });
   }
 
-  /** @returns ms until the first of `keys` may try again, or 0 when none is blocked. */
-  retryAfterMs(keys: readonly string[]): number {
-    const now = this.clock();
-    let wait = 0;
-    for (const k of keys) {
-      const list = this.recent(k, now);
-      const max = k.startsWith('ip:') ? (this.opts.maxFailuresPerAddress ?? 5 * this.opts.maxFailures) : this.opts.maxFailures;
-      if (list.length >= max) wait = Math.max(wait, list[list.length - max]! + this.opts.windowMs - now);
-    }
-    return wait;
+  /** Admits and counts a sign-in attempt, or refuses it (`key` starts with `ip:` or `user:`). */
+  begin(ip: string, username: string): Admission {
+    return this.attempts.begin([
+      [`ip:${ip}`, this.opts.maxFailuresPerAddress ?? 5 * this.opts.maxFailures],
+      [`user:${username}`, this.opts.maxFailures],
+    ]);
   }
 
-  /** Counts one failed attempt against every key. */
-  fail(keys: readonly string[]): void {
-    const now = this.clock();
-    for (const k of keys) this.failures.set(k, [...this.recent(k, now), now]);
+  /** The password was right: the attempt does not count and the username's failures are forgotten. */
+  succeed(ticket: AttemptTicket, username: string): void {
+    this.attempts.succeed(ticket, [`user:${username}`]);
   }
 
-  /** Forgets a key's failures (after a successful sign-in for that username). */
-  reset(key: string): void {
-    this.failures.delete(key);
+  /** The password was not checked (the checker was busy): the attempt does not count. */
+  cancel(ticket: AttemptTicket): void {
+    this.attempts.cancel(ticket);
   }
 
-  private recent(key: string, now: number): number[] {
-    const list = (this.failures.get(key) ?? []).filter((t) => t > now - this.opts.windowMs);
-    if (list.length === 0) this.failures.delete(key);
-    else this.failures.set(key, list);
-    return list;
+  /** Addresses and usernames tracked now. */
+  size(): number {
+    return this.attempts.size();
   }
 }

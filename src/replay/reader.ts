@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import { ACVPU_CODES, checkValue, isMetricName, metricInfo } from '../core/metrics.js';
 import { TECHNICAL_KINDS, type Observation, type TechnicalEvent } from '../core/types.js';
+import { parseIsoInstant } from '../core/time.js';
 import type { PipelineInput } from '../detectors/pipeline.js';
 
 /** A line that cannot be replayed. */
@@ -30,13 +31,15 @@ export class ReplayLineError extends Error {
   }
 }
 
+// Epoch ms are taken as they are (tests and synthetic recordings run from 0); ISO text is read
+// strictly, so an impossible date is an error instead of a rolled-over day.
 const tsSchema = z.union([z.number().finite(), z.string()]).transform((v, ctx) => {
-  const ms = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(ms)) {
-    ctx.addIssue({ code: 'custom', message: `not an ISO 8601 time or epoch ms: ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return ms;
+  if (typeof v === 'number') return v;
+  if (/^\d+$/.test(v)) return Number(v);
+  const ms = parseIsoInstant(v);
+  if (typeof ms === 'number') return ms;
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v.slice(0, 40))} ${ms.problem}` });
+  return z.NEVER;
 });
 const id = z.string().min(1);
 const placement = { patient: id.optional(), ward: z.string().optional(), bed: z.string().optional() };

@@ -36,29 +36,43 @@ export interface EncodeResult {
 /** Thrown inside this module only; callers see it as a {@link RejectedRecord}. */
 class MapError extends Error {}
 
-// Line protocol ends a point at a newline, and parsers differ on escaping it, so newlines and
-// carriage returns in names and tag values are turned into spaces (and then escaped).
+// Escaping follows the InfluxDB line-protocol rules ([LP] "Special characters"): measurement
+// names escape commas and spaces; tag keys, tag values and field keys escape commas, equals
+// signs and spaces; string field values escape double quotes. A backslash is both a literal and
+// the escape character ("two contiguous backslashes: the first is an escape"), so backslashes are
+// doubled everywhere: an unescaped one at the end of a tag value escapes the comma or space
+// after it and the server drops the whole point while still answering 204. Line protocol has no
+// escape for a newline (it ends the point, and VictoriaMetrics drops a point whose quoted string
+// spans lines), so carriage returns and newlines become spaces.
 // Most names need no escaping at all; the single `test` first keeps that common case cheap.
-const NEEDS_MEASUREMENT_ESCAPE = /[, \r\n]/;
-const NEEDS_KEY_ESCAPE = /[,= \r\n]/;
-const NEEDS_STRING_ESCAPE = /[\\"]/;
+interface Escaping {
+  /** Any character that needs work, newlines included. */
+  readonly needs: RegExp;
+  /** Characters escaped with a backslash (global). */
+  readonly escaped: RegExp;
+}
+const MEASUREMENT: Escaping = { needs: /[\\, \r\n]/, escaped: /[\\, ]/g };
+const KEY: Escaping = { needs: /[\\,= \r\n]/, escaped: /[\\,= ]/g };
+const STRING: Escaping = { needs: /[\\"\r\n]/, escaped: /[\\"]/g };
 
-/** Escapes a measurement name: commas and spaces. */
-export function escapeMeasurement(name: string): string {
-  if (!NEEDS_MEASUREMENT_ESCAPE.test(name)) return name;
-  return name.replace(/[\r\n]/g, ' ').replace(/[, ]/g, (c) => `\\${c}`);
+function escapeChars(value: string, e: Escaping): string {
+  if (!e.needs.test(value)) return value;
+  return value.replace(/[\r\n]/g, ' ').replace(e.escaped, (c) => `\\${c}`);
 }
 
-/** Escapes a tag key, tag value or field key: commas, equals signs and spaces. */
+/** Escapes a measurement name: backslashes, commas and spaces. */
+export function escapeMeasurement(name: string): string {
+  return escapeChars(name, MEASUREMENT);
+}
+
+/** Escapes a tag key, tag value or field key: backslashes, commas, equals signs and spaces. */
 export function escapeKey(value: string): string {
-  if (!NEEDS_KEY_ESCAPE.test(value)) return value;
-  return value.replace(/[\r\n]/g, ' ').replace(/[,= ]/g, (c) => `\\${c}`);
+  return escapeChars(value, KEY);
 }
 
 /** Quotes a string field value, escaping backslashes and double quotes. */
 export function quoteString(value: string): string {
-  if (!NEEDS_STRING_ESCAPE.test(value)) return `"${value}"`;
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return `"${escapeChars(value, STRING)}"`;
 }
 
 /** Formats a float field value. Rejects NaN and infinities, which line protocol cannot carry. */

@@ -3,7 +3,9 @@
  * (`dataDir/audit/audit.jsonl`) of who did what and when at the nurse station and through the
  * API: sign-ins (also failed ones), sign-outs, acknowledgements, silences, manual observations,
  * census changes and alarm-limit changes. Each line is written and fsynced before the action's
- * answer goes out, so an answered action is on record.
+ * answer goes out, so an answered action is on record. Refused sign-ins (the limiter said no) are
+ * recorded once per blocked address or username and block, not once per attempt, so a client
+ * hammering the sign-in cannot push real entries out of the audit view (see routes-session.ts).
  */
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -26,31 +28,51 @@ export interface AuditEntry {
 
 export class AuditLog {
   private handle: FileHandle | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
+  /** Lines waiting for the next write, with the callers waiting for them to be on disk. */
+  private pending: Array<{ line: string; done: (err?: Error) => void }> = [];
+  private flushing: Promise<void> | undefined;
 
   constructor(
     readonly file: string,
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Appends one entry and fsyncs; resolves once it is on disk. */
+  /**
+   * Appends one entry; resolves once it is on disk. Entries that arrive while a write is in
+   * flight go out together in the next write with one fsync (group commit), so a burst of
+   * entries costs one fsync per batch, and a nurse's action never queues behind one fsync per
+   * earlier entry.
+   */
   record(entry: Omit<AuditEntry, 'ts'> & { ts?: number }): Promise<void> {
     const line = JSON.stringify({ ts: entry.ts ?? this.clock(), ...entry }) + '\n';
-    const next = this.chain.then(async () => {
-      if (!this.handle) {
-        await mkdir(dirname(this.file), { recursive: true });
-        this.handle = await open(this.file, 'a', 0o600);
-      }
-      await this.handle.write(line);
-      await this.handle.datasync();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ line, done: (err) => (err ? reject(err) : resolve()) });
+      this.flushing ??= this.flush();
     });
-    this.chain = next.catch(() => {});
-    return next;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        if (!this.handle) {
+          await mkdir(dirname(this.file), { recursive: true });
+          this.handle = await open(this.file, 'a', 0o600);
+        }
+        await this.handle.write(batch.map((b) => b.line).join(''));
+        await this.handle.datasync();
+        for (const b of batch) b.done();
+      } catch (err) {
+        for (const b of batch) b.done(err as Error);
+      }
+    }
+    this.flushing = undefined;
   }
 
   /** The newest entries, newest first (reads at most the last 4 MiB of the file). */
   async recent(limit: number, filter: { patientId?: string } = {}): Promise<AuditEntry[]> {
-    await this.chain;
+    await this.flushing;
     let size: number;
     try {
       size = (await stat(this.file)).size;
@@ -82,7 +104,7 @@ export class AuditLog {
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await this.flushing;
     await this.handle?.close();
     this.handle = undefined;
   }

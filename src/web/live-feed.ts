@@ -15,6 +15,8 @@ interface Client {
   readonly res: ServerResponse;
   /** Still signed in? Checked at each heartbeat. */
   readonly alive: () => boolean;
+  /** Whose stream this is (a session, or the API token), for the per-session cap. */
+  readonly owner: string;
 }
 
 export interface LiveFeedOptions {
@@ -29,10 +31,14 @@ export interface LiveFeedOptions {
   readonly flushMs?: number;
   /** ms between heartbeats (default 5000). */
   readonly heartbeatMs?: number;
+  /** Open streams one session (or the API token) may hold (default 6: a browser's own limit per host). */
+  readonly maxStreamsPerOwner?: number;
 }
 
 export class LiveFeed {
   private readonly clients = new Set<Client>();
+  /** Open streams per owner. */
+  private readonly owners = new Map<string, number>();
   private vitals = new Map<string, Partial<Record<WardMetric, LatestValue>>>();
   private news2: News2Event[] = [];
   private transitions: AlarmTransition[] = [];
@@ -53,10 +59,23 @@ export class LiveFeed {
     clearInterval(this.heartbeat);
     for (const c of this.clients) c.res.end();
     this.clients.clear();
+    this.owners.clear();
   }
 
-  /** Takes over a request's socket as an event stream. */
-  attach(req: IncomingMessage, res: ServerResponse, alive: () => boolean): void {
+  /**
+   * Takes over a request's socket as an event stream, or answers 429 when `owner` already holds
+   * its cap of streams (each stream holds a socket and gets every change: a session opening
+   * streams without end would cost memory and CPU for nothing).
+   * @returns false when the stream was refused.
+   */
+  attach(req: IncomingMessage, res: ServerResponse, alive: () => boolean, owner: string): boolean {
+    const max = this.opts.maxStreamsPerOwner ?? 6;
+    const open = this.owners.get(owner) ?? 0;
+    if (open >= max) {
+      res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5' });
+      res.end(JSON.stringify({ error: `this session already has ${open} live streams open (web.liveStreamsPerSession); close a page first` }));
+      return false;
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -64,11 +83,20 @@ export class LiveFeed {
       'x-accel-buffering': 'no',
       'x-content-type-options': 'nosniff',
     });
-    const client: Client = { res, alive };
+    const client: Client = { res, alive, owner };
     this.clients.add(client);
-    req.on('close', () => this.clients.delete(client));
+    this.owners.set(owner, open + 1);
+    req.on('close', () => this.detach(client));
     res.write('retry: 2000\n\n');
     send(res, 'snapshot', this.opts.snapshot());
+    return true;
+  }
+
+  private detach(c: Client): void {
+    if (!this.clients.delete(c)) return;
+    const left = (this.owners.get(c.owner) ?? 1) - 1;
+    if (left > 0) this.owners.set(c.owner, left);
+    else this.owners.delete(c.owner);
   }
 
   /** Number of open streams. */
@@ -128,7 +156,7 @@ export class LiveFeed {
       if (!c.alive()) {
         send(c.res, 'signedout', { now });
         c.res.end();
-        this.clients.delete(c);
+        this.detach(c);
       } else send(c.res, 'ping', { now });
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Sign-in and sign-out for the nurse station:
  *
- *   POST   /api/session   {username, password}   sign in: sets the session cookie (HttpOnly, SameSite=Strict)
+ *   POST   /api/session   {username, password, next?}   sign in: sets the session cookie (HttpOnly, SameSite=Strict);
+ *                                                    answers the same-origin path to go to in `next`
  *   GET    /api/session                          who is signed in, role, and the CSRF token for changes
  *   DELETE /api/session                          sign out
  */
@@ -15,18 +16,39 @@ import type { AuditLog } from './audit.js';
 import type { SessionStore } from './sessions.js';
 import type { UserDirectory } from './users.js';
 import { PERMISSIONS } from './roles.js';
+import { safeNextPath } from './redirect.js';
+import { BusyError, type ConcurrencyGate } from '../core/gate.js';
 
-const body = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict();
+const body = z
+  .object({
+    username: z.string().min(1).max(64),
+    password: z.string().min(1).max(1024),
+    /** Where the page wants to go next; the answer's `next` is what it may go to (redirect.ts). */
+    next: z.string().optional(),
+  })
+  .strict();
 
 export interface SessionRouteDeps {
   readonly users: UserDirectory;
   readonly sessions: SessionStore;
   readonly limiter: SignInLimiter;
+  /** Bounds concurrent password checks (each a scrypt) and the queue behind them. */
+  readonly checks: ConcurrencyGate;
+  /** Counts for /metrics. */
+  readonly stats: SignInStats;
   readonly audit: AuditLog;
   readonly logger: Logger;
   /** Session lifetime, s (cookie Max-Age). */
   readonly maxAgeSeconds: number;
   readonly secureCookies: boolean;
+}
+
+/** Sign-in outcomes the limiter or the checker decided, for /metrics. */
+export interface SignInStats {
+  /** Refused by the limiter (429). */
+  refused: number;
+  /** Refused because the password checker's queue was full (503). */
+  busy: number;
 }
 
 function cookie(value: string, maxAge: number, secure: boolean): string {
@@ -40,28 +62,43 @@ export function sessionRoutes(deps: SessionRouteDeps): (app: FastifyInstance) =>
       const parsed = body.safeParse(req.body ?? {});
       if (!parsed.success) return reply.code(400).send({ error: 'body must be {"username": …, "password": …}' });
       const { username, password } = parsed.data;
-      const keys = [`ip:${req.ip}`, `user:${username}`];
-      const wait = deps.limiter.retryAfterMs(keys);
-      if (wait > 0) {
-        await deps.audit.record({ who: username, role: '-', action: 'signin.refused', ip: req.ip, detail: { reason: 'too many failed attempts', retryAfterSeconds: Math.ceil(wait / 1000) } });
-        return reply.code(429).header('retry-after', String(Math.ceil(wait / 1000))).send({ error: `too many failed sign-ins; try again in ${Math.ceil(wait / 1000)} s` });
+      // Counted before the password is checked: concurrent attempts cannot race past the limit.
+      const admission = deps.limiter.begin(req.ip, username);
+      if (!admission.ok) {
+        const seconds = Math.ceil(admission.retryAfterMs / 1000);
+        deps.stats.refused++;
+        // One audit entry and log line per blocked address or username and block, not one per
+        // attempt: a client hammering the sign-in cannot flood the audit log or the disk.
+        if (admission.first) {
+          const blocked = admission.key.startsWith('ip:') ? 'address' : 'username';
+          await deps.audit.record({ who: username, role: '-', action: 'signin.refused', ip: req.ip, detail: { reason: 'too many failed attempts', blocked, retryAfterSeconds: seconds, note: 'further refusals in this block are counted in /metrics only' } });
+          deps.logger.warn({ username, ip: req.ip, blocked, retryAfterSeconds: seconds }, `nurse station sign-in blocked by ${blocked} (web.signIn)`);
+        }
+        return reply.code(429).header('retry-after', String(seconds)).send({ error: `too many failed sign-ins; try again in ${seconds} s` });
       }
       const user = deps.users.find(username);
-      const ok = await verifyPassword(password, user?.passwordHash);
+      let ok: boolean;
+      try {
+        ok = await deps.checks.run(() => verifyPassword(password, user?.passwordHash));
+      } catch (err) {
+        if (!(err instanceof BusyError)) throw err;
+        deps.limiter.cancel(admission.ticket);
+        deps.stats.busy++;
+        return reply.code(503).header('retry-after', '1').send({ error: 'sign-in is busy; try again in a moment' });
+      }
       if (!ok || !user) {
-        deps.limiter.fail(keys);
         await deps.audit.record({ who: username, role: '-', action: 'signin.failed', ip: req.ip });
         deps.logger.warn({ username, ip: req.ip }, 'nurse station sign-in failed');
         return reply.code(401).send({ error: 'wrong username or password' });
       }
-      deps.limiter.reset(`user:${username}`);
+      deps.limiter.succeed(admission.ticket, username);
       const { id, session } = deps.sessions.create({ username: user.username, name: user.name ?? user.username, role: user.role });
       await deps.audit.record({ who: user.username, role: user.role, action: 'signin', ip: req.ip });
       deps.logger.info({ username, role: user.role, ip: req.ip }, 'nurse station sign-in');
       return reply
         .header('set-cookie', cookie(id, deps.maxAgeSeconds, deps.secureCookies))
         .header('cache-control', 'no-store')
-        .send({ username: session.username, name: session.name, role: session.role, csrf: session.csrf, expiresAt: session.expiresAt, permissions: PERMISSIONS[session.role] });
+        .send({ username: session.username, name: session.name, role: session.role, csrf: session.csrf, expiresAt: session.expiresAt, permissions: PERMISSIONS[session.role], next: safeNextPath(parsed.data.next) });
     });
 
     app.get('/api/session', async (req, reply) => {

@@ -8,6 +8,7 @@
  *   GET  /api/audit?limit=N&patientId=ID    the audit log, newest first (charge nurse, admin)
  */
 import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Census } from '../census/census.js';
 import type { LiveDetectors } from '../alarms/live.js';
@@ -61,7 +62,9 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
     app.get('/api/ward/events', (req, reply) => {
       const p = principalOf(req)!;
       reply.hijack();
-      deps.feed.attach(req.raw, reply.raw, () => p.via === 'token' || deps.sessions.get(p.sessionId) !== undefined);
+      // Streams are capped per session (keyed by a hash of the cookie, never the cookie itself).
+      const owner = p.via === 'token' ? 'api-token' : createHash('sha256').update(p.sessionId ?? '').digest('base64url');
+      deps.feed.attach(req.raw, reply.raw, () => p.via === 'token' || deps.sessions.get(p.sessionId) !== undefined, owner);
     });
 
     app.get<{ Params: { id: string }; Querystring: { hours?: string } }>('/api/patients/:id/history', async (req, reply) => {

@@ -17,13 +17,17 @@ import { SignInLimiter } from '../http/auth-ratelimit.js';
 import { AuditLog } from './audit.js';
 import { LiveFeed } from './live-feed.js';
 import { apiPolicy } from './policy.js';
-import { sessionRoutes } from './routes-session.js';
+import { sessionRoutes, type SignInStats } from './routes-session.js';
+import { ConcurrencyGate } from '../core/gate.js';
 import { wardRoutes } from './routes-ward.js';
 import { SessionStore } from './sessions.js';
 import { staticRoutes } from './static.js';
 import { UserDirectory } from './users.js';
 import { EMPTY_WARD, WardStore, type WardStoreState } from './ward-store.js';
 import { staleAfterSeconds, wardSnapshot, type WardViewDeps } from './ward-view.js';
+
+/** Sign-ins that may wait for a password check; more are answered 503 at once. */
+const MAX_QUEUED_CHECKS = 32;
 
 export interface NurseStationOptions {
   readonly config: VigilConfig;
@@ -42,6 +46,8 @@ export class NurseStation implements Service {
   readonly audit: AuditLog;
   readonly store = new WardStore();
   readonly feed: LiveFeed;
+  /** Sign-in limiter, password-check gate and refusal counts (read by /metrics). */
+  readonly signIn: { readonly limiter: SignInLimiter; readonly checks: ConcurrencyGate; readonly stats: SignInStats };
   /** onRequest hook for the HTTP server (see http/auth.ts). */
   readonly guard: ReturnType<typeof accessGuard>;
   private readonly view: WardViewDeps;
@@ -65,10 +71,17 @@ export class NurseStation implements Service {
       activeAlarms: () => this.store.withConditions(sortAlarms(opts.detectors.activeAlarms())),
       news2Of: (id) => opts.detectors.latestNews2(id),
       clock,
+      maxStreamsPerOwner: web.liveStreamsPerSession,
     });
     // The ward view (trends, NEWS2 and alarm history) is built from the same records and outputs
     // as the detectors' state, so it is saved and restored with it.
     opts.detectors.keep('ward', { snapshot: () => this.store.snapshot(), restore: (s) => this.store.restore((s as WardStoreState | undefined) ?? EMPTY_WARD) });
+    const limits = web.signIn;
+    this.signIn = {
+      limiter: new SignInLimiter({ maxFailures: limits.maxFailures, windowMs: limits.windowSeconds * 1000, maxTrackedKeys: limits.maxTrackedKeys, clock }),
+      checks: new ConcurrencyGate(limits.maxConcurrentChecks, MAX_QUEUED_CHECKS),
+      stats: { refused: 0, busy: 0 },
+    };
     this.guard = accessGuard({ ...(config.http.apiToken !== undefined ? { apiToken: config.http.apiToken } : {}), sessions: this.sessions });
     if (this.users.size() === 0) logger.warn({ usersFile }, 'no nurse-station accounts (web.users or web.usersFile): nobody can sign in; add one with `vigil user add`');
   }
@@ -114,7 +127,7 @@ export class NurseStation implements Service {
       (app) => app.addHook('preClose', async () => this.feed.stop()),
       apiPolicy(this.opts.detectors, this.audit),
       staticRoutes(),
-      sessionRoutes({ users: this.users, sessions: this.sessions, limiter: new SignInLimiter({ maxFailures: config.web.signIn.maxFailures, windowMs: config.web.signIn.windowSeconds * 1000, clock: this.opts.clock }), audit: this.audit, logger, maxAgeSeconds: config.web.sessionHours * 3600, secureCookies: config.web.secureCookies }),
+      sessionRoutes({ users: this.users, sessions: this.sessions, ...this.signIn, audit: this.audit, logger, maxAgeSeconds: config.web.sessionHours * 3600, secureCookies: config.web.secureCookies }),
       wardRoutes({ ...this.view, ingest: this.opts.ingest, audit: this.audit, feed: this.feed, sessions: this.sessions, detectorConfig: config.detectors, logger }),
     ];
   }

@@ -47,6 +47,9 @@ const broken: Array<[string, string, RegExp]> = [
   ['bad secret hash', 'devices:\n  - id: wb-01\n    secretHash: "md5:abc"\n', /devices\[0\]\.secretHash: expected scrypt/],
   ['duplicate device', 'devices:\n  - { id: a1, secret: long-enough-secret }\n  - { id: a1, secret: long-enough-secret }\n', /devices\[1\]\.id: duplicate of devices\[0\]\.id "a1"/],
   ['public HTTP without a token', 'http:\n  host: 0.0.0.0\n', /http\.apiToken: required when http\.host is not loopback/],
+  ['a patient id with a slash', 'census:\n  wards: [{ id: w1, beds: ["1"] }]\n  patients: [{ id: "P1/../x", ward: w1, bed: "1" }]\n', /census\.patients\[0\]\.id: letters, digits, dot, dash or underscore, starting with a letter or digit/],
+  ['a bed id with a comma', 'census:\n  wards: [{ id: w1, beds: ["1,2"] }]\n', /census\.wards\[0\]\.beds\[0\]: letters, digits/],
+  ['a buffer bound below four packets', 'mqtt:\n  maxPacketBytes: 65536\n  limits: { bufferedBytes: 65536 }\n', /mqtt\.limits\.bufferedBytes: must be at least 4 × mqtt\.maxPacketBytes \(262144\)/],
 ];
 
 describe('bad config', () => {

@@ -29,7 +29,8 @@ async function everyonePublishes(f: LeanFleet, hr: number): Promise<number[]> {
 describe('fault: 1,000 devices reconnecting at once after a restart', () => {
   it('all come back and every one of them is served', async () => {
     gw = await startGatewayProcess({
-      config: { devices: wardOf(ids).devices },
+      // All thousand connect from this one address: above the per-address default of 200.
+      config: { devices: wardOf(ids).devices, mqtt: { limits: { connectionsPerAddress: DEVICES, maxConnections: DEVICES + 100 } } },
       // A thousand connect and disconnect lines per restart are noise here.
       env: { VIGIL_LOG_LEVEL: 'warn' },
     });

@@ -43,7 +43,8 @@ beforeAll(async () => {
   vm = await startVictoria();
   gw = await startGatewayProcess({
     config: {
-      mqtt: { maxPacketBytes: 4096, rate: { messagesPerSecond: 5, burst: 10 } },
+      // One bucket per device, shared by its connections: wb-03 publishes once or twice per test below.
+      mqtt: { maxPacketBytes: 4096, rate: { messagesPerSecond: 5, burst: 30 } },
       influx: { url: vm.url, token: 'test', org: 'vigil', bucket: 'vigil', flushIntervalMs: 100 },
       devices: [
         { id: 'wb-01', secretHash: await hashSecret('wb-01-secret-value') },

@@ -136,6 +136,26 @@ describe('InfluxWriter → VictoriaMetrics', () => {
     expect(samples(await vm.exportSeries('vitals_spo2'))).toBe(N);
   });
 
+  it('escapes hostile tag values and strings by the line-protocol rules: every point arrives with its exact values', async () => {
+    // Values a census kept from before ids were checked, or a device, could still carry.
+    const hostile = ['ends-with\\', 'back\\,slash', 'P 1=x', 'a,b=c d', 'q"uote', 'two\\\\', '#hash'];
+    const records: SpoolRecord[] = hostile.map((id, i) => ({ t: 'obs', o: { ts: BASE_TS + i, deviceId: `dev-${i}`, patientId: id, ward: id, bed: id, metric: 'hr', value: 60 + i, unit: '/min', quality: 'good' } }));
+    records.push({ t: 'tech', e: { ts: BASE_TS + 100, deviceId: 'dev\\', kind: 'sensor_off', detail: 'line one\nline two \\' } });
+    await spool.append(records.map(payload));
+    const reader = new RecordingReader(await spool.reader('influx'));
+    const w = makeWriter(reader);
+    await w.start();
+    await until(() => reader.lag() === 0, 'spool drained');
+
+    const series = await vm.waitForCount('vitals_hr', hostile.length);
+    expect(series.map((s) => ({ device: s.metric.device, patient: s.metric.patient, ward: s.metric.ward, bed: s.metric.bed, values: s.values })).sort((a, b) => a.values[0]! - b.values[0]!)).toEqual(
+      hostile.map((id, i) => ({ device: `dev-${i}`, patient: id, ward: id, bed: id, values: [60 + i] })),
+    );
+    const [event] = await vm.waitForCount('device_events_count', 1);
+    expect(event?.metric.device).toBe('dev\\');
+    expect(w.stats()).toMatchObject({ pointsWritten: records.length, deadLetters: 0 });
+  });
+
   it('survives a database outage: keeps appending, commits nothing while down, delivers everything after', async () => {
     const reader = new RecordingReader(await spool.reader('influx'));
     const w = makeWriter(reader, { batchSize: 200 });

@@ -22,6 +22,8 @@ export interface GatewayProcess {
   readonly httpPort: number;
   readonly dataDir: string;
   readonly configFile: string;
+  /** Process id of the running gateway (changes on restart). */
+  readonly pid: number | undefined;
   /** Every JSON log line so far (across restarts). */
   readonly logs: LogLine[];
   /** Raw stderr text that was not JSON (should stay empty). */
@@ -107,6 +109,9 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
     httpPort,
     dataDir,
     configFile,
+    get pid() {
+      return child?.pid;
+    },
     logs,
     otherStderr,
     async health() {

@@ -2,10 +2,11 @@
 const form = document.getElementById('signin-form');
 const error = document.getElementById('signin-error');
 
-function nextPage() {
-  const next = new URLSearchParams(location.search).get('next') ?? '/ward';
-  // Only paths on this site: never an absolute or protocol-relative address.
-  return next.startsWith('/') && !next.startsWith('//') ? next : '/ward';
+// The server decides where `next` may lead (a path on this site, or /ward); the page checks
+// once more with the browser's own URL parser and navigates to the absolute same-origin address.
+function sameOrigin(path) {
+  const target = new URL(path ?? '/ward', location.origin);
+  return target.origin === location.origin ? target.href : new URL('/ward', location.origin).href;
 }
 
 form.addEventListener('submit', async (e) => {
@@ -18,11 +19,11 @@ form.addEventListener('submit', async (e) => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       credentials: 'same-origin',
-      body: JSON.stringify({ username: form.username.value.trim(), password: form.password.value }),
+      body: JSON.stringify({ username: form.username.value.trim(), password: form.password.value, next: new URLSearchParams(location.search).get('next') ?? undefined }),
     });
     const data = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(data.error || `sign-in failed (${res.status})`);
-    location.assign(nextPage());
+    location.assign(sameOrigin(data.next));
   } catch (err) {
     error.textContent = err.message;
     error.hidden = false;

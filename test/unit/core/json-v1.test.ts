@@ -43,6 +43,9 @@ describe('json-v1 profile', () => {
     ['bad sensor state', '{"obs":{"hr":1},"sensor":"meh"}', 'bad_value'],
     ['seconds instead of ms', '{"ts":1772438401,"obs":{"hr":1}}', 'bad_timestamp'],
     ['ISO without zone', '{"ts":"2026-03-02T08:00:01","obs":{"hr":1}}', 'bad_timestamp'],
+    ['an impossible date (not rolled over to 2 March)', '{"ts":"2026-02-30T10:00:00Z","obs":{"hr":1}}', 'bad_timestamp'],
+    ['an ISO year out of range', '{"ts":"0001-01-01T00:00:00Z","obs":{"hr":1}}', 'bad_timestamp'],
+    ['epoch ms out of range', '{"ts":4102444800000,"obs":{"hr":1}}', 'bad_timestamp'],
     ['nothing in it', '{}', 'empty'],
   ])('refuses %s with reason %s', (_name, text, reason) => {
     let err: unknown;

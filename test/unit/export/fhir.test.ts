@@ -183,3 +183,18 @@ describe('alarm as Flag', () => {
     expect(JSON.stringify(alarmToFhirFlag({ ...base, priority: 'medium' }).extension)).toContain('"PM"');
   });
 });
+
+describe('patient references', () => {
+  it.each(['P1/../Practitioner/x', 'P1?_format=xml', '..', 'P 1', 'x'.repeat(65), 'ward_7-P1'])('no id can change the reference: %s', (patientId) => {
+    const subjects = [
+      observationToFhir(obs('hr', 70, { patientId }))!.subject,
+      bloodPressureToFhir({ kind: 'bp', sbp: obs('sbp', 120, { patientId }), dbp: obs('dbp', 80, { patientId }) })!.subject,
+      alarmToFhirFlag({ ts: TS, id: 'a', kind: 'limit', priority: 'high', state: 'raised', patientId, reason: 'r' }).subject,
+    ];
+    for (const s of subjects) expect(s).toEqual({ identifier: { system: 'urn:vigil:patient', value: patientId } });
+  });
+
+  it('a FHIR id stays a literal Patient reference', () => {
+    expect(observationToFhir(obs('hr', 70, { patientId: 'P-1001.2' }))!.subject).toEqual({ reference: 'Patient/P-1001.2' });
+  });
+});

@@ -135,6 +135,10 @@ describe('replay line parser', () => {
     expect(() => parseLine('{"ts":0,"metric":"spo2"}', 42)).toThrow(ReplayLineError);
     expect(() => parseLine('{"ts":0,"metric":"spo2"}', 42)).toThrow(/^line 42: value: /);
   });
+
+  it('refuses an impossible date instead of rolling it over', () => {
+    expect(() => parseLine('{"ts":"2026-02-30T10:00:00Z","patient":"P1","metric":"hr","value":70}', 3)).toThrow(/^line 3: ts: "2026-02-30T10:00:00Z" is not a date: 2026-02 has no day 30/);
+  });
 });
 
 describe('replayCommand', () => {

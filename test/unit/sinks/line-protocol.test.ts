@@ -21,6 +21,9 @@ describe('escaping', () => {
     ['a=b', 'a\\=b'],
     ['Bed 3, ward=A', 'Bed\\ 3\\,\\ ward\\=A'],
     ['line\nbreak', 'line\\ break'],
+    ['a\\b', 'a\\\\b'],
+    ['ends with \\', 'ends\\ with\\ \\\\'],
+    ['P\\,ward=x', 'P\\\\\\,ward\\=x'],
   ])('tag key/value %j → %j', (input, expected) => {
     expect(escapeKey(input)).toBe(expected);
   });
@@ -28,6 +31,7 @@ describe('escaping', () => {
   it.each([
     ['vitals', 'vitals'],
     ['my vitals,x=1', 'my\\ vitals\\,x=1'],
+    ['back\\slash', 'back\\\\slash'],
   ])('measurement %j → %j', (input, expected) => {
     expect(escapeMeasurement(input)).toBe(expected);
   });
@@ -37,6 +41,8 @@ describe('escaping', () => {
     ['say "hi"', '"say \\"hi\\""'],
     ['C:\\path', '"C:\\\\path"'],
     ['a=b, c', '"a=b, c"'],
+    ['two\nlines', '"two lines"'],
+    ['ends with \\', '"ends with \\\\"'],
   ])('string field %j → %j', (input, expected) => {
     expect(quoteString(input)).toBe(expected);
   });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { csrfMatches, SessionStore } from '../../../src/web/sessions.js';
-import { SignInLimiter } from '../../../src/http/auth-ratelimit.js';
 import { hashPassword, verifyPassword } from '../../../src/http/auth-passwords.js';
 
 describe('SessionStore', () => {
@@ -38,40 +37,6 @@ describe('SessionStore', () => {
     expect(csrfMatches(session, undefined)).toBe(false);
     expect(csrfMatches(session, '')).toBe(false);
     expect(csrfMatches(session, session.csrf + 'x')).toBe(false);
-  });
-});
-
-describe('SignInLimiter', () => {
-  it('refuses a username after maxFailures within the window, until the oldest failure ages out', () => {
-    let now = 0;
-    const limiter = new SignInLimiter({ maxFailures: 3, windowMs: 60_000, clock: () => now });
-    const keys = ['ip:10.0.0.5', 'user:nurse'];
-    for (let i = 0; i < 3; i++) {
-      expect(limiter.retryAfterMs(keys)).toBe(0);
-      limiter.fail(keys);
-      now += 10_000;
-    }
-    // failures at 0, 10 s, 20 s; now 30 s: blocked until the first is 60 s old
-    expect(limiter.retryAfterMs(keys)).toBe(30_000);
-    expect(limiter.retryAfterMs(['user:other'])).toBe(0);
-    now = 60_001;
-    expect(limiter.retryAfterMs(keys)).toBe(0);
-  });
-
-  it('allows an address five times as many failures as a username (a ward behind one address)', () => {
-    const limiter = new SignInLimiter({ maxFailures: 2, windowMs: 60_000, clock: () => 0 });
-    for (let i = 0; i < 9; i++) limiter.fail([`ip:1.2.3.4`, `user:u${i}`]);
-    expect(limiter.retryAfterMs(['ip:1.2.3.4', 'user:new'])).toBe(0);
-    limiter.fail(['ip:1.2.3.4', 'user:new']);
-    expect(limiter.retryAfterMs(['ip:1.2.3.4', 'user:fresh'])).toBe(60_000);
-  });
-
-  it('forgets a username after a successful sign-in', () => {
-    const limiter = new SignInLimiter({ maxFailures: 1, windowMs: 60_000, clock: () => 0 });
-    limiter.fail(['user:a']);
-    expect(limiter.retryAfterMs(['user:a'])).toBeGreaterThan(0);
-    limiter.reset('user:a');
-    expect(limiter.retryAfterMs(['user:a'])).toBe(0);
   });
 });
 

@@ -1,0 +1,197 @@
+/**
+ * The broker against hostile clients, tried from outside: a real gateway process, real MQTT
+ * clients over TCP (mqtt.js, and a bare client for what a library would not send). A client id
+ * belongs to one account, so a session and its queued QoS 1 messages never pass to another;
+ * rate and connection limits belong to the device, not the connection; a QoS 2 retransmission
+ * is stored once; device timestamps are checked against the calendar; failed authentications
+ * are throttled before they cost a scrypt each.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
+import { RawMqtt } from '../support/raw-mqtt.js';
+import { until } from '../support/wait.js';
+import { hashSecret } from '../../src/broker/secrets.js';
+
+const secret = (id: string): string => `${id}-secret-value`;
+
+/** Publishes QoS 1; resolves with the PUBACK, or with the connection closing instead. */
+function publishOrClose(c: mqtt.MqttClient, topic: string, payload: string): Promise<'acked' | 'closed'> {
+  if (!c.connected) return Promise.resolve('closed');
+  return new Promise((resolve) => {
+    const closed = () => resolve('closed');
+    c.once('close', closed);
+    c.publish(topic, payload, { qos: 1 }, (err) => {
+      c.off('close', closed);
+      resolve(err ? 'closed' : 'acked');
+    });
+  });
+}
+
+describe('accounts, sessions, rates and QoS 2', () => {
+  let gw: GatewayProcess;
+  let url: string;
+  const opts = (account: string, extra: mqtt.IClientOptions = {}): mqtt.IClientOptions => ({ username: account, password: secret(account), reconnectPeriod: 0, connectTimeout: 10_000, ...extra });
+
+  beforeAll(async () => {
+    const ids = ['wb-01', 'wb-02', 'wb-03', 'wb-04', 'wb-06'];
+    gw = await startGatewayProcess({
+      config: {
+        mqtt: {
+          // A refill far slower than the test: what a device may send is exactly its burst.
+          rate: { messagesPerSecond: 0.001, burst: 10 },
+          consumers: [{ id: 'nurse-call', secret: secret('nurse-call'), topics: ['vigil/v1/dev/wb-01/obs', 'vigil/v1/alarms/#'] }],
+        },
+        devices: ids.map((id) => ({ id, secret: secret(id), ...(id === 'wb-06' ? { trustDeviceTime: true } : {}) })),
+        census: { wards: [{ id: 'w1', beds: ids }], patients: ids.map((id) => ({ id: `P-${id}`, ward: 'w1', bed: id, devices: [id] })) },
+      },
+    });
+    url = `mqtt://127.0.0.1:${gw.mqttPort}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await gw?.cleanup();
+  });
+
+  it("another account cannot take a client id: the owner stays connected and keeps its session and queued QoS 1 messages", async () => {
+    // The nurse-call consumer keeps a persistent session, then goes away.
+    const consumer = await mqtt.connectAsync(url, opts('nurse-call', { clientId: 'nurse-call-1', clean: false }));
+    await consumer.subscribeAsync('vigil/v1/dev/wb-01/obs', { qos: 1 });
+    await consumer.endAsync();
+    // Three QoS 1 messages are queued for it while it is away.
+    const device = await mqtt.connectAsync(url, opts('wb-01', { clientId: 'wb-01' }));
+    for (const hr of [61, 62, 63]) await device.publishAsync('vigil/v1/dev/wb-01/obs', JSON.stringify({ obs: { hr } }), { qos: 1 });
+
+    // Another device presents the consumer's client id, and then the first device's own.
+    await expect(mqtt.connectAsync(url, opts('wb-02', { clientId: 'nurse-call-1', clean: false }))).rejects.toThrow(/Identifier rejected/);
+    await expect(mqtt.connectAsync(url, opts('wb-02', { clientId: 'wb-01' }))).rejects.toThrow(/Identifier rejected/);
+    expect(device.connected).toBe(true);
+    await device.publishAsync('vigil/v1/dev/wb-01/obs', JSON.stringify({ obs: { hr: 64 } }), { qos: 1 });
+    expect(await gw.metric('vigil_mqtt_connections_refused_total', { reason: 'client_id_taken' })).toBe(2);
+
+    // The consumer comes back to its session: every queued message is there, in order.
+    const got: number[] = [];
+    const back = mqtt.connect(url, opts('nurse-call', { clientId: 'nurse-call-1', clean: false }));
+    back.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { obs: { hr: number } }).obs.hr));
+    await until(() => got.length >= 4, 'the queued messages and the new one');
+    expect(got).toEqual([61, 62, 63, 64]);
+    await back.endAsync();
+    await device.endAsync();
+  });
+
+  it("a device's rate budget and connection count are the device's, not each connection's", async () => {
+    const conns: mqtt.MqttClient[] = [];
+    for (let i = 0; i < 4; i++) conns.push(await mqtt.connectAsync(url, opts('wb-03', { clientId: `wb-03-${i}` })));
+    // mqtt.limits.connectionsPerAccount (4): a fifth connection is refused.
+    await expect(mqtt.connectAsync(url, opts('wb-03', { clientId: 'wb-03-4' }))).rejects.toThrow(/Server unavailable/);
+    expect(await gw.metric('vigil_mqtt_connections_refused_total', { reason: 'account_connections' })).toBe(1);
+    // Every connection tries twice the device's burst; together they get the burst once.
+    const acked = await Promise.all(
+      conns.map(async (c) => {
+        let n = 0;
+        while (n < 20 && (await publishOrClose(c, 'vigil/v1/dev/wb-03/obs', JSON.stringify({ obs: { hr: 70 } }))) === 'acked') n++;
+        return n;
+      }),
+    );
+    expect(acked.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(await gw.metric('vigil_messages_rejected_total', { reason: 'rate_limited' })).toBeGreaterThanOrEqual(1);
+    await Promise.all(conns.map((c) => c.endAsync(true)));
+  });
+
+  it('a QoS 2 message retransmitted before PUBREL is stored once, also across a reconnect of a persistent session', async () => {
+    const topic = 'vigil/v1/dev/wb-04/obs';
+    const publish = (messageId: number, dup: boolean, hr: number) => ({ cmd: 'publish' as const, topic, payload: JSON.stringify({ obs: { hr } }), qos: 2 as const, messageId, dup, retain: false });
+    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
+    const before = await stored();
+
+    const { client: a, returnCode } = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-04-a', username: 'wb-04', password: secret('wb-04') });
+    expect(returnCode).toBe(0);
+    a.send(publish(7, false, 71));
+    await a.next('pubrec', 7);
+    a.send(publish(7, true, 71));
+    await a.next('pubrec', 7);
+    a.send({ cmd: 'pubrel', messageId: 7 });
+    await a.next('pubcomp', 7);
+    // After PUBREL the packet id is free: a new message with it is a new message.
+    a.send(publish(7, false, 72));
+    await a.next('pubrec', 7);
+    a.send({ cmd: 'pubrel', messageId: 7 });
+    await a.next('pubcomp', 7);
+    a.end();
+    expect((await stored()) - before).toBe(2);
+
+    // A persistent session: the PUBLISH is stored, the connection drops before PUBREL, the
+    // device reconnects and resends it with DUP [MQTT-4.4.0-1].
+    const first = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-04-b', username: 'wb-04', password: secret('wb-04'), clean: false });
+    first.client.send(publish(9, false, 73));
+    await first.client.next('pubrec', 9);
+    first.client.end();
+    await until(() => first.client.closed, 'the first connection closed');
+    const again = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-04-b', username: 'wb-04', password: secret('wb-04'), clean: false });
+    expect(again.returnCode).toBe(0);
+    again.client.send(publish(9, true, 73));
+    await again.client.next('pubrec', 9);
+    again.client.send({ cmd: 'pubrel', messageId: 9 });
+    await again.client.next('pubcomp', 9);
+    again.client.end();
+
+    expect((await stored()) - before).toBe(3);
+    expect(await gw.metric('vigil_messages_rejected_total', { reason: 'duplicate_qos2' })).toBe(2);
+  });
+
+  it('device timestamps: impossible dates and years out of range are refused, not rolled over or stored', async () => {
+    const client = await mqtt.connectAsync(url, opts('wb-06'));
+    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
+    const before = await stored();
+    for (const ts of ['2026-02-30T10:00:00Z', '0001-01-01T00:00:00Z', '2026-04-31T23:59:59+02:00']) {
+      // Acknowledged (so the device does not resend it forever), dropped, counted.
+      await client.publishAsync('vigil/v1/dev/wb-06/obs', JSON.stringify({ ts, obs: { hr: 70 } }), { qos: 1 });
+    }
+    await client.publishAsync('vigil/v1/dev/wb-06/obs', JSON.stringify({ ts: new Date().toISOString(), obs: { hr: 70 } }), { qos: 1 });
+    await client.endAsync();
+    expect(await gw.metric('vigil_messages_rejected_total', { reason: 'bad_timestamp' })).toBe(3);
+    expect((await stored()) - before).toBe(1);
+    await gw.waitForLog((l) => l.reason === 'bad_timestamp' && /has no day 30/.test(l.msg));
+  });
+});
+
+describe('failed authentications are throttled per address before they cost a scrypt each', () => {
+  let gw: GatewayProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    gw = await startGatewayProcess({
+      config: {
+        // Defaults: mqtt.limits.authFailuresPerAddress 20 within 60 s, maxConcurrentAuthChecks 2.
+        devices: await Promise.all(['wb-known', 'wb-target', 'wb-new'].map(async (id) => ({ id, secretHash: await hashSecret(secret(id)) }))),
+      },
+    });
+    url = `mqtt://127.0.0.1:${gw.mqttPort}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await gw?.cleanup();
+  });
+
+  it('40 concurrent wrong secrets from one address: at most the limit (plus the checks running at once) are hashed, the rest refused unchecked', async () => {
+    const known = await mqtt.connectAsync(url, { username: 'wb-known', password: secret('wb-known'), reconnectPeriod: 0 });
+    await known.endAsync();
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => mqtt.connectAsync(url, { username: 'wb-target', password: `guess-${i}-of-the-secret`, reconnectPeriod: 0, connectTimeout: 30_000 })));
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    const hashed = await gw.metric('vigil_mqtt_connections_refused_total', { reason: 'bad_secret' });
+    const throttled = await gw.metric('vigil_mqtt_connections_refused_total', { reason: 'throttled' });
+    expect(hashed + throttled).toBe(40);
+    expect(hashed).toBeGreaterThanOrEqual(20);
+    // Each check sees the failures recorded before it started: overshoot is bounded by the checks at once.
+    expect(hashed).toBeLessThanOrEqual(20 + 2 - 1);
+    expect(await gw.metric('vigil_mqtt_auth_checks_peak')).toBeLessThanOrEqual(2);
+    // A device whose secret was checked before costs no scrypt and is not refused.
+    const again = await mqtt.connectAsync(url, { username: 'wb-known', password: secret('wb-known'), reconnectPeriod: 0 });
+    await again.endAsync();
+    // A device never seen from this address waits for the window, like the attacker.
+    await expect(mqtt.connectAsync(url, { username: 'wb-new', password: secret('wb-new'), reconnectPeriod: 0 })).rejects.toThrow(/Server unavailable/);
+    await gw.waitForLog((l) => l.reason === 'throttled' && /mqtt\.limits\.authFailuresPerAddress/.test(l.msg));
+  });
+});
