@@ -62,6 +62,8 @@ interface Slot {
 
 export class Ingest {
   private readonly listeners: Listener[] = [];
+  /** The sensor and battery states last stored per device. */
+  private readonly states = new DeviceStates();
   /** Devices already reported as unassigned (one notice per device until it is assigned). */
   private readonly noticedUnassigned = new Set<string>();
   /** Log lines per device and reason are rate-limited: the counter keeps the true count. */
@@ -137,7 +139,10 @@ export class Ingest {
     let obs = 0;
     for (const r of records) {
       if (r.t === 'obs') obs++;
-      else if (r.t === 'tech') this.opts.counters.technicalEvent(r.e.kind);
+      else if (r.t === 'tech') {
+        this.opts.counters.technicalEvent(r.e.kind);
+        this.states.stored(r.e.deviceId, r.e.kind);
+      }
     }
     this.opts.counters.observation(frame.transport, obs, this.opts.placementOf(frame.deviceId) === undefined);
     return { accepted: true, records: records.length };
@@ -246,6 +251,8 @@ export class Ingest {
       records.push({ t: 'obs', o });
     }
     for (const e of decoded.events) {
+      // a state the device repeats with every message is stored when it changes, not each time
+      if (this.states.unchanged(frame.deviceId, e.kind)) continue;
       const event: TechnicalEvent = { ...time, deviceId: frame.deviceId, kind: e.kind, ...(e.detail !== undefined ? { detail: e.detail } : {}), ...placement };
       records.push({ t: 'tech', e: event });
     }
@@ -284,4 +291,38 @@ function onTimeLine(o: Observation, rt: number): Observation {
 /** A control input at time `ts`. */
 function restamp(c: ControlInput, ts: number): ControlInput {
   return c.type === 'settings' ? { ...c, event: { ...c.event, ts } } : { ...c, ts };
+}
+
+/**
+ * Technical events that state a condition the device repeats with every message (its sensor is
+ * ok, its battery is ok…). Each is stored when the state changes: a stored event stays true
+ * until the next one of its group, so repeating it adds nothing but volume (a wearable would
+ * otherwise write a `sensor_ok` a second). Remembered only once stored, so a transition the spool
+ * refused is tried again with the next message; a restart stores each state once more.
+ */
+const STATE_GROUP: Partial<Record<TechnicalKind, 'sensor' | 'battery'>> = {
+  sensor_ok: 'sensor',
+  sensor_off: 'sensor',
+  sensor_poor: 'sensor',
+  pulse_lost: 'sensor',
+  battery_ok: 'battery',
+  battery_low: 'battery',
+};
+
+class DeviceStates {
+  private readonly last = new Map<string, { sensor?: TechnicalKind; battery?: TechnicalKind }>();
+
+  /** True when `kind` is a state the device already has stored. */
+  unchanged(deviceId: string, kind: TechnicalKind): boolean {
+    const group = STATE_GROUP[kind];
+    return group !== undefined && this.last.get(deviceId)?.[group] === kind;
+  }
+
+  stored(deviceId: string, kind: TechnicalKind): void {
+    const group = STATE_GROUP[kind];
+    if (group === undefined) return;
+    const s = this.last.get(deviceId) ?? {};
+    s[group] = kind;
+    this.last.set(deviceId, s);
+  }
 }

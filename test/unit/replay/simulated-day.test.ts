@@ -155,7 +155,10 @@ describe('a simulated ward day', () => {
     expect(rec.patients[5]?.wearable.startEpochMs).toBe(p6);
     const off = inputs.filter((i) => i.type === 'tech' && i.event.patientId === 'P6' && i.event.kind === 'sensor_off').map(inputTs);
     expect(off[0]).toBe(p6 + 300_000);
-    expect(off).toHaveLength(18);
+    // the wearable says "off" with each of its 18 payloads; the state is stored when it changes
+    expect(off).toHaveLength(1);
+    const back = inputs.filter((i) => i.type === 'tech' && i.event.patientId === 'P6' && i.event.kind === 'sensor_ok').map(inputTs);
+    expect(back).toEqual([p6, p6 + 480_000]);
     const during = inputs.filter((i) => i.type === 'obs' && i.obs.patientId === 'P6' && i.obs.metric === 'spo2' && inputTs(i) >= p6 + 300_000 && inputTs(i) < p6 + 480_000);
     expect(during).toEqual([]);
     // ground truth on the device clock, limited to the run (the second sensor-off is at 20 min)
@@ -170,9 +173,18 @@ describe('a simulated ward day', () => {
   it('replay reproduces live exactly over 24 h of six patients', async () => {
     const rec = ward(DAY_S);
     const inputs = await rec.all();
-    // six inputs per wearable payload (four vitals, battery, sensor state), no vitals in the 24
-    // payloads sent with the sensor off, three per cuff reading
-    expect(inputs.length).toBe(6 * (5 * 8640 + 14_400) - 4 * 24 + 3 * 6 * 288);
+    // five observations per wearable payload (four vitals, battery), no vitals in the 24
+    // payloads sent with the sensor off, three per cuff reading…
+    const obs = inputs.filter((i) => i.type === 'obs');
+    expect(obs.length).toBe(5 * (5 * 8640 + 14_400) - 4 * 24 + 3 * 6 * 288);
+    // …and the sensor state of each wearable when it changes (P5's motion artifacts flip it
+    // between poor and ok; P6's sensor goes off and comes back), not with every payload
+    const states = new Map<string, string[]>();
+    for (const i of inputs) if (i.type === 'tech') states.set(i.event.deviceId, [...(states.get(i.event.deviceId) ?? []), i.event.kind]);
+    expect([...states.keys()].sort()).toEqual(['P1', 'P2', 'P3', 'P4', 'P5', 'P6'].map((p) => `wearable-${p}`));
+    for (const kinds of states.values()) expect(kinds.every((k, n) => n === 0 || k !== kinds[n - 1])).toBe(true);
+    expect(states.get('wearable-P6')!.filter((k) => k === 'sensor_off')).toHaveLength(rec.truth('P6').filter((e) => e.name === 'sensor-off').length);
+    expect(inputs.length - obs.length).toBeLessThan(57_600 / 20);
 
     const start = rec.startEpochMs;
     const { outputs, ticks, byTick } = live(inputs, start);

@@ -1,0 +1,96 @@
+/**
+ * Ingest's own rules, with an in-memory spool: records reach listeners in spool order whatever
+ * order the appends complete in, stamped on one time line that never goes back; a state a device
+ * repeats with every message is stored when it changes, and a change the spool refused is tried
+ * again with the next message.
+ */
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Counters } from '../../../src/core/counters.js';
+import { SpoolFullError } from '../../../src/core/errors.js';
+import type { Frame, SpoolRecord } from '../../../src/core/types.js';
+import { Ingest, type Appender } from '../../../src/ingest/ingest.js';
+import type { Appended } from '../../../src/spool/writer.js';
+import { jsonV1Profile } from '../../../devices/json-v1/index.js';
+
+/** A spool whose appends complete when the test says, in any order, or are refused. */
+class ManualSpool implements Appender {
+  seq = 0;
+  readonly pending: Array<{ n: number; resolve: (a: Appended) => void; reject: (e: Error) => void }> = [];
+  refuse = false;
+  appendRecords(payloads: readonly Buffer[]): Promise<Appended> {
+    if (this.refuse) return Promise.reject(new SpoolFullError('spool: full'));
+    const lastSeq = (this.seq += payloads.length);
+    return new Promise((resolve, reject) => this.pending.push({ n: payloads.length, resolve: () => resolve({ lastSeq, next: { seq: lastSeq + 1, segment: 1, offset: 0 } }), reject }));
+  }
+  complete(k: number): void {
+    this.pending.splice(k, 1)[0]!.resolve(undefined as unknown as Appended);
+  }
+}
+
+function setup() {
+  const spool = new ManualSpool();
+  const ingest = new Ingest({ spool, placementOf: () => ({ patientId: 'P1', ward: 'w1', bed: '1' }), counters: new Counters(), logger: pino({ level: 'silent' }) });
+  const seen: Array<{ first: number; records: SpoolRecord[] }> = [];
+  ingest.onRecords((records, first) => seen.push({ first, records: [...records] }));
+  const frame = (receivedAt: number, body: object): Frame => ({ transport: 'mqtt', deviceId: 'wb-1', origin: 'vigil/v1/dev/wb-1/obs', receivedAt, payload: Buffer.from(JSON.stringify(body)) });
+  return { spool, ingest, seen, frame };
+}
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('Ingest', () => {
+  it('hands records to listeners in append order, once durable, whatever order the appends complete in', async () => {
+    const { spool, ingest, seen, frame } = setup();
+    const a = ingest.accept(frame(1000, { obs: { hr: 70 } }), jsonV1Profile, false);
+    const b = ingest.accept(frame(2000, { obs: { hr: 71 } }), jsonV1Profile, false);
+    const ticks: number[] = [];
+    ingest.mark(2500, (ts) => ticks.push(ts));
+    spool.complete(1); // the second append is durable first
+    await flush();
+    expect(seen).toEqual([]);
+    expect(ticks).toEqual([]);
+    spool.complete(0);
+    await Promise.all([a, b]);
+    expect(seen.map((s) => s.first)).toEqual([1, 2]);
+    expect(seen.map((s) => (s.records[0] as { o: { value: number } }).o.value)).toEqual([70, 71]);
+    expect(ticks).toEqual([2500]);
+  });
+
+  it('stamps records on one time line that never goes back; a trusted device time stays as ts, with the receive time beside it', async () => {
+    const { spool, ingest, seen, frame } = setup();
+    const T = Date.UTC(2026, 10, 30, 8);
+    const done = [
+      ingest.accept(frame(T + 5000, { obs: { hr: 70 } }), jsonV1Profile, false),
+      // received "earlier" (the wall clock stepped back): stamped at the time line's T + 5000
+      ingest.accept(frame(T + 4000, { obs: { hr: 71 } }), jsonV1Profile, false),
+      ingest.accept(frame(T + 6000, { ts: T + 36_000, obs: { hr: 72 } }), jsonV1Profile, true),
+    ];
+    while (spool.pending.length > 0) spool.complete(0);
+    await Promise.all(done);
+    const obs = seen.flatMap((s) => s.records).map((r) => (r as { o: { ts: number; rt?: number } }).o);
+    expect(obs.map((o) => [o.ts - T, o.rt === undefined ? undefined : o.rt - T])).toEqual([[5000, undefined], [5000, undefined], [36_000, 6000]]);
+  });
+
+  it('stores a state the device repeats with each message when it changes; a refused change is tried again', async () => {
+    const { spool, ingest, seen, frame } = setup();
+    const send = async (t: number, sensor: string): Promise<void> => {
+      const p = ingest.accept(frame(t, { obs: { hr: 70 }, sensor }), jsonV1Profile, false).catch(() => undefined);
+      await flush();
+      while (spool.pending.length > 0) spool.complete(0);
+      await p;
+    };
+    const T = Date.UTC(2026, 10, 30, 8);
+    await send(T + 1, 'ok');
+    await send(T + 2, 'ok');
+    spool.refuse = true;
+    await send(T + 3, 'off'); // refused: not stored, not remembered
+    spool.refuse = false;
+    await send(T + 4, 'off');
+    await send(T + 5, 'off');
+    await send(T + 6, 'ok');
+    const kinds = seen.flatMap((s) => s.records).flatMap((r) => (r.t === 'tech' ? [`${r.e.ts - T} ${r.e.kind}`] : []));
+    expect(kinds).toEqual(['1 sensor_ok', '4 sensor_off', '6 sensor_ok']);
+    // every message's observation is stored all the same
+    expect(seen.flatMap((s) => s.records).filter((r) => r.t === 'obs')).toHaveLength(5);
+  });
+});
