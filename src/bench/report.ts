@@ -7,6 +7,7 @@ import type { SustainedResult } from './sustained.js';
 import type { CeilingResult } from './ceiling.js';
 import type { SpoolResult } from './spool-catchup.js';
 import type { RestartResult } from './restart.js';
+import type { ReplayResult } from './replay.js';
 
 export interface BenchResults {
   readonly startedAt: string;
@@ -23,6 +24,7 @@ export interface BenchResults {
   readonly ceiling?: CeilingResult;
   readonly spool?: SpoolResult;
   readonly restart?: RestartResult;
+  readonly replay?: ReplayResult;
   readonly targets: readonly Target[];
 }
 
@@ -43,7 +45,7 @@ const n0 = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleSt
 const n1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
 
 /** Checks the issue's targets against the largest load of 5,000+ devices at 1+ msg/s. */
-export function targets(sustained: readonly SustainedResult[], ceiling: CeilingResult | undefined): Target[] {
+export function targets(sustained: readonly SustainedResult[], ceiling: CeilingResult | undefined, replay?: ReplayResult): Target[] {
   const ward = sustained.filter((s) => s.devices >= 5000 && s.ratePerDevice >= 1).at(-1);
   const none = 'not measured (no load of 5,000 devices at 1 msg/s in this run)';
   return [
@@ -51,6 +53,7 @@ export function targets(sustained: readonly SustainedResult[], ceiling: CeilingR
     { name: 'p99 publish-to-alarm latency at that load', target: '< 250 ms', measured: ward ? `${n1(ward.latencyMs.p99)} ms (${ward.latencyMs.samples} alarms)` : none, met: ward ? ward.latencyMs.p99 < 250 && ward.latencyMs.samples > 0 : undefined },
     { name: 'gateway RSS at that load', target: '< 512 MB', measured: ward ? `${n0(ward.rssPeak / MB)} MB` : none, met: ward ? ward.rssPeak < 512 * MB : undefined },
     { name: 'Vigil throughput / plain aedes, same clients, same run', target: '≥ 0.5', measured: ceiling ? `${ceiling.ratio.toFixed(2)} (${n0(ceiling.vigilMsgPerS)} / ${n0(ceiling.aedesMsgPerS)} msg/s)` : 'not measured', met: ceiling ? ceiling.ratio >= 0.5 : undefined },
+    { name: '`vigil replay` of a ward recording, whole process', target: '≥ 200,000 obs/s', measured: replay ? `${n0(replay.obsPerS)} obs/s (${n0(replay.observations)} observations in ${n1(replay.seconds)} s)` : 'not measured', met: replay ? replay.obsPerS >= 200_000 : undefined },
   ];
 }
 
@@ -96,6 +99,11 @@ export function markdown(r: BenchResults): string {
       `**Restart**: a ${x.beds}-bed ward, ${x.hours} h in the spool (${n0(x.records)} records, ${n0(x.spoolBytes / MB)} MB; alarm state ${n1(x.stateBytes / MB)} MB), killed a minute after its last save: ` +
         `back in ${n0(x.comeBackMs)} ms (the alarm state ${x.restored ? 'restored' : 'NOT restored'} in ${n0(x.restoreMs)} ms, ${n0(x.replayed)} records replayed, ${x.activeAlarms} alarms shown again).`,
     );
+  }
+  if (r.replay) {
+    const x = r.replay;
+    out.push('');
+    out.push(`**Replay**: \`vigil replay\` of ${x.hours} h of ${x.patients} simulated patients (${n0(x.lines)} lines, ${n0(x.bytes / MB)} MB, ${n0(x.observations)} observations, ${n0(x.outputs)} NEWS2 changes and alarm transitions out) as a whole process: ${n1(x.seconds)} s, ${n0(x.obsPerS)} obs/s (best of its runs).`);
   }
   out.push('');
   out.push('**Targets** (2 cores):');

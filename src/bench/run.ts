@@ -10,6 +10,7 @@ import { runSustained, type SustainedResult } from './sustained.js';
 import { runCeiling, type CeilingResult } from './ceiling.js';
 import { runSpoolCatchUp, type SpoolResult } from './spool-catchup.js';
 import { runRestart, type RestartResult } from './restart.js';
+import { runReplayRate, type ReplayResult } from './replay.js';
 import { machine, markdown, targets, type BenchResults } from './report.js';
 import { summarise, type CpuProfile } from './profile-summary.js';
 
@@ -26,6 +27,8 @@ export interface BenchOptions {
   readonly spool: { readonly devices: number; readonly minutes: number } | undefined;
   /** Restart over a ward's data: beds and hours of it in the spool. */
   readonly restart: { readonly beds: number; readonly hours: number } | undefined;
+  /** `vigil replay` of a simulated recording: patients and hours. */
+  readonly replay: { readonly patients: number; readonly hours: number } | undefined;
   readonly clientProcesses: number;
   /** Directory for results (JSON). */
   readonly outDir: string;
@@ -45,6 +48,7 @@ export const FULL = {
   ceiling: { devices: 2000, window: 2, warmupS: 3, windowS: 10 },
   spool: { devices: 1000, minutes: 5 },
   restart: { beds: 30, hours: 24 },
+  replay: { patients: 6, hours: 24 },
 } as const;
 
 export const QUICK = {
@@ -53,6 +57,7 @@ export const QUICK = {
   ceiling: { devices: 1000, window: 2, warmupS: 1, windowS: 3 },
   spool: { devices: 200, minutes: 1 },
   restart: { beds: 8, hours: 2 },
+  replay: { patients: 6, hours: 4 },
 } as const;
 
 export async function runBench(o: BenchOptions): Promise<BenchResults> {
@@ -70,6 +75,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   let ceiling: CeilingResult | undefined;
   let spool: SpoolResult | undefined;
   let restart: RestartResult | undefined;
+  let replay: ReplayResult | undefined;
   try {
     for (const level of o.levels) {
       sustained.push(await runSustained(env, { devices: level.devices, rate: level.rate, warmupS: o.warmupS, windowS: o.windowS, probeEvery: o.probeEvery }));
@@ -78,6 +84,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     if (o.spool) spool = await runSpoolCatchUp(env, o.spool);
     // a wearable every 5 s and a cuff every 5 min a bed; saved every minute, as by default
     if (o.restart) restart = await runRestart(env, { ...o.restart, intervalS: 5, checkpointSeconds: 60 });
+    if (o.replay) replay = await runReplayRate(env, { ...o.replay, runs: 3 });
   } finally {
     await vm.dispose();
   }
@@ -93,7 +100,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     ...(ceiling ? { ceiling } : {}),
     ...(spool ? { spool } : {}),
     ...(restart ? { restart } : {}),
-    targets: targets(sustained, ceiling),
+    ...(replay ? { replay } : {}),
+    targets: targets(sustained, ceiling, replay),
   };
   if (cpuProfDir) {
     // One profile per gateway started, in start order: say where each one's time went.

@@ -20,7 +20,7 @@ function parseLevels(s: string): Array<{ devices: number; rate: number }> {
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'Measure throughput, alarm latency, memory, the plain-aedes ceiling, spool catch-up and restart',
+  summary: 'Measure throughput, alarm latency, memory, the plain-aedes ceiling, spool catch-up, restart and replay',
   help: `Usage: vigil bench [options]
 
 Starts a time-series server (Debian victoria-metrics) and, for each phase, a fresh gateway
@@ -34,6 +34,8 @@ separate load-client processes over real TCP (QoS 1, every detector on). Phases:
   restart    a ward's day written into the spool by a gateway that is then killed a minute
              after its last alarm-state save; the time \`vigil start\` takes to come back
              over it with its alarms (default ${FULL.restart.beds} beds, ${FULL.restart.hours} h)
+  replay     \`vigil replay\` of a simulated ward recording as a whole process, obs/s
+             (default ${FULL.replay.patients} patients, ${FULL.replay.hours} h)
 Prints progress on stderr, a markdown table on stdout, and writes JSON to --out.
 Refuses to start when a port is taken, rather than measure something else.
 
@@ -46,6 +48,7 @@ Options:
   --spool-minutes M    Minutes of data each (default ${FULL.spool.minutes})
   --restart-beds N     Beds for the restart (default ${FULL.restart.beds}; quick ${QUICK.restart.beds}; 0 skips it)
   --restart-hours H    Hours of ward data in the spool (default ${FULL.restart.hours}; quick ${QUICK.restart.hours})
+  --replay-hours H     Hours of the replayed recording (default ${FULL.replay.hours}; quick ${QUICK.replay.hours}; 0 skips it)
   --clients N          Load-client processes (default 2)
   --profile            Run the gateway under node --cpu-prof (profiles in OUT/profiles)
   --influx-batch-size N
@@ -69,6 +72,7 @@ Example:
       'spool-minutes': { type: 'string' },
       'restart-beds': { type: 'string' },
       'restart-hours': { type: 'string' },
+      'replay-hours': { type: 'string' },
       clients: { type: 'string' },
       profile: { type: 'boolean' },
       'gateway-node-args': { type: 'string' },
@@ -88,6 +92,7 @@ Example:
     const ceilingDevices = intFlag('ceiling-devices', values['ceiling-devices'], base.ceiling.devices, 0, 100_000);
     const spoolDevices = intFlag('spool-devices', values['spool-devices'], base.spool.devices, 0, 100_000);
     const restartBeds = intFlag('restart-beds', values['restart-beds'], base.restart.beds, 0, 5000);
+    const replayHours = intFlag('replay-hours', values['replay-hours'], base.replay.hours, 0, 168);
     const results = await runBench({
       ports,
       levels: values.levels !== undefined ? parseLevels(values.levels) : base.levels,
@@ -97,6 +102,7 @@ Example:
       ceiling: ceilingDevices > 0 ? { ...base.ceiling, devices: ceilingDevices } : undefined,
       spool: spoolDevices > 0 ? { devices: spoolDevices, minutes: intFlag('spool-minutes', values['spool-minutes'], base.spool.minutes, 1, 1440) } : undefined,
       restart: restartBeds > 0 ? { beds: restartBeds, hours: intFlag('restart-hours', values['restart-hours'], base.restart.hours, 1, 168) } : undefined,
+      replay: replayHours > 0 ? { patients: base.replay.patients, hours: replayHours } : undefined,
       clientProcesses: intFlag('clients', values.clients, 2, 1, 64),
       outDir: values.out ?? 'bench-results',
       profile: values.profile === true,

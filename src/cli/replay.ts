@@ -1,10 +1,9 @@
 /** `vigil replay FILE.jsonl`: the detector and alarm pipeline over a recording, in virtual time. */
 import { createReadStream, promises as fs } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { defaultDetectorConfig, parseDetectorConfig, type DetectorConfig } from '../detectors/config.js';
-import { runReplay } from '../replay/run.js';
+import { linesOf, runReplay } from '../replay/run.js';
 import type { Command } from './command.js';
 
 const help = `Usage: vigil replay FILE.jsonl [--config FILE.yaml] [--summary]
@@ -114,12 +113,12 @@ export const replayCommand: Command = {
         return 2;
       }
     }
-    const stream = args.file === '-' ? process.stdin : createReadStream(args.file, { encoding: 'utf8' });
-    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    const stream = args.file === '-' ? process.stdin.setEncoding('utf8') : createReadStream(args.file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+    const lines = linesOf(stream);
     // `vigil replay x.jsonl | head`: a closed stdout ends the replay quietly
     const onError = (e: NodeJS.ErrnoException): void => {
       if (e.code !== 'EPIPE') throw e;
-      lines.close();
+      stream.destroy();
     };
     process.stdout.on('error', onError);
     await runReplay(

@@ -31,6 +31,8 @@ export function daysInMonth(year: number, month: number): number {
  * @returns the instant, or a reason it is not one (wrong form, impossible date, time or offset).
  */
 export function parseIsoInstant(text: string): number | { problem: string } {
+  const quick = canonical(text);
+  if (quick !== undefined) return quick;
   const m = ISO.exec(text);
   if (!m) return { problem: 'is not ISO 8601 with a zone (e.g. 2026-03-02T08:00:00Z)' };
   const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
@@ -53,6 +55,44 @@ export function parseIsoInstant(text: string): number | { problem: string } {
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, fraction);
   return date.getTime() - offsetMin * 60_000;
+}
+
+/** The day of the last canonical instant read, and its start in epoch ms. */
+let cachedDay = '';
+let cachedDayMs = 0;
+
+/** The digits at `at`…`at + n - 1` as a number, or NaN. */
+function digits(text: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS.mmmZ` exactly (what `toISOString` writes, so what recordings hold) read by
+ * position, the date checked once per day seen: recordings hold hundreds of thousands of them.
+ * undefined for anything else (the general parser decides).
+ */
+function canonical(text: string): number | undefined {
+  if (text.length !== 24 || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':' || text[19] !== '.' || text[23] !== 'Z') return undefined;
+  const day = text.slice(0, 10);
+  if (day !== cachedDay) {
+    const start = parseIsoInstant(`${day}T00:00:00Z`);
+    if (typeof start !== 'number') return undefined;
+    cachedDay = day;
+    cachedDayMs = start;
+  }
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  const ms = digits(text, 20, 3);
+  // NaN fails every comparison below: the general parser then says what is wrong
+  if (!(hour <= 23 && minute <= 59 && second <= 59 && ms >= 0)) return undefined;
+  return cachedDayMs + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
 }
 
 /**

@@ -132,6 +132,10 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     return { type: 'silence', alarmId: l.silence, by: l.by, ts: l.ts, seconds: l.seconds };
   }
   if (has('metric')) {
+    // Almost every line of a recording is a well-formed observation: read it without the schema
+    // (the replay rate rests on it); anything unusual takes the schema path, which says what is wrong.
+    const fast = plainObservation(raw as Record<string, unknown>);
+    if (fast) return { type: 'obs', obs: fast };
     const l = parse(obsLine);
     if (!isMetricName(l.metric)) throw new ReplayLineError(lineNo, `unknown metric "${l.metric}"`);
     const value = metricValue(l.metric, l.value, lineNo);
@@ -152,6 +156,47 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     return { type: 'obs', obs };
   }
   throw new ReplayLineError(lineNo, 'not an observation (metric), setting (settings), census change (census), technical event (event) or acknowledgement (ack)');
+}
+
+const OBS_KEYS: ReadonlySet<string> = new Set(['ts', 'rt', 'patient', 'ward', 'bed', 'metric', 'value', 'device', 'quality', 'unit']);
+const QUALITIES: ReadonlySet<string> = new Set(['good', 'poor', 'invalid']);
+
+/** A line time as the schema reads it, or undefined when only the schema can say what is wrong. */
+function plainTs(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  if (/^\d+$/.test(v)) return Number(v);
+  const ms = parseIsoInstant(v);
+  return typeof ms === 'number' ? ms : undefined;
+}
+
+const optString = (v: unknown, nonEmpty: boolean): boolean => v === undefined || (typeof v === 'string' && (!nonEmpty || v !== ''));
+
+/**
+ * An observation line read by hand, exactly as `obsLine` would read it, when it is plainly valid
+ * (numeric value, known metric, plausible); undefined otherwise.
+ */
+function plainObservation(l: Record<string, unknown>): Observation | undefined {
+  for (const k in l) if (!OBS_KEYS.has(k)) return undefined;
+  const { metric, value, patient, ward, bed, device, quality } = l;
+  if (typeof metric !== 'string' || !isMetricName(metric) || typeof value !== 'number') return undefined;
+  if (!optString(patient, true) || !optString(device, true) || !optString(ward, false) || !optString(bed, false) || !optString(l.unit, false)) return undefined;
+  if (quality !== undefined && (typeof quality !== 'string' || !QUALITIES.has(quality))) return undefined;
+  const ts = plainTs(l.ts);
+  const rt = l.rt === undefined ? undefined : plainTs(l.rt);
+  if (ts === undefined || (l.rt !== undefined && rt === undefined) || checkValue(metric, value) !== null) return undefined;
+  return {
+    ts,
+    ...(rt !== undefined && { rt }),
+    deviceId: (device as string | undefined) ?? `replay:${(patient as string | undefined) ?? 'unassigned'}`,
+    metric,
+    value,
+    unit: metricInfo(metric).unit,
+    quality: (quality as Observation['quality'] | undefined) ?? 'good',
+    ...(patient !== undefined && { patientId: patient as string }),
+    ...(ward !== undefined && { ward: ward as string }),
+    ...(bed !== undefined && { bed: bed as string }),
+  };
 }
 
 function metricValue(metric: string, v: number | string, lineNo: number): number {

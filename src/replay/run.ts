@@ -1,11 +1,11 @@
 /**
  * Replays a recording through the same detector and alarm pipeline the gateway runs live
- * (`detectAll`), in virtual time and as fast as the CPU allows. No ticks are added: each line's
- * `ts` moves the clock (see detectors/pipeline.ts for why that reproduces live output exactly).
+ * (`Pipeline`), in virtual time and as fast as the CPU allows. No ticks are added: each line's
+ * time moves the clock (see detectors/pipeline.ts for why that reproduces live output exactly).
  */
-import { Subject } from 'rxjs';
+import type { Readable } from 'node:stream';
 import type { DetectorConfig } from '../detectors/config.js';
-import { detectAll, inputTs, type PipelineInput, type PipelineOutput } from '../detectors/pipeline.js';
+import { Pipeline, inputTs, type PipelineOutput } from '../detectors/pipeline.js';
 import { formatOutput } from './format.js';
 import { ReplayLineError, parseLine } from './reader.js';
 import { ReplaySummary } from './summary.js';
@@ -38,23 +38,31 @@ export interface ReplayResult {
 
 const FLUSH_CHARS = 64 * 1024;
 
-/** Runs replay over the lines of a recording. */
-export async function runReplay(lines: AsyncIterable<string> | Iterable<string>, opts: ReplayOptions, io: ReplayIO): Promise<ReplayResult> {
+/**
+ * The lines of a text stream, a chunk's worth at a time (LF or CRLF ends a line; a last line
+ * without one counts). Cheaper than one promise per line for a recording of a million lines.
+ */
+export async function* linesOf(stream: Readable | AsyncIterable<string>): AsyncGenerator<string[]> {
+  let rest = '';
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    yield lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  }
+  if (rest !== '') yield [rest.endsWith('\r') ? rest.slice(0, -1) : rest];
+}
+
+/** Runs replay over the lines of a recording (one at a time, or a chunk's worth at a time). */
+export async function runReplay(lines: AsyncIterable<string | readonly string[]> | Iterable<string>, opts: ReplayOptions, io: ReplayIO): Promise<ReplayResult> {
   const summary = opts.summary ? new ReplaySummary() : undefined;
-  const input = new Subject<PipelineInput>();
+  const pipeline = new Pipeline(opts.config);
   let buf = '';
   let outputs = 0;
-  let failure: unknown;
-  const sub = input.pipe(detectAll(opts.config)).subscribe({
-    next: (o: PipelineOutput) => {
-      outputs++;
-      if (summary) summary.addOutput(o);
-      else buf += formatOutput(o) + '\n';
-    },
-    error: (e: unknown) => {
-      failure = e;
-    },
-  });
+  const emit = (o: PipelineOutput): void => {
+    outputs++;
+    if (summary) summary.addOutput(o);
+    else buf += formatOutput(o) + '\n';
+  };
   const flush = async (): Promise<void> => {
     if (buf === '') return;
     const chunk = buf;
@@ -77,26 +85,28 @@ export async function runReplay(lines: AsyncIterable<string> | Iterable<string>,
   let shown = -1;
   let lastTs = Number.NEGATIVE_INFINITY;
   const where = opts.source ? `${opts.source}: ` : '';
-  for await (const text of lines) {
+  const take = (text: string): void => {
     lineNo++;
     bytes += Buffer.byteLength(text) + 1;
-    let parsed: PipelineInput | null;
+    let parsed;
     try {
       parsed = parseLine(text, lineNo);
     } catch (e) {
       if (!(e instanceof ReplayLineError)) throw e;
       bad++;
       io.err.write(`${where}${e.message} (skipped)\n`);
-      continue;
+      return;
     }
-    if (parsed) {
-      const ts = inputTs(parsed);
-      if (ts < lastTs) io.err.write(`${where}line ${lineNo}: ts is ${(lastTs - ts) / 1000} s before the line above; handled at that line's time\n`);
-      else lastTs = ts;
-      summary?.addInput(parsed);
-      input.next(parsed);
-      if (failure !== undefined) throw failure;
-    }
+    if (!parsed) return;
+    const ts = inputTs(parsed);
+    if (ts < lastTs) io.err.write(`${where}line ${lineNo}: ts is ${(lastTs - ts) / 1000} s before the line above; handled at that line's time\n`);
+    else lastTs = ts;
+    summary?.addInput(parsed);
+    for (const o of pipeline.push(parsed)) emit(o);
+  };
+  for await (const item of lines) {
+    if (typeof item === 'string') take(item);
+    else for (const text of item) take(text);
     if (buf.length >= FLUSH_CHARS) await flush();
     if (opts.progressBytes) {
       const pct = Math.min(100, Math.floor((100 * bytes) / opts.progressBytes));
@@ -107,8 +117,6 @@ export async function runReplay(lines: AsyncIterable<string> | Iterable<string>,
       }
     }
   }
-  input.complete();
-  sub.unsubscribe();
   if (opts.progressBytes) io.err.write('\r\x1b[K');
   if (summary) buf += summary.render();
   await flush();
