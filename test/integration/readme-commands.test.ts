@@ -4,13 +4,14 @@
  * then every `vigil …` line the README holds, as written, found afresh on each run (so lines
  * added later are covered too):
  *
- * - a line in a code block, or an inline one with arguments, runs with bash in the copy. Those
+ * - a line in a code block, or an inline one that reads as a whole command (it has a flag, or
+ *   an argument after `vigil SUBCOMMAND VERB`), runs with bash in the copy. Those
  *   that talk to `127.0.0.1:1883` / `127.0.0.1:8080` run against `vigil demo`, as the README
  *   says. Commands that serve until Ctrl-C (LONG_RUNNING) run until their first line of output,
  *   then get SIGINT. Each must exit 0 and print no `vigil …:` error;
- * - a line with placeholders (FILE, <profile>, …), a bare command name in prose, or a command too
- *   heavy for the suite (TOO_HEAVY) is checked against its help: the command exists and knows
- *   every flag the line uses;
+ * - a line with placeholders (FILE, <profile>, …), a command named in prose (`vigil sim`,
+ *   `vigil device add`), or a command too heavy for the suite (TOO_HEAVY) is checked against its
+ *   help: the command exists and knows every flag the line uses;
  * - "Connecting a device" is followed end to end: device add, the config it shows, start,
  *   mosquitto_pub, curl.
  *
@@ -89,7 +90,7 @@ function howToCheck(l: ReadmeLine): 'run' | 'help' | 'flow' {
   if (CONNECT_FLOW.has(l.text)) return 'flow';
   const sub = subcommand(l.text);
   if (PLACEHOLDER.test(l.text.replace(/\s#.*$/, '')) || (sub !== undefined && TOO_HEAVY.has(sub))) return 'help';
-  if (l.inline && words(l.text).length <= 2 && !words(l.text)[1]?.startsWith('-')) return 'help'; // a command named in prose
+  if (l.inline && words(l.text).length < 4 && !words(l.text).some((w) => w.startsWith('-'))) return 'help'; // a command named in prose
   return 'run';
 }
 
