@@ -53,6 +53,12 @@ export interface FleetStats {
   readonly acked: number;
   readonly errors: number;
   readonly reconnects: number;
+  /**
+   * Devices not connected right now, by the last error their connection had: the broker's
+   * CONNACK refusal (`Connection refused: Bad username or password`, code 4) or the socket's
+   * (`connect ECONNREFUSED 127.0.0.1:1883`). A device leaves it once it connects.
+   */
+  readonly failing: Readonly<Record<string, number>>;
 }
 
 export interface Fleet {
@@ -86,6 +92,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const max = options.maxMessages ?? Infinity;
   const durationS = options.durationS ?? Infinity;
   const counters = { published: 0, acked: 0, errors: 0, reconnects: 0 };
+  const lastError = new Map<MqttClient, string>();
   const scenarios = new Map<string, Scenario>();
   const resolveScenario = (s: string | Scenario): Scenario => {
     if (typeof s !== 'string') return s;
@@ -106,8 +113,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       manualConnect: true,
     });
     client.on('reconnect', () => counters.reconnects++);
+    client.on('connect', () => lastError.delete(client));
     client.on('error', (err) => {
       counters.errors++;
+      const code = (err as { code?: unknown }).code;
+      lastError.set(client, `${err.message}${typeof code === 'number' ? ` (code ${code})` : ''}`);
       logger.debug({ deviceId: d.id, err: err.message }, 'mqtt error');
     });
     return client;
@@ -209,6 +219,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       devices: n,
       connected: members.filter((m) => m.client.connected).length,
       ...counters,
+      failing: [...lastError].reduce<Record<string, number>>((acc, [client, why]) => {
+        if (!client.connected) acc[why] = (acc[why] ?? 0) + 1;
+        return acc;
+      }, {}),
     }),
     done: () => donePromise,
     async stop() {

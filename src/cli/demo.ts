@@ -15,6 +15,7 @@ import { socatAvailable } from '../../firmware-sim/socat.js';
 import { runUntilSignal } from './lifecycle.js';
 import { DemoReporter } from './demo-report.js';
 import { generatePassword, hashPassword } from '../http/auth-passwords.js';
+import { fleetDeviceId } from './sim.js';
 
 /** The simulated patients: one per bed, each with a story worth watching. */
 export const DEMO_BEDS = [
@@ -26,6 +27,18 @@ export const DEMO_BEDS = [
 ] as const;
 const SERIAL_BED = { bed: '6', patient: 'P6', device: 'ox-06', profile: 'masimo-radical7', scenario: 'sensor-off' } as const;
 
+/**
+ * Devices the demo also accepts, so `vigil sim` can bring its own fleet: the ids `vigil sim`
+ * generates by default, each with the secret "s-" followed by its id (--secret-prefix s-).
+ * Unassigned, so they are stored and raise no physiological alarm until given a bed.
+ */
+export const DEMO_SIM_FLEET = { wearables: 50, cuffs: 10, wearablePrefix: 'sim-wearable-', cuffPrefix: 'sim-cuff-', secretPrefix: 's-' } as const;
+
+function simFleetIds(): string[] {
+  const f = DEMO_SIM_FLEET;
+  return [...Array.from({ length: f.wearables }, (_, i) => fleetDeviceId(f.wearablePrefix, i + 1)), ...Array.from({ length: f.cuffs }, (_, i) => fleetDeviceId(f.cuffPrefix, i + 1))];
+}
+
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'Run the gateway with a simulated ward (wearables over MQTT, an oximeter over a pty)',
@@ -35,6 +48,10 @@ Starts the gateway on embedded defaults and a simulated ward of ${DEMO_BEDS.leng
 publishing over real MQTT (scenarios: ${DEMO_BEDS.map((b) => b.scenario).join(', ')})
 and, when socat is installed, a bedside pulse oximeter (${SERIAL_BED.profile}, scenario ${SERIAL_BED.scenario})
 on a virtual serial cable. Every 10 s it prints what was stored and which alarms are active.
+It also accepts your own simulated devices, ${DEMO_SIM_FLEET.wearablePrefix}01…${DEMO_SIM_FLEET.wearables} and ${DEMO_SIM_FLEET.cuffPrefix}01…${DEMO_SIM_FLEET.cuffs}
+with the secret "${DEMO_SIM_FLEET.secretPrefix}" + id (unassigned: stored, no physiological alarm), e.g.
+  vigil sim --mqtt mqtt://127.0.0.1:1883 --wearables 20 --secret-prefix ${DEMO_SIM_FLEET.secretPrefix}
+and prints an API token for /api (Authorization: Bearer TOKEN) and nurse-station accounts.
 
 Options:
   --mqtt-port N      MQTT port on 127.0.0.1 (default 1883; $VIGIL_MQTT_PORT)
@@ -78,6 +95,8 @@ Example:
     const serialPath = serialWard?.serialPaths[SERIAL_BED.device];
 
     const secrets = new Map<string, string>(DEMO_BEDS.map((b) => [b.device, generateSecret()]));
+    const apiToken = generateSecret();
+    const simFleet = await Promise.all(simFleetIds().map(async (id) => ({ id, secretHash: await hashSecret(`${DEMO_SIM_FLEET.secretPrefix}${id}`), description: 'for vigil sim' })));
     // Nurse-station accounts for this run only; their passwords are printed in the banner.
     const demoUsers = [
       { username: 'nurse', name: 'Demo Nurse', role: 'nurse' as const, password: generatePassword() },
@@ -87,9 +106,9 @@ Example:
     const config = validateConfig({
       dataDir: values['data-dir'] ?? env.VIGIL_DATA_DIR ?? join('.vigil-data', 'demo'),
       mqtt: { port: mqttPort, rate: { messagesPerSecond: 50, burst: 100 } },
-      http: { port: httpPort },
+      http: { port: httpPort, apiToken },
       web: { users: await Promise.all(demoUsers.map(async ({ password, ...u }) => ({ ...u, passwordHash: await hashPassword(password) }))) },
-      devices: await Promise.all(DEMO_BEDS.map(async (b) => ({ id: b.device, secretHash: await hashSecret(secrets.get(b.device)!), description: `demo wearable, bed ${b.bed}` }))),
+      devices: [...(await Promise.all(DEMO_BEDS.map(async (b) => ({ id: b.device, secretHash: await hashSecret(secrets.get(b.device)!), description: `demo wearable, bed ${b.bed}` })))), ...simFleet],
       serial: serialPath ? [{ path: serialPath, deviceId: SERIAL_BED.device, profile: SERIAL_BED.profile }] : [],
       census: {
         wards: [{ id: 'demo', name: 'Demo ward', beds: [...DEMO_BEDS.map((b) => b.bed), SERIAL_BED.bed] }],
@@ -127,6 +146,8 @@ Example:
     out(serialPath ? `  Serial        ${SERIAL_BED.profile} oximeter on ${serialPath} (bed ${SERIAL_BED.bed}, scenario ${SERIAL_BED.scenario})` : '  Serial        skipped: socat is not installed (apt-get install socat), so no virtual serial cable');
     out(`  Nurse station ${http}/  sign in as ${demoUsers.map((u) => `${u.username} / ${u.password}`).join(', ')}`);
     out(`  Health        ${http}/healthz    Metrics ${http}/metrics`);
+    out(`  API token     ${apiToken}  (Authorization: Bearer …)`);
+    out(`  Your devices  vigil sim --mqtt ${mqttUrl} --wearables 20 --secret-prefix ${DEMO_SIM_FLEET.secretPrefix}  (${DEMO_SIM_FLEET.wearablePrefix}01…${DEMO_SIM_FLEET.wearables}, ${DEMO_SIM_FLEET.cuffPrefix}01…${DEMO_SIM_FLEET.cuffs}; unassigned: stored, no alarms)`);
     out(config.influx.url ? `  InfluxDB      ${config.influx.url}` : `  InfluxDB      not configured: data is kept in the spool under ${gateway.dataDir} (set --influx-url to forward it)`);
     out(`  Time          scenarios run ${timeScale}x faster than real time. Ctrl-C stops.`);
 

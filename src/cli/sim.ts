@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { listScenarios, loadScenario } from '../../firmware-sim/scenario.js';
 import { SERIAL_SIM_PROFILES, startSimulatedWard, type SerialSimProfile, type SerialSimSpec } from '../../firmware-sim/ward.js';
-import type { FleetDevice } from '../../firmware-sim/fleet.js';
+import type { FleetDevice, FleetStats } from '../../firmware-sim/fleet.js';
 import type { Command } from './command.js';
 import { idSchema } from '../core/ids.js';
 
@@ -98,8 +98,32 @@ export function parseSerialSpec(spec: string, seed: number): SerialSimSpec {
   return { profile: profile as SerialSimProfile, scenario, seed, ...(path ? { path } : {}) };
 }
 
-function pad2(i: number): string {
-  return String(i).padStart(2, '0');
+/** What to do about a connection failure the fleet reports (see FleetStats.failing). */
+export function connectHint(reason: string, url: string): string {
+  // [MQTT-3.2.2.3] CONNACK 4 bad user name or password, 5 not authorized; MQTT 5: 0x86, 0x87.
+  if (/\(code (4|134)\)$/.test(reason)) {
+    return "the gateway does not know these device ids, or their secrets differ: each needs an entry in the gateway's devices: list with the secret given here (--secret-prefix P: device ID has secret P followed by ID). vigil demo knows sim-wearable-01… and sim-cuff-01… with --secret-prefix s-";
+  }
+  if (/\(code (5|135)\)$/.test(reason)) return 'the gateway does not let these accounts publish here';
+  if (/ECONNREFUSED/.test(reason)) return `nothing listens at ${url}: is the gateway running, on that port?`;
+  if (/ENOTFOUND|EAI_AGAIN/.test(reason)) return `the host in ${url} does not resolve`;
+  if (/ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|timeout/i.test(reason)) return `${url} does not answer: check the address and any firewall between`;
+  return '';
+}
+
+/** Says once, on stderr, why devices are not connected, for each reason not yet reported. */
+function reportFailures(f: FleetStats, url: string, reported: Set<string>): void {
+  for (const [reason, n] of Object.entries(f.failing)) {
+    if (reported.has(reason)) continue;
+    reported.add(reason);
+    const hint = connectHint(reason, url);
+    process.stderr.write(`vigil sim: ${n} of ${f.devices} devices cannot connect: ${reason}${hint ? `\n  ${hint}` : ''}\n`);
+  }
+}
+
+/** The id of generated device `i` (from 1): the prefix and at least two digits, `sim-wearable-01`. */
+export function fleetDeviceId(prefix: string, i: number): string {
+  return `${prefix}${String(i).padStart(2, '0')}`;
 }
 
 async function run(args: readonly string[]): Promise<number> {
@@ -158,11 +182,11 @@ async function run(args: readonly string[]): Promise<number> {
       throw new UsageError('MQTT devices need credentials: give --secret-prefix or --secret (the secrets the gateway config holds)');
     };
     for (let i = 1; i <= wearables; i++) {
-      const id = `${o['id-prefix']}${pad2(i)}`;
+      const id = fleetDeviceId(o['id-prefix'], i);
       devices.push({ id, secret: secretFor(id), scenario: o.scenario, seed: seed + i - 1 });
     }
     for (let i = 1; i <= cuffs; i++) {
-      const id = `${o['cuff-prefix']}${pad2(i)}`;
+      const id = fleetDeviceId(o['cuff-prefix'], i);
       devices.push({ id, secret: secretFor(id), scenario: o.scenario, seed: seed + wearables + i - 1, profile: 'json-v1-nibp' });
     }
     if (o.devices !== undefined) {
@@ -201,7 +225,12 @@ async function run(args: readonly string[]): Promise<number> {
   const ward = await startSimulatedWard(options);
   for (const [id, reason] of Object.entries(ward.skipped)) process.stderr.write(`vigil sim: skipped serial device ${id}: ${reason}\n`);
   for (const [id, path] of Object.entries(ward.serialPaths)) process.stdout.write(`serial ${id}: gateway opens ${path}\n`);
-  if (ward.fleet) process.stdout.write(`mqtt: ${ward.fleet.stats().devices} devices publishing to ${options.mqttUrl}\n`);
+  const reported = new Set<string>();
+  if (ward.fleet) {
+    const f = ward.fleet.stats();
+    process.stdout.write(`mqtt: ${f.devices} devices, ${f.connected} connected, publishing to ${options.mqttUrl}\n`);
+    reportFailures(f, options.mqttUrl ?? '', reported);
+  }
   if (Object.keys(ward.serialPaths).length === 0 && !ward.fleet) {
     await ward.stop();
     return 1;
@@ -212,6 +241,7 @@ async function run(args: readonly string[]): Promise<number> {
     statsEvery > 0
       ? setInterval(() => {
           const f = ward.fleet?.stats();
+          if (f) reportFailures(f, options.mqttUrl ?? '', reported);
           const serialBytes = Object.values(ward.serialRunners).reduce((n, r) => n + r.stats().bytes, 0);
           process.stdout.write(
             `${new Date().toISOString()} ${f ? `mqtt connected=${f.connected}/${f.devices} published=${f.published} acked=${f.acked} errors=${f.errors} reconnects=${f.reconnects} ` : ''}serial bytes=${serialBytes}\n`,
@@ -227,7 +257,11 @@ async function run(args: readonly string[]): Promise<number> {
     };
     process.on('SIGINT', done);
     process.on('SIGTERM', done);
-    if (options.durationS !== undefined) void ward.finished().then(done);
+    if (options.durationS !== undefined) {
+      void ward.finished().then(done);
+      // Publishes to a gateway that refuses the devices never settle: stop at the duration anyway.
+      setTimeout(done, options.durationS * 1000 + 5000).unref();
+    }
   });
   if (printer) clearInterval(printer);
   await ward.stop();

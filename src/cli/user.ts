@@ -3,8 +3,8 @@
  * re-reads the file when it changes, so no restart is needed. Without --file, `add` prints the
  * entry to paste under `web.users:` in the config instead.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chmodSync, chownSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { Command } from './command.js';
 import { parse, UsageError } from './args.js';
@@ -23,6 +23,32 @@ function usersFile(values: { file?: string; config?: string }): string | undefin
   const file = loadConfig(configFile).web.usersFile;
   if (file === undefined) throw new UsageError(`${configFile} has no web.usersFile; set one or pass --file`);
   return resolve(file);
+}
+
+/**
+ * Writes the users file so that the gateway's user can still read it. `writeUsersFile` writes
+ * 0600 as whoever runs the tool (root, on an installed box), so the result is staged beside
+ * the file, given the mode, owner and group of the file it replaces (a new file: 0640 and the
+ * group of its directory, so root:vigil in /etc/vigil), then renamed over it in one step.
+ * @returns a note when only its owner, root, can read the result.
+ */
+function saveUsers(file: string, users: readonly WebUserConfig[]): string | undefined {
+  const before = statSync(file, { throwIfNoEntry: false });
+  const staged = `${file}.new`;
+  writeUsersFile(staged, users);
+  const group = before?.gid ?? statSync(dirname(file)).gid;
+  chmodSync(staged, before ? before.mode & 0o7777 : 0o640);
+  try {
+    chownSync(staged, process.getuid?.() === 0 ? (before?.uid ?? 0) : -1, group);
+  } catch {
+    // Not root and not in that group: the file keeps this user's group.
+  }
+  renameSync(staged, file);
+  const after = statSync(file);
+  if (after.uid === 0 && (after.mode & 0o044) === 0) {
+    return `note: ${file} is readable only by root (mode ${(after.mode & 0o777).toString(8)}); the gateway's user must read it: chgrp vigil ${file} && chmod 0640 ${file}`;
+  }
+  return undefined;
 }
 
 function readPassword(values: { 'password-stdin'?: boolean }): string | undefined {
@@ -70,6 +96,10 @@ Example:
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
     const file = usersFile(values);
     const out = (s: string) => process.stdout.write(s + '\n');
+    const save = (next: readonly WebUserConfig[]): void => {
+      const note = saveUsers(file!, next);
+      if (note) process.stderr.write(note + '\n');
+    };
     if (verb === 'list') {
       if (!file) throw new UsageError('list needs --file or -c');
       for (const u of readUsersFile(file)) out(`${u.username.padEnd(24)} ${u.role.padEnd(7)} ${u.name ?? ''}`);
@@ -81,7 +111,7 @@ Example:
     if (verb === 'remove') {
       if (!file) throw new UsageError('remove needs --file or -c');
       if (!existing) throw new UsageError(`no user "${username}" in ${file}`);
-      writeUsersFile(file, users.filter((u) => u !== existing));
+      save(users.filter((u) => u !== existing));
       out(`Removed ${username} from ${file}; their sessions end.`);
       return 0;
     }
@@ -91,7 +121,7 @@ Example:
     if (verb === 'passwd') {
       if (!file) throw new UsageError('passwd needs --file or -c');
       if (!existing) throw new UsageError(`no user "${username}" in ${file}`);
-      writeUsersFile(file, users.map((u) => (u === existing ? { ...u, passwordHash } : u)));
+      save(users.map((u) => (u === existing ? { ...u, passwordHash } : u)));
       out(`Password changed for ${username} in ${file}; their sessions end.`);
     } else {
       if (values.role === undefined || !(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`--role: one of ${ROLES.join(', ')}`);
@@ -101,7 +131,7 @@ Example:
       const user: WebUserConfig = checked.data;
       if (file) {
         if (existing) throw new UsageError(`user "${username}" already exists in ${file} (use vigil user passwd)`);
-        writeUsersFile(file, [...users, user]);
+        save([...users, user]);
         out(`Added ${username} (${user.role}) to ${file}.`);
       } else {
         out(`# Paste under web: in the config.\n${stringify({ users: [user] })}`);

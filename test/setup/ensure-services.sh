@@ -2,6 +2,8 @@
 # Installs what the test suite needs when it is missing: the npm dependencies and the Debian
 # packages that provide real peers (VictoriaMetrics for the InfluxDB v2 write API, socat for pty
 # pairs, Mosquitto and its clients, Chromium for the nurse station). Tests start these on free loopback ports themselves.
+# The Docker engine and the base image for the deployment tests come from ensure-docker.sh, which
+# those tests run themselves (so they also work when run alone).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

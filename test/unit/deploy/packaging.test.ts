@@ -120,7 +120,7 @@ describe('deploy/install.sh', () => {
     const help = spawnSync('bash', [script, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: sudo deploy\/install\.sh/);
-    for (const opt of ['--mqtt-host', '--http-host', '--no-start']) expect(help.stdout).toContain(opt);
+    for (const opt of ['--mqtt-host', '--mqtt-port', '--http-host', '--http-port', '--no-start']) expect(help.stdout).toContain(opt);
     const bad = spawnSync('bash', [script, '--frobnicate'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("unknown option '--frobnicate'");
@@ -130,12 +130,12 @@ describe('deploy/install.sh', () => {
     const out = join(work, 'vigil.yaml');
     const run = (extra: string[]) =>
       spawnSync(process.execPath, [join(DEPLOY, 'configure.mjs'), '--example', join(ROOT, 'vigil.example.yaml'), '--out', out, '--data-dir', '/var/lib/vigil', ...extra], { encoding: 'utf8' });
-    const first = run(['--mqtt-host', '0.0.0.0', '--http-host', '0.0.0.0']);
+    const first = run(['--mqtt-host', '0.0.0.0', '--http-host', '0.0.0.0', '--http-port', '8443', '--users-file', '/etc/vigil/users.yaml']);
     expect(first.status, first.stderr).toBe(0);
     const token = first.stdout.trim();
     expect(token.length).toBeGreaterThanOrEqual(16);
     const config = loadConfig(out, {});
-    expect(config).toMatchObject({ dataDir: '/var/lib/vigil', mqtt: { host: '0.0.0.0' }, http: { host: '0.0.0.0', apiToken: token }, devices: [] });
+    expect(config).toMatchObject({ dataDir: '/var/lib/vigil', mqtt: { host: '0.0.0.0', port: 1883 }, http: { host: '0.0.0.0', port: 8443, apiToken: token }, devices: [], web: { usersFile: '/etc/vigil/users.yaml' } });
     expect(readFileSync(out, 'utf8')).toContain('# Spool, cursors, census state'); // comments kept
 
     const again = run(['--http-host', '127.0.0.1']);
@@ -145,7 +145,8 @@ describe('deploy/install.sh', () => {
 
     rmSync(out);
     expect(run([]).stdout).toBe('');
-    expect(loadConfig(out, {}).http).toMatchObject({ host: '127.0.0.1' });
+    expect(loadConfig(out, {}).http).toMatchObject({ host: '127.0.0.1', port: 8080 });
+    expect(loadConfig(out, {}).web.usersFile).toBeUndefined();
     expect(loadConfig(out, {}).http.apiToken).toBeUndefined();
   });
 });

@@ -390,7 +390,7 @@ describe('Spool retention and size bound', () => {
     await writeFile(join(dir, 'LOCK'), String(dead));
     const s = await openSpool();
     expect(await s.append([payloadFor(1)])).toBe(1);
-    expect((await readFile(join(dir, 'LOCK'), 'utf8')).trim()).toBe(String(process.pid));
+    expect(JSON.parse(await readFile(join(dir, 'LOCK'), 'utf8'))).toMatchObject({ pid: process.pid });
   });
 
   it('continues at the oldest segment for a cursor whose segment was deleted', async () => {
