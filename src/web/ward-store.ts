@@ -7,6 +7,7 @@
  */
 import type { AlarmTransition, MetricName, SpoolRecord } from '../core/types.js';
 import type { News2Event } from '../detectors/pipeline.js';
+import { TrendRing, type TrendPoint, type TrendRingState } from './trend-ring.js';
 
 /** Metrics the station shows and keeps trends of. */
 export const WARD_METRICS = ['hr', 'pr', 'spo2', 'rr', 'temp', 'sbp', 'dbp', 'map', 'o2', 'acvpu'] as const satisfies readonly MetricName[];
@@ -22,14 +23,7 @@ export interface LatestValue {
   readonly quality: string;
 }
 
-/** One trend point: mean, lowest and highest value within the bucket starting at `t` (epoch ms). */
-export interface TrendPoint {
-  t: number;
-  v: number;
-  lo: number;
-  hi: number;
-  n: number;
-}
+export type { TrendPoint } from './trend-ring.js';
 
 /** One NEWS2 score as it changed. */
 export interface News2Point {
@@ -40,24 +34,36 @@ export interface News2Point {
 }
 
 export interface WardStoreOptions {
-  /** Trend resolution, ms (default 10 s). */
+  /** Trend resolution of the recent part, ms (default 10 s). */
   readonly bucketMs?: number;
+  /** How far back the recent part reaches, ms (default 30 min: the tiles' trend line). */
+  readonly recentMs?: number;
+  /** Trend resolution further back, ms (default 2 min). */
+  readonly olderBucketMs?: number;
   /** How far back trends and histories reach, ms (default 6 h). */
   readonly horizonMs?: number;
   /** Most alarm transitions kept per patient (default 500). */
   readonly maxAlarms?: number;
+  /** Most NEWS2 changes kept per patient (default 1000). */
+  readonly maxNews2?: number;
+}
+
+/** A vital's trend: the recent part finely, the rest of the horizon coarsely (each a fixed-size ring). */
+interface Trend {
+  readonly recent: TrendRing;
+  readonly older?: TrendRing;
 }
 
 interface PatientData {
   latest: Map<WardMetric, LatestValue>;
-  trends: Map<WardMetric, TrendPoint[]>;
+  trends: Map<WardMetric, Trend>;
   news2: News2Point[];
   alarms: AlarmTransition[];
 }
 
 /** Everything a ward store holds, as JSON data (see `snapshot`). */
 export interface WardStoreState {
-  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, TrendPoint[]]>; news2: News2Point[]; alarms: AlarmTransition[] }]>;
+  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, { recent: TrendRingState; older?: TrendRingState }]>; news2: News2Point[]; alarms: AlarmTransition[] }]>;
   readonly unassigned: ReadonlyArray<readonly [string, number]>;
   readonly conditions: ReadonlyArray<readonly [string, string]>;
 }
@@ -72,12 +78,21 @@ export class WardStore {
   private readonly conditions = new Map<string, string>();
   readonly bucketMs: number;
   readonly horizonMs: number;
+  private readonly recentSlots: number;
+  private readonly older: { readonly bucketMs: number; readonly slots: number } | undefined;
   private readonly maxAlarms: number;
+  private readonly maxNews2: number;
 
   constructor(opts: WardStoreOptions = {}) {
     this.bucketMs = opts.bucketMs ?? 10_000;
     this.horizonMs = opts.horizonMs ?? 6 * 3600_000;
+    const recentMs = Math.min(opts.recentMs ?? 30 * 60_000, this.horizonMs);
+    // a bucket exactly `span` back is still in
+    this.recentSlots = Math.floor(recentMs / this.bucketMs) + 1;
+    const olderBucketMs = opts.olderBucketMs ?? 120_000;
+    this.older = this.horizonMs > recentMs ? { bucketMs: olderBucketMs, slots: Math.floor(this.horizonMs / olderBucketMs) + 1 } : undefined;
     this.maxAlarms = opts.maxAlarms ?? 500;
+    this.maxNews2 = opts.maxNews2 ?? 1000;
   }
 
   /**
@@ -117,6 +132,7 @@ export class WardStore {
     const p = this.data(e.patientId);
     p.news2.push({ ts: e.ts, score: e.score, band: e.band, complete: e.complete });
     trimByTs(p.news2, e.ts - this.horizonMs);
+    if (p.news2.length > this.maxNews2) p.news2.splice(0, p.news2.length - this.maxNews2);
   }
 
   addAlarm(a: AlarmTransition): void {
@@ -139,9 +155,15 @@ export class WardStore {
     return Object.fromEntries(this.patients.get(patientId)?.latest ?? []);
   }
 
-  /** Trend points of one vital since `sinceTs` (epoch ms), oldest first. */
+  /**
+   * Trend points of one vital since `sinceTs` (epoch ms), oldest first: coarse buckets up to the
+   * recent part, then its fine ones.
+   */
   trend(patientId: string, metric: WardMetric, sinceTs: number): TrendPoint[] {
-    return (this.patients.get(patientId)?.trends.get(metric) ?? []).filter((x) => x.t >= sinceTs);
+    const tr = this.patients.get(patientId)?.trends.get(metric);
+    if (!tr) return [];
+    const recentFrom = Math.max(sinceTs, tr.recent.from);
+    return [...(tr.older?.points(sinceTs, recentFrom) ?? []), ...tr.recent.points(recentFrom)];
   }
 
   news2History(patientId: string, sinceTs: number): News2Point[] {
@@ -160,7 +182,10 @@ export class WardStore {
   /** The whole store as JSON data: what a restart brings back with `restore`. */
   snapshot(): WardStoreState {
     return {
-      patients: [...this.patients].map(([id, p]) => [id, { latest: [...p.latest], trends: [...p.trends], news2: p.news2, alarms: p.alarms }]),
+      patients: [...this.patients].map(([id, p]) => [
+        id,
+        { latest: [...p.latest], trends: [...p.trends].map(([m, t]) => [m, { recent: t.recent.snapshot(), ...(t.older && { older: t.older.snapshot() }) }]), news2: p.news2, alarms: p.alarms },
+      ]),
       unassigned: [...this.unassigned],
       conditions: [...this.conditions],
     };
@@ -170,7 +195,14 @@ export class WardStore {
     this.patients.clear();
     this.unassigned.clear();
     this.conditions.clear();
-    for (const [id, p] of s.patients) this.patients.set(id, { latest: new Map(p.latest), trends: new Map(p.trends), news2: [...p.news2], alarms: [...p.alarms] });
+    for (const [id, p] of s.patients) {
+      const trends = new Map<WardMetric, Trend>();
+      for (const [m, t] of p.trends) {
+        const older = this.older && (t.older ? TrendRing.restore(t.older, this.older.bucketMs, this.older.slots) : new TrendRing(this.older.bucketMs, this.older.slots));
+        trends.set(m, { recent: TrendRing.restore(t.recent, this.bucketMs, this.recentSlots), ...(older && { older }) });
+      }
+      this.patients.set(id, { latest: new Map(p.latest), trends, news2: [...p.news2], alarms: [...p.alarms] });
+    }
     for (const [d, t] of s.unassigned) this.unassigned.set(d, t);
     for (const [id, r] of s.conditions) this.conditions.set(id, r);
   }
@@ -190,26 +222,13 @@ export class WardStore {
   }
 
   private addPoint(p: PatientData, m: WardMetric, ts: number, v: number): void {
-    let list = p.trends.get(m);
-    if (!list) p.trends.set(m, (list = []));
-    const t = ts - (ts % this.bucketMs);
-    const last = list[list.length - 1];
-    if (last && t < last.t - this.horizonMs) return; // older than anything shown
-    // the bucket, found from the end: data comes almost always in order, late data (a device's
-    // buffer sent after a gap) into its own bucket further back
-    let k = list.length;
-    while (k > 0 && list[k - 1]!.t > t) k--;
-    const at = list[k - 1];
-    if (at && at.t === t) {
-      at.v = (at.v * at.n + v) / (at.n + 1);
-      at.n++;
-      at.lo = Math.min(at.lo, v);
-      at.hi = Math.max(at.hi, v);
-      return;
+    let tr = p.trends.get(m);
+    if (!tr) {
+      tr = { recent: new TrendRing(this.bucketMs, this.recentSlots), ...(this.older && { older: new TrendRing(this.older.bucketMs, this.older.slots) }) };
+      p.trends.set(m, tr);
     }
-    list.splice(k, 0, { t, v, lo: v, hi: v, n: 1 });
-    const newest = list[list.length - 1]!.t;
-    if (list[0]!.t < newest - this.horizonMs) list.splice(0, list.findIndex((x) => x.t >= newest - this.horizonMs));
+    tr.recent.add(ts, v);
+    tr.older?.add(ts, v);
   }
 }
 

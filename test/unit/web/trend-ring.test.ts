@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { TrendRing } from '../../../src/web/trend-ring.js';
+import { WardStore } from '../../../src/web/ward-store.js';
+import type { SpoolRecord } from '../../../src/core/types.js';
+
+describe('TrendRing', () => {
+  it('keeps mean, low, high and count per bucket for its window, and drops what is older', () => {
+    const r = new TrendRing(10_000, 4);
+    for (const [t, v] of [[0, 96], [4000, 90], [9999, 93], [10_000, 88], [35_000, 95]] as const) r.add(t, v);
+    expect(r.points(0)).toEqual([{ t: 0, v: 93, lo: 90, hi: 96, n: 3 }, { t: 10_000, v: 88, lo: 88, hi: 88, n: 1 }, { t: 30_000, v: 95, lo: 95, hi: 95, n: 1 }]);
+    r.add(45_000, 97); // bucket 4: bucket 0 leaves the window
+    expect(r.points(0).map((p) => p.t)).toEqual([10_000, 30_000, 40_000]);
+    r.add(5000, 50); // older than the window: dropped
+    r.add(15_000, 80); // late, but within it: into its bucket
+    expect(r.points(0)).toEqual([{ t: 10_000, v: 84, lo: 80, hi: 88, n: 2 }, { t: 30_000, v: 95, lo: 95, hi: 95, n: 1 }, { t: 40_000, v: 97, lo: 97, hi: 97, n: 1 }]);
+    expect(r.points(20_000, 40_000).map((p) => p.t)).toEqual([30_000]);
+    expect(r.from).toBe(10_000);
+  });
+
+  it('comes back from its snapshot exactly, and into another shape approximately', () => {
+    const r = new TrendRing(10_000, 30);
+    for (let s = 0; s < 400; s++) r.add(s * 1000, 60 + (s % 17) * 0.7);
+    const saved = JSON.parse(JSON.stringify(r.snapshot())) as ReturnType<TrendRing['snapshot']>;
+    expect(TrendRing.restore(saved, 10_000, 30).points(0)).toEqual(r.points(0));
+    const coarser = TrendRing.restore(saved, 60_000, 10);
+    expect(coarser.points(0).map((p) => p.t)).toEqual([60_000, 120_000, 180_000, 240_000, 300_000, 360_000]);
+  });
+});
+
+describe('WardStore memory', () => {
+  it('holds the same number of trend points however long it runs: fine recently, coarse back to the horizon', () => {
+    const store = new WardStore();
+    const rec = (ts: number, v: number): SpoolRecord => ({ t: 'obs', o: { ts, deviceId: 'wb', metric: 'hr', value: v, unit: '/min', quality: 'good', patientId: 'P1' } });
+    const day = 24 * 3600;
+    let sizeAt6h = 0;
+    for (let s = 0; s <= day; s++) {
+      store.addRecords([rec(s * 1000, 70 + (s % 10))]);
+      if (s === 6 * 3600) sizeAt6h = store.trend('P1', 'hr', 0).length;
+    }
+    const points = store.trend('P1', 'hr', 0);
+    expect(points.length).toBe(sizeAt6h);
+    // 30 min of 10 s buckets (and the one exactly 30 min back), and 2 min buckets before that, 6 h back
+    const end = day * 1000;
+    expect(points.filter((p) => p.t >= end - 30 * 60_000).length).toBe(181);
+    expect(points[0]!.t).toBeGreaterThanOrEqual(end - 6 * 3600_000);
+    expect(points.find((p) => p.t === end - 3 * 3600_000)).toMatchObject({ n: 120, lo: 70, hi: 79, v: 74.5 });
+  });
+});
