@@ -8,6 +8,7 @@ import type { CeilingResult } from './ceiling.js';
 import type { SpoolResult } from './spool-catchup.js';
 import type { RestartResult } from './restart.js';
 import type { ReplayResult } from './replay.js';
+import type { SoakResult } from './soak.js';
 
 export interface BenchResults {
   readonly startedAt: string;
@@ -25,6 +26,7 @@ export interface BenchResults {
   readonly spool?: SpoolResult;
   readonly restart?: RestartResult;
   readonly replay?: ReplayResult;
+  readonly soak?: SoakResult;
   readonly targets: readonly Target[];
 }
 
@@ -67,14 +69,14 @@ export function markdown(r: BenchResults): string {
   const out: string[] = [];
   out.push(`Measured ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpus} × ${m.cpuModel}, ${n0(m.memoryMB / 1024)} GB, Node ${m.node}. Gateway, time-series server, ${r.clientProcesses} load-client processes and the alarm consumer share these cores.${r.influxBatchSize ? ` Gateway influx.batchSize: ${r.influxBatchSize}.` : ''}${r.gatewayNodeArgs.length > 0 ? ` Gateway node options: \`${r.gatewayNodeArgs.join(' ')}\`.` : ''}`);
   out.push('');
-  out.push('**Sustained load** (QoS 1, every message fsynced before PUBACK, all detectors on, 5 observations and a sensor state per message):');
+  out.push('**Sustained load** (QoS 1, every message fsynced before PUBACK, all detectors on, 5 observations per message, the sensor state stored when it changes):');
   out.push('');
   out.push(table(
     ['devices', 'msg/s offered', 'msg/s acked', 'obs/s accepted', 'points/s written', 'writer lag at end', 'alarm latency p50 / p99 / max (ms)', 'RSS', 'RSS per device', 'CPU: gateway / clients / time-series', 'sustained'],
     r.sustained.map((s) => [n0(s.devices), n0(s.offeredMsgPerS), n0(s.ackedMsgPerS), n0(s.obsPerS), n0(s.writtenPerS), n0(s.lagAtEnd), `${n1(s.latencyMs.p50)} / ${n1(s.latencyMs.p99)} / ${n1(s.latencyMs.max)} (${s.latencyMs.samples})`, `${n0(s.rssPeak / MB)} MB`, `${n1(s.rssPerDevice / 1024)} KB`, `${n0(s.gatewayCpuPct)} / ${n0(s.clientsCpuPct)} / ${n0(s.victoriaCpuPct)} %`, s.sustained ? 'yes' : 'no']),
   ));
   out.push('');
-  out.push(`Sustained: at least 97 % of the offered messages acknowledged over the window and the time-series writer within 2 s of data at its end. Alarm latency: from the publish of the message that completes an alarm condition (a temperature over the limit, which has no persistence delay) to a nurse-call subscriber on \`vigil/v1/alarms/#\` receiving the raised alarm, MQTT delivery included; one device in ${r.probeEvery} is such a probe.`);
+  out.push(`Sustained: at least 97 % of the offered messages acknowledged over the window and the time-series writer within 2 s of data at its end. Alarm latency: from the publish of the message that completes an alarm condition (a temperature over the limit, which has no persistence delay) to a nurse-call subscriber on \`vigil/v1/alarms/#\` receiving the raised alarm, MQTT delivery included; one device in ${r.sustained.map((s) => s.probeEvery).join(' / ')} (by load) is such a probe, enough for at least 1,100 alarms a window where there are devices enough; each percentile rests on the number of alarms in brackets.`);
   out.push('');
   out.push('Every accepted observation was then found in the time-series server: ' + r.sustained.map((s) => `${n0(s.storedObs)} of ${n0(s.acceptedObs)}`).join(', ') + '.');
   if (r.ceiling) {
@@ -104,6 +106,13 @@ export function markdown(r: BenchResults): string {
     const x = r.replay;
     out.push('');
     out.push(`**Replay**: \`vigil replay\` of ${x.hours} h of ${x.patients} simulated patients (${n0(x.lines)} lines, ${n0(x.bytes / MB)} MB, ${n0(x.observations)} observations, ${n0(x.outputs)} NEWS2 changes and alarm transitions out) as a whole process: ${n1(x.seconds)} s, ${n0(x.obsPerS)} obs/s (best of its runs).`);
+  }
+  if (r.soak) {
+    const x = r.soak;
+    const at = (m: number): string => (x.rssMB[m] === undefined ? '' : `${n0(x.rssMB[m]!)} MB at ${m} min`);
+    const marks = [0, 1, Math.round(x.minutes / 4), Math.round(x.minutes / 2), Math.round((3 * x.minutes) / 4), x.minutes].filter((m, i, a) => a.indexOf(m) === i);
+    out.push('');
+    out.push(`**Soak**: ${n0(x.devices)} devices at 1 msg/s for ${x.minutes} min (${n0(x.acked)} messages acknowledged, ${x.publishErrors} errors, writer lag at most ${n0(x.maxLagRecords)} records): gateway RSS ${marks.map(at).filter(Boolean).join(', ')}; over the second half it grew ${x.slopeMBPerMin.toFixed(2)} MB/min.`);
   }
   out.push('');
   out.push('**Targets** (2 cores):');

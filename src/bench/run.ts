@@ -7,10 +7,12 @@ import { join, resolve } from 'node:path';
 import { BenchVictoria } from './victoria.js';
 import { assertPortsFree, type BenchEnv, type BenchPorts } from './env.js';
 import { runSustained, type SustainedResult } from './sustained.js';
+import { PROBE_CYCLE } from './protocol.js';
 import { runCeiling, type CeilingResult } from './ceiling.js';
 import { runSpoolCatchUp, type SpoolResult } from './spool-catchup.js';
 import { runRestart, type RestartResult } from './restart.js';
 import { runReplayRate, type ReplayResult } from './replay.js';
+import { runSoak, type SoakResult } from './soak.js';
 import { machine, markdown, targets, type BenchResults } from './report.js';
 import { summarise, type CpuProfile } from './profile-summary.js';
 
@@ -27,6 +29,8 @@ export interface BenchOptions {
   readonly spool: { readonly devices: number; readonly minutes: number } | undefined;
   /** Restart over a ward's data: beds and hours of it in the spool. */
   readonly restart: { readonly beds: number; readonly hours: number } | undefined;
+  /** A long run for memory growth: devices at 1 msg/s for minutes. */
+  readonly soak: { readonly devices: number; readonly minutes: number } | undefined;
   /** `vigil replay` of a simulated recording: patients and hours. */
   readonly replay: { readonly patients: number; readonly hours: number } | undefined;
   readonly clientProcesses: number;
@@ -49,6 +53,7 @@ export const FULL = {
   spool: { devices: 1000, minutes: 5 },
   restart: { beds: 30, hours: 24 },
   replay: { patients: 6, hours: 24 },
+  soak: { devices: 1000, minutes: 30 },
 } as const;
 
 export const QUICK = {
@@ -58,6 +63,7 @@ export const QUICK = {
   spool: { devices: 200, minutes: 1 },
   restart: { beds: 8, hours: 2 },
   replay: { patients: 6, hours: 4 },
+  soak: { devices: 200, minutes: 2 },
 } as const;
 
 export async function runBench(o: BenchOptions): Promise<BenchResults> {
@@ -76,15 +82,17 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   let spool: SpoolResult | undefined;
   let restart: RestartResult | undefined;
   let replay: ReplayResult | undefined;
+  let soak: SoakResult | undefined;
   try {
     for (const level of o.levels) {
-      sustained.push(await runSustained(env, { devices: level.devices, rate: level.rate, warmupS: o.warmupS, windowS: o.windowS, probeEvery: o.probeEvery }));
+      sustained.push(await runSustained(env, { devices: level.devices, rate: level.rate, warmupS: o.warmupS, windowS: o.windowS, probeEvery: probeEveryFor(level.devices, level.rate, o.windowS, o.probeEvery) }));
     }
     if (o.ceiling) ceiling = await runCeiling(env, o.ceiling);
     if (o.spool) spool = await runSpoolCatchUp(env, o.spool);
     // a wearable every 5 s and a cuff every 5 min a bed; saved every minute, as by default
     if (o.restart) restart = await runRestart(env, { ...o.restart, intervalS: 5, checkpointSeconds: 60 });
     if (o.replay) replay = await runReplayRate(env, { ...o.replay, runs: 3 });
+    if (o.soak) soak = await runSoak(env, o.soak);
   } finally {
     await vm.dispose();
   }
@@ -101,6 +109,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     ...(spool ? { spool } : {}),
     ...(restart ? { restart } : {}),
     ...(replay ? { replay } : {}),
+    ...(soak ? { soak } : {}),
     targets: targets(sustained, ceiling, replay),
   };
   if (cpuProfDir) {
@@ -118,4 +127,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   o.write(markdown(results) + '\n');
   o.progress(`${stamp()} results: ${file} (and latest.json)${cpuProfDir ? `; CPU profiles in ${cpuProfDir}` : ''}`);
   return results;
+}
+
+/**
+ * One device in how many is a latency probe: as few as give at least 1,100 alarms over the window
+ * (each probe breaches once every PROBE_CYCLE messages), never fewer than `most` allows.
+ */
+export function probeEveryFor(devices: number, rate: number, windowS: number, most: number): number {
+  const perProbe = (rate * windowS) / PROBE_CYCLE;
+  return Math.max(1, Math.min(most, Math.floor((devices * perProbe) / 1100)));
 }

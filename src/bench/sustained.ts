@@ -23,6 +23,8 @@ export interface SustainedOptions {
 
 export interface SustainedResult {
   readonly devices: number;
+  /** One device in this many was a latency probe. */
+  readonly probeEvery: number;
   readonly ratePerDevice: number;
   /** messages/s offered by the devices */
   readonly offeredMsgPerS: number;
@@ -112,9 +114,11 @@ export async function runSustained(env: BenchEnv, o: SustainedOptions): Promise<
     const ackedPerS = (s1.acked - s0.acked) / dt;
     const obsPerS = (obs1 - obs0) / dt;
     const lagAtEnd = Number(h1.influx?.lagRecords ?? NaN);
-    const recordsPerS = offered * (OBS_PER_MESSAGE + 1);
+    // five observations a message (a sensor state only when it changes)
+    const recordsPerS = offered * OBS_PER_MESSAGE;
     return {
       devices: o.devices,
+      probeEvery: o.probeEvery,
       ratePerDevice: o.rate,
       offeredMsgPerS: offered,
       ackedMsgPerS: ackedPerS,

@@ -20,7 +20,7 @@ function parseLevels(s: string): Array<{ devices: number; rate: number }> {
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'Measure throughput, alarm latency, memory, the plain-aedes ceiling, spool catch-up, restart and replay',
+  summary: 'Measure throughput, alarm latency, memory, the plain-aedes ceiling, spool catch-up, restart, replay and a soak',
   help: `Usage: vigil bench [options]
 
 Starts a time-series server (Debian victoria-metrics) and, for each phase, a fresh gateway
@@ -36,6 +36,8 @@ separate load-client processes over real TCP (QoS 1, every detector on). Phases:
              over it with its alarms (default ${FULL.restart.beds} beds, ${FULL.restart.hours} h)
   replay     \`vigil replay\` of a simulated ward recording as a whole process, obs/s
              (default ${FULL.replay.patients} patients, ${FULL.replay.hours} h)
+  soak       devices at 1 msg/s for a long run: RSS each minute and its slope over the
+             second half (default ${FULL.soak.devices} devices, ${FULL.soak.minutes} min)
 Prints progress on stderr, a markdown table on stdout, and writes JSON to --out.
 Refuses to start when a port is taken, rather than measure something else.
 
@@ -49,6 +51,8 @@ Options:
   --restart-beds N     Beds for the restart (default ${FULL.restart.beds}; quick ${QUICK.restart.beds}; 0 skips it)
   --restart-hours H    Hours of ward data in the spool (default ${FULL.restart.hours}; quick ${QUICK.restart.hours})
   --replay-hours H     Hours of the replayed recording (default ${FULL.replay.hours}; quick ${QUICK.replay.hours}; 0 skips it)
+  --soak-minutes M     Minutes of the soak (default ${FULL.soak.minutes}; quick ${QUICK.soak.minutes}; 0 skips it)
+  --soak-devices N     Devices in the soak (default ${FULL.soak.devices})
   --clients N          Load-client processes (default 2)
   --profile            Run the gateway under node --cpu-prof (profiles in OUT/profiles)
   --influx-batch-size N
@@ -73,6 +77,8 @@ Example:
       'restart-beds': { type: 'string' },
       'restart-hours': { type: 'string' },
       'replay-hours': { type: 'string' },
+      'soak-minutes': { type: 'string' },
+      'soak-devices': { type: 'string' },
       clients: { type: 'string' },
       profile: { type: 'boolean' },
       'gateway-node-args': { type: 'string' },
@@ -93,6 +99,7 @@ Example:
     const spoolDevices = intFlag('spool-devices', values['spool-devices'], base.spool.devices, 0, 100_000);
     const restartBeds = intFlag('restart-beds', values['restart-beds'], base.restart.beds, 0, 5000);
     const replayHours = intFlag('replay-hours', values['replay-hours'], base.replay.hours, 0, 168);
+    const soakMinutes = intFlag('soak-minutes', values['soak-minutes'], base.soak.minutes, 0, 24 * 60);
     const results = await runBench({
       ports,
       levels: values.levels !== undefined ? parseLevels(values.levels) : base.levels,
@@ -103,6 +110,7 @@ Example:
       spool: spoolDevices > 0 ? { devices: spoolDevices, minutes: intFlag('spool-minutes', values['spool-minutes'], base.spool.minutes, 1, 1440) } : undefined,
       restart: restartBeds > 0 ? { beds: restartBeds, hours: intFlag('restart-hours', values['restart-hours'], base.restart.hours, 1, 168) } : undefined,
       replay: replayHours > 0 ? { patients: base.replay.patients, hours: replayHours } : undefined,
+      soak: soakMinutes > 0 ? { devices: intFlag('soak-devices', values['soak-devices'], base.soak.devices, 1, 100_000), minutes: soakMinutes } : undefined,
       clientProcesses: intFlag('clients', values.clients, 2, 1, 64),
       outDir: values.out ?? 'bench-results',
       profile: values.profile === true,
