@@ -12,10 +12,12 @@
  *   the detectors then run on `rt`.
  * - technical event: `{"ts", "patient"?, "device", "event": "sensor_off", "detail"?}`
  * - acknowledgement: `{"ts", "ack": ALARM_ID, "by": "nurse"}`; silence: `{"ts", "silence": ALARM_ID, "by", "seconds"}`
+ * - caregiver assignment of a ward, in full (it replaces the ward's previous one):
+ *   `{"ts", "assign": WARD, "by", "assignment": {"charge"?, "beds": {"3": {"nurse"?, "buddy"?}}}}`
  */
 import { z } from 'zod';
 import { ACVPU_CODES, checkValue, isMetricName, metricInfo } from '../core/metrics.js';
-import { TECHNICAL_KINDS, type Observation, type TechnicalEvent } from '../core/types.js';
+import { TECHNICAL_KINDS, type Observation, type TechnicalEvent, type WardAssignment } from '../core/types.js';
 import type { PipelineInput } from '../detectors/pipeline.js';
 
 /** A line that cannot be replayed. */
@@ -67,6 +69,12 @@ const censusLine = z.strictObject({ ts: tsSchema, patient: id, census: z.strictO
 const techLine = z.strictObject({ ts: tsSchema, rt: tsSchema.optional(), ...placement, device: id, event: z.enum(TECHNICAL_KINDS), detail: z.string().optional() });
 const ackLine = z.strictObject({ ts: tsSchema, ack: id, by: id });
 const silenceLine = z.strictObject({ ts: tsSchema, silence: id, by: id, seconds: z.number().positive() });
+const assignLine = z.strictObject({
+  ts: tsSchema,
+  assign: id,
+  by: id,
+  assignment: z.strictObject({ charge: id.optional(), beds: z.record(z.string(), z.strictObject({ nurse: id.optional(), buddy: id.optional() })) }),
+});
 
 /**
  * Parses one line.
@@ -128,6 +136,10 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     const l = parse(silenceLine);
     return { type: 'silence', alarmId: l.silence, by: l.by, ts: l.ts, seconds: l.seconds };
   }
+  if (has('assign')) {
+    const l = parse(assignLine);
+    return { type: 'assign', ts: l.ts, ward: l.assign, by: l.by, assignment: withoutUndefined(l.assignment) };
+  }
   if (has('metric')) {
     const l = parse(obsLine);
     if (!isMetricName(l.metric)) throw new ReplayLineError(lineNo, `unknown metric "${l.metric}"`);
@@ -148,7 +160,12 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     };
     return { type: 'obs', obs };
   }
-  throw new ReplayLineError(lineNo, 'not an observation (metric), setting (settings), census change (census), technical event (event) or acknowledgement (ack)');
+  throw new ReplayLineError(lineNo, 'not an observation (metric), setting (settings), census change (census), technical event (event), acknowledgement (ack), silence or assignment (assign)');
+}
+
+/** The assignment as the pipeline keeps it: no keys that hold `undefined`. */
+function withoutUndefined(a: { charge?: string | undefined; beds: Record<string, { nurse?: string | undefined; buddy?: string | undefined }> }): WardAssignment {
+  return JSON.parse(JSON.stringify(a)) as WardAssignment;
 }
 
 function metricValue(metric: string, v: number | string, lineNo: number): number {
