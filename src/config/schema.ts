@@ -230,6 +230,14 @@ export const configSchema = z
          * it and replays the spool after it, so a crash replays at most this much data.
          */
         checkpointSeconds: z.number().min(1).max(3600).default(60),
+        /** Confirming each escalation step on its channels (see src/alarms/delivery.ts). */
+        delivery: z
+          .object({
+            /** Seconds an escalation step may take to reach a recipient's station or an MQTT subscriber before it counts as undelivered (a technical alarm). */
+            confirmSeconds: z.number().min(1).max(300).default(10),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

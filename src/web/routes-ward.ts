@@ -22,8 +22,9 @@ import type { AuditLog } from './audit.js';
 import type { LiveFeed } from './live-feed.js';
 import { requirePermission } from './roles.js';
 import type { SessionStore } from './sessions.js';
+import type { StationPresence } from './presence.js';
 import { WARD_METRICS, type WardStore } from './ward-store.js';
-import { patientTile, wardSnapshot, type WardViewDeps } from './ward-view.js';
+import { effectiveLimits, patientTile, wardSnapshot, type WardViewDeps } from './ward-view.js';
 
 /** Manual observations a nurse may enter; continuous signals come from devices only. */
 const manualBody = z
@@ -48,6 +49,7 @@ export interface WardRouteDeps extends WardViewDeps {
   readonly audit: AuditLog;
   readonly feed: LiveFeed;
   readonly sessions: SessionStore;
+  readonly presence: StationPresence;
   readonly detectorConfig: DetectorConfig;
   readonly logger: Logger;
 }
@@ -60,6 +62,7 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
     app.get('/api/ward/events', (req, reply) => {
       const p = principalOf(req)!;
       reply.hijack();
+      if (p.via === 'session') deps.presence.attach(p.username, req.raw);
       deps.feed.attach(req.raw, reply.raw, () => p.via === 'token' || deps.sessions.get(p.sessionId) !== undefined);
     });
 
@@ -78,7 +81,7 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
         news2: store.news2History(id, since),
         alarmHistory: store.alarmHistory(id, since),
         alarms: store.withConditions(detectors.activeAlarms({ patientId: id })),
-        limits: effectiveLimits(deps.detectorConfig, census.patient(id)?.settings.limits ?? {}),
+        limits: effectiveLimits(deps.detectorConfig.limits, census.patient(id)?.settings.limits ?? {}),
       });
     });
 
@@ -124,14 +127,4 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
 
 function round(v: number): number {
   return Math.round(v * 10) / 10;
-}
-
-/** The limits in force for a patient: the ward defaults with the patient's overrides on top. */
-function effectiveLimits(config: DetectorConfig, overrides: Record<string, { low?: number; high?: number; lowHigh?: number; highHigh?: number } | undefined>) {
-  return Object.fromEntries(
-    Object.entries(config.limits).map(([m, d]) => {
-      const o = overrides[m] ?? {};
-      return [m, { low: o.low ?? d.low, lowHigh: o.lowHigh ?? d.lowHigh, high: o.high ?? d.high, highHigh: o.highHigh ?? d.highHigh, overridden: Object.keys(o) }];
-    }),
-  );
 }

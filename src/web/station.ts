@@ -1,7 +1,9 @@
 /**
  * The nurse station, composed: accounts, sessions, sign-in limits, the audit log, the in-memory
- * ward store fed by ingest and the detectors, the live event feed, and the HTTP routes. The
- * gateway builds one, hands `guard` to the HTTP server and `routes` to its route list.
+ * ward store fed by ingest and the detectors, the live event feed, who has the station open, the
+ * delivery confirmation of escalation steps, and the HTTP routes. The gateway builds one, hands
+ * `guard` to the HTTP server and `routes` to its route list, and tells `delivery` what the
+ * webhook and the MQTT subscribers confirm.
  */
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +12,10 @@ import type { Census } from '../census/census.js';
 import type { LiveDetectors } from '../alarms/live.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Logger } from '../core/log.js';
+import type { Counters } from '../core/counters.js';
+import { DeliveryTracker } from '../alarms/delivery.js';
+import { StationPresence } from './presence.js';
+import { assignRoutes } from './routes-assign.js';
 import type { Service } from '../core/types.js';
 import { sortAlarms } from '../alarms/routes.js';
 import { accessGuard } from '../http/auth.js';
@@ -33,6 +39,8 @@ export interface NurseStationOptions {
   readonly ingest: Ingest;
   readonly logger: Logger;
   readonly clock: () => number;
+  /** Metrics registry (delivery results). */
+  readonly counters: Counters;
 }
 
 export class NurseStation implements Service {
@@ -42,6 +50,10 @@ export class NurseStation implements Service {
   readonly audit: AuditLog;
   readonly store = new WardStore();
   readonly feed: LiveFeed;
+  /** Who has the station open (live streams per signed-in person). */
+  readonly presence = new StationPresence();
+  /** Confirms each escalation step on its channels; a failure raises a technical alarm. */
+  readonly delivery: DeliveryTracker;
   /** onRequest hook for the HTTP server (see http/auth.ts). */
   readonly guard: ReturnType<typeof accessGuard>;
   private readonly view: WardViewDeps;
@@ -59,7 +71,7 @@ export class NurseStation implements Service {
     const usersFile = web.usersFile !== undefined ? resolve(web.usersFile) : undefined;
     this.users = new UserDirectory(web.users, usersFile, (u) => this.sessions.destroyUser(u), (err) => logger.error({ file: usersFile, err: err.message }, 'users file unreadable; keeping the accounts read before'));
     this.audit = new AuditLog(join(opts.dataDir, 'audit', 'audit.jsonl'), clock);
-    this.view = { census: opts.census, detectors: opts.detectors, store: this.store, staleSeconds: staleAfterSeconds(config.detectors, web.continuousStaleSeconds), clock };
+    this.view = { census: opts.census, detectors: opts.detectors, store: this.store, staleSeconds: staleAfterSeconds(config.detectors, web.continuousStaleSeconds), clock, limits: config.detectors.limits, nameOf: (u) => this.users.nameOf(u) };
     this.feed = new LiveFeed({
       snapshot: () => wardSnapshot(this.view),
       activeAlarms: () => this.store.withConditions(sortAlarms(opts.detectors.activeAlarms())),
@@ -69,6 +81,15 @@ export class NurseStation implements Service {
     // The ward view (trends, NEWS2 and alarm history) is built from the same records and outputs
     // as the detectors' state, so it is saved and restored with it.
     opts.detectors.keep('ward', { snapshot: () => this.store.snapshot(), restore: (s) => this.store.restore((s as WardStoreState | undefined) ?? EMPTY_WARD) });
+    this.delivery = new DeliveryTracker({
+      audit: (e) => this.audit.record(e),
+      system: (condition, active, priority, reason) => opts.detectors.system(condition, active, priority, reason),
+      stations: this.presence,
+      activeAlarms: () => opts.detectors.activeAlarms(),
+      registry: opts.counters.registry,
+      logger,
+      confirmMs: config.alarms.delivery.confirmSeconds * 1000,
+    });
     this.guard = accessGuard({ ...(config.http.apiToken !== undefined ? { apiToken: config.http.apiToken } : {}), sessions: this.sessions });
     if (this.users.size() === 0) logger.warn({ usersFile }, 'no nurse-station accounts (web.users or web.usersFile): nobody can sign in; add one with `vigil user add`');
   }
@@ -81,6 +102,7 @@ export class NurseStation implements Service {
       const changed = this.store.addRecords(records);
       if (changed.size > 0) this.feed.vitalsChanged(changed);
     });
+    detectors.onSent((a, mqtt) => this.delivery.sent(a, mqtt));
     detectors.onOutput((o) => {
       if (o.type === 'alarm') {
         this.store.addAlarm(o.alarm);
@@ -102,6 +124,7 @@ export class NurseStation implements Service {
 
   async stop(): Promise<void> {
     clearInterval(this.usersTimer);
+    this.delivery.stop();
     this.feed.stop();
     await this.sessions.flushed();
     await this.audit.close();
@@ -115,7 +138,8 @@ export class NurseStation implements Service {
       apiPolicy(this.opts.detectors, this.audit),
       staticRoutes(),
       sessionRoutes({ users: this.users, sessions: this.sessions, limiter: new SignInLimiter({ maxFailures: config.web.signIn.maxFailures, windowMs: config.web.signIn.windowSeconds * 1000, clock: this.opts.clock }), audit: this.audit, logger, maxAgeSeconds: config.web.sessionHours * 3600, secureCookies: config.web.secureCookies }),
-      wardRoutes({ ...this.view, ingest: this.opts.ingest, audit: this.audit, feed: this.feed, sessions: this.sessions, detectorConfig: config.detectors, logger }),
+      wardRoutes({ ...this.view, ingest: this.opts.ingest, audit: this.audit, feed: this.feed, sessions: this.sessions, presence: this.presence, detectorConfig: config.detectors, logger }),
+      assignRoutes({ census: this.opts.census, detectors: this.opts.detectors, users: this.users, audit: this.audit, feed: this.feed, logger }),
     ];
   }
 }

@@ -22,6 +22,15 @@ export interface LatestValue {
   readonly quality: string;
 }
 
+/** A device's sensor as it last reported it, when not `ok`. */
+export interface SensorState {
+  readonly state: 'off' | 'poor' | 'pulse_lost';
+  /** epoch ms */
+  readonly ts: number;
+}
+
+const SENSOR_STATES: Readonly<Record<string, SensorState['state'] | 'ok'>> = { sensor_off: 'off', sensor_poor: 'poor', pulse_lost: 'pulse_lost', sensor_ok: 'ok' };
+
 /** One trend point: mean, lowest and highest value within the bucket starting at `t` (epoch ms). */
 export interface TrendPoint {
   t: number;
@@ -53,11 +62,13 @@ interface PatientData {
   trends: Map<WardMetric, TrendPoint[]>;
   news2: News2Point[];
   alarms: AlarmTransition[];
+  /** Device → its sensor state, while not ok. */
+  sensors: Map<string, SensorState>;
 }
 
 /** Everything a ward store holds, as JSON data (see `snapshot`). */
 export interface WardStoreState {
-  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, TrendPoint[]]>; news2: News2Point[]; alarms: AlarmTransition[] }]>;
+  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, TrendPoint[]]>; news2: News2Point[]; alarms: AlarmTransition[]; sensors?: Array<[string, SensorState]> }]>;
   readonly unassigned: ReadonlyArray<readonly [string, number]>;
   readonly conditions: ReadonlyArray<readonly [string, string]>;
 }
@@ -87,6 +98,7 @@ export class WardStore {
   addRecords(records: readonly SpoolRecord[]): Map<string, Partial<Record<WardMetric, LatestValue>>> {
     const changed = new Map<string, Partial<Record<WardMetric, LatestValue>>>();
     for (const r of records) {
+      if (r.t === 'tech') this.sensorEvent(r.e.patientId, r.e.deviceId, r.e.kind, r.e.ts);
       if (r.t !== 'obs') continue;
       const o = r.o;
       if (o.patientId === undefined) {
@@ -136,6 +148,11 @@ export class WardStore {
     return Object.fromEntries(this.patients.get(patientId)?.latest ?? []);
   }
 
+  /** Each device of the patient whose sensor is off, poor or has lost the pulse, with since when. */
+  sensors(patientId: string): Record<string, SensorState> {
+    return Object.fromEntries(this.patients.get(patientId)?.sensors ?? []);
+  }
+
   /** Trend points of one vital since `sinceTs` (epoch ms), oldest first. */
   trend(patientId: string, metric: WardMetric, sinceTs: number): TrendPoint[] {
     return (this.patients.get(patientId)?.trends.get(metric) ?? []).filter((x) => x.t >= sinceTs);
@@ -157,7 +174,7 @@ export class WardStore {
   /** The whole store as JSON data: what a restart brings back with `restore`. */
   snapshot(): WardStoreState {
     return {
-      patients: [...this.patients].map(([id, p]) => [id, { latest: [...p.latest], trends: [...p.trends], news2: p.news2, alarms: p.alarms }]),
+      patients: [...this.patients].map(([id, p]) => [id, { latest: [...p.latest], trends: [...p.trends], news2: p.news2, alarms: p.alarms, sensors: [...p.sensors] }]),
       unassigned: [...this.unassigned],
       conditions: [...this.conditions],
     };
@@ -167,7 +184,7 @@ export class WardStore {
     this.patients.clear();
     this.unassigned.clear();
     this.conditions.clear();
-    for (const [id, p] of s.patients) this.patients.set(id, { latest: new Map(p.latest), trends: new Map(p.trends), news2: [...p.news2], alarms: [...p.alarms] });
+    for (const [id, p] of s.patients) this.patients.set(id, { latest: new Map(p.latest), trends: new Map(p.trends), news2: [...p.news2], alarms: [...p.alarms], sensors: new Map(p.sensors ?? []) });
     for (const [d, t] of s.unassigned) this.unassigned.set(d, t);
     for (const [id, r] of s.conditions) this.conditions.set(id, r);
   }
@@ -180,10 +197,18 @@ export class WardStore {
   private data(patientId: string): PatientData {
     let p = this.patients.get(patientId);
     if (!p) {
-      p = { latest: new Map(), trends: new Map(), news2: [], alarms: [] };
+      p = { latest: new Map(), trends: new Map(), news2: [], alarms: [], sensors: new Map() };
       this.patients.set(patientId, p);
     }
     return p;
+  }
+
+  private sensorEvent(patientId: string | undefined, deviceId: string, kind: string, ts: number): void {
+    const state = SENSOR_STATES[kind];
+    if (patientId === undefined || state === undefined) return;
+    const sensors = this.data(patientId).sensors;
+    if (state === 'ok') sensors.delete(deviceId);
+    else if (sensors.get(deviceId)?.state !== state) sensors.set(deviceId, { state, ts });
   }
 
   private addPoint(p: PatientData, m: WardMetric, ts: number, v: number): void {

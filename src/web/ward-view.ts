@@ -1,11 +1,14 @@
 /**
  * The JSON the ward view draws: every bed of every ward with its patient, latest vitals and their
- * times, NEWS2, a short trend, and the active alarms across the ward by priority then age.
+ * times, the limits in force, each device's sensor state, NEWS2, a short trend, who looks after
+ * the bed this shift, and the active alarms across the ward by priority, unacknowledged first,
+ * then age.
  */
 import type { Census } from '../census/census.js';
 import type { LiveDetectors } from '../alarms/live.js';
 import { sortAlarms } from '../alarms/routes.js';
 import type { DetectorConfig } from '../detectors/config.js';
+import type { PatientSettings, WardAssignment } from '../core/types.js';
 import { WARD_METRICS, type WardMetric, type WardStore } from './ward-store.js';
 
 /** Metrics drawn as the tile's small trend line. */
@@ -28,6 +31,31 @@ export interface WardViewDeps {
   readonly store: WardStore;
   readonly staleSeconds: Record<WardMetric, number>;
   readonly clock: () => number;
+  /** The ward's default alarm limits (`detectors.limits`). */
+  readonly limits: DetectorConfig['limits'];
+  /** The name shown for a station account. */
+  readonly nameOf: (username: string) => string;
+}
+
+type Limits = { low: number | null; lowHigh: number | null; high: number | null; highHigh: number | null };
+
+/** The limits in force for a patient: the ward defaults with the patient's overrides on top (and which were overridden). */
+export function effectiveLimits(defaults: DetectorConfig['limits'], overrides: NonNullable<PatientSettings['limits']>): Record<string, Limits & { overridden: string[] }> {
+  return Object.fromEntries(
+    Object.entries(defaults).map(([m, d]) => {
+      const o = overrides[m as keyof typeof overrides] ?? {};
+      return [m, { low: o.low ?? d.low, lowHigh: o.lowHigh ?? d.lowHigh, high: o.high ?? d.high, highHigh: o.highHigh ?? d.highHigh, overridden: Object.keys(o) }];
+    }),
+  );
+}
+
+/** A ward's assignment with each person's shown name. */
+function named(a: WardAssignment | undefined, nameOf: (u: string) => string) {
+  const who = (u: string | undefined) => (u === undefined ? undefined : { username: u, name: nameOf(u) });
+  return {
+    ...(a?.charge !== undefined && { charge: who(a.charge) }),
+    beds: Object.fromEntries(Object.entries(a?.beds ?? {}).map(([bed, b]) => [bed, { ...(b.nurse !== undefined && { nurse: who(b.nurse) }), ...(b.buddy !== undefined && { buddy: who(b.buddy) }) }])),
+  };
 }
 
 /** The patient part of a bed tile. */
@@ -41,6 +69,8 @@ export function patientTile(deps: WardViewDeps, patientId: string, now: number) 
     devices: p?.devices ?? [],
     settings: p?.settings ?? {},
     vitals: deps.store.latest(patientId),
+    sensors: deps.store.sensors(patientId),
+    limits: effectiveLimits(deps.limits, p?.settings.limits ?? {}),
     news2: news2 ? { score: news2.score, band: news2.band, complete: news2.complete, missing: news2.missing, ts: news2.ts } : null,
     spark: Object.fromEntries(SPARK_METRICS.map((m) => [m, deps.store.trend(patientId, m, since).map((x) => [x.t, Math.round(x.v * 10) / 10])])),
   };
@@ -51,6 +81,7 @@ export function wardSnapshot(deps: WardViewDeps) {
   const now = deps.clock();
   const census = deps.census.snapshot();
   const byBed = new Map(census.patients.map((p) => [`${p.ward}/${p.bed}`, p]));
+  const assignments = deps.detectors.assignments();
   return {
     now,
     metrics: WARD_METRICS,
@@ -59,6 +90,7 @@ export function wardSnapshot(deps: WardViewDeps) {
     wards: census.wards.map((w) => ({
       id: w.id,
       name: w.name ?? w.id,
+      assignment: named(assignments.get(w.id), deps.nameOf),
       beds: w.beds.map((bed) => {
         const p = byBed.get(`${w.id}/${bed}`);
         return { bed, patient: p ? patientTile(deps, p.id, now) : null };
