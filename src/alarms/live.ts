@@ -27,7 +27,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core/log.js';
-import { reachesChannel, type AlarmTransition, type Service, type SpoolRecord, type WardAssignment } from '../core/types.js';
+import { reachesChannel, type AlarmTransition, type ControlInput, type Service, type SpoolRecord, type WardAssignment } from '../core/types.js';
 import type { Counters } from '../core/counters.js';
 import type { Census, Patient } from '../census/census.js';
 import type { Ingest } from '../ingest/ingest.js';
@@ -112,6 +112,7 @@ export class LiveDetectors implements Service {
   pipeline: Pipeline;
   private readonly listeners: Listener[] = [];
   private readonly sentListeners: SentListener[] = [];
+  private readonly controlListeners: Array<(c: ControlInput) => void> = [];
   /**
    * After a restart: transitions the spool holds that the replay did not derive (yet), by key,
    * and the latest one's time; derived by the first ticks, they are not sent again.
@@ -194,6 +195,14 @@ export class LiveDetectors implements Service {
   /** Subscribes to NEWS2 changes and alarm transitions as they happen (and as a restart replays them). */
   onOutput(listener: Listener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Subscribes to the control inputs the detectors took (audio paused, assignments, …), which
+   * change what the station shows without an alarm transition.
+   */
+  onControl(listener: (c: ControlInput) => void): void {
+    this.controlListeners.push(listener);
   }
 
   /** Subscribes to transitions as they are stored and sent: once each, never on a replay. */
@@ -377,6 +386,7 @@ export class LiveDetectors implements Service {
     for (const r of records) {
       const input = inputOf(r);
       if (input) this.push(input);
+      if (r.t === 'ctl') for (const l of this.controlListeners) l(r.c);
     }
     this.last = { seq: firstSeq + records.length - 1, next };
   }

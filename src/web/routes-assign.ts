@@ -6,7 +6,8 @@
  *
  * An assignment goes to the detectors as a control input (stored in the spool, replayed after a
  * restart), so every escalation step names whoever was assigned when it was taken. Each change is
- * audited (`assignment.set`) and sent to every open station as a fresh ward snapshot.
+ * audited (`assignment.set`); the stations get it as a fresh ward snapshot once the detectors
+ * take it (station.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -15,7 +16,6 @@ import type { LiveDetectors } from '../alarms/live.js';
 import type { Logger } from '../core/log.js';
 import type { WardAssignment } from '../core/types.js';
 import type { AuditLog } from './audit.js';
-import type { LiveFeed } from './live-feed.js';
 import { requirePermission } from './roles.js';
 import type { UserDirectory } from './users.js';
 
@@ -32,7 +32,6 @@ export interface AssignRouteDeps {
   readonly detectors: LiveDetectors;
   readonly users: UserDirectory;
   readonly audit: AuditLog;
-  readonly feed: LiveFeed;
   readonly logger: Logger;
 }
 
@@ -70,7 +69,6 @@ export function assignRoutes(deps: AssignRouteDeps): (app: FastifyInstance) => v
       }
       await deps.audit.record({ who: who.username, role: who.role, action: 'assignment.set', ip: req.ip, detail: { ward: ward.id, ...assignment } });
       deps.logger.info({ ward: ward.id, by: who.username }, 'caregivers assigned');
-      deps.feed.census();
       return { ok: true, ward: ward.id, assignment };
     });
   };

@@ -103,6 +103,10 @@ export class NurseStation implements Service {
       if (changed.size > 0) this.feed.vitalsChanged(changed);
     });
     detectors.onSent((a, mqtt) => this.delivery.sent(a, mqtt));
+    detectors.onControl((c) => {
+      if (c.type === 'silence') this.feed.refreshAlarms();
+      else if (c.type === 'assign') this.feed.census();
+    });
     detectors.onOutput((o) => {
       if (o.type === 'alarm') {
         this.store.addAlarm(o.alarm);
@@ -139,7 +143,7 @@ export class NurseStation implements Service {
       staticRoutes(),
       sessionRoutes({ users: this.users, sessions: this.sessions, limiter: new SignInLimiter({ maxFailures: config.web.signIn.maxFailures, windowMs: config.web.signIn.windowSeconds * 1000, clock: this.opts.clock }), audit: this.audit, logger, maxAgeSeconds: config.web.sessionHours * 3600, secureCookies: config.web.secureCookies }),
       wardRoutes({ ...this.view, ingest: this.opts.ingest, audit: this.audit, feed: this.feed, sessions: this.sessions, presence: this.presence, detectorConfig: config.detectors, logger }),
-      assignRoutes({ census: this.opts.census, detectors: this.opts.detectors, users: this.users, audit: this.audit, feed: this.feed, logger }),
+      assignRoutes({ census: this.opts.census, detectors: this.opts.detectors, users: this.users, audit: this.audit, logger }),
     ];
   }
 }
