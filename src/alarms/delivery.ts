@@ -8,7 +8,8 @@
  *
  * - `station`: a recipient (anyone, when the step names nobody) has the nurse station open
  *   (a live stream of their session) when the step is sent or within `confirmMs`;
- * - `mqtt`: a subscriber acknowledges (PUBACK) the QoS 1 message within `confirmMs`;
+ * - `mqtt`: a subscriber with a persistent session (the nurse-call system: QoS 1, clean session
+ *   off) acknowledges (PUBACK) the message within `confirmMs`;
  * - `webhook`: the endpoint answers 2xx (the webhook sink reports each request's outcome).
  *
  * Every step and every result goes to the audit log and to /metrics. A failed delivery raises the

@@ -132,7 +132,11 @@ export class MqttBroker implements Service {
     log.info({ host: this.opts.host, port: this.addresses.tcp, tlsPort: this.addresses.tls, devices: this.opts.devices.size }, 'MQTT broker listening');
   }
 
-  /** Calls `listener` each time a subscriber acknowledges a QoS 1 message (with the account it signed in as). */
+  /**
+   * Calls `listener` each time a subscriber acknowledges a QoS 1 message the gateway published,
+   * with the account it signed in as. Only subscribers with a persistent session (clean session
+   * off) count: aedes keeps the in-flight message, and so knows what was acknowledged, for them only.
+   */
   onDelivered(listener: (topic: string, payload: Buffer, account: string) => void): void {
     this.delivered.push(listener);
   }
