@@ -287,6 +287,9 @@ export const configSchema = z
         assigned.set(d, i);
       });
     });
+    for (const w of Object.keys(c.detectors.alarms.escalation.wards)) {
+      if (!wards.has(w)) ctx.addIssue({ code: 'custom', path: ['detectors', 'alarms', 'escalation', 'wards', w], message: `unknown ward "${w}" (census.wards has: ${[...wards.keys()].join(', ') || 'none'})` });
+    }
     const loopback = ['127.0.0.1', 'localhost', '::1'];
     if (!loopback.includes(c.http.host) && c.http.apiToken === undefined) {
       ctx.addIssue({ code: 'custom', path: ['http', 'apiToken'], message: `required when http.host is not loopback (${c.http.host})` });

@@ -8,6 +8,7 @@ import { parseDetectorConfig } from '../../../src/detectors/config.js';
 import { Pipeline, type PipelineInput } from '../../../src/detectors/pipeline.js';
 import { resolveRecipients } from '../../../src/alarms/escalation.js';
 import { ConfigError } from '../../../src/core/errors.js';
+import { validateConfig } from '../../../src/config/load.js';
 import type { WardAssignment } from '../../../src/core/types.js';
 import { T0, ack, alarmsOf, at, byTime, obs, tick } from '../detectors/helpers.js';
 
@@ -132,5 +133,17 @@ describe('escalation settings', () => {
     expect(bad({ escalation: { tiers: [{ name: 'A', to: ['assigned'], channels: ['pager'] }] } })[0]).toMatch(/^detectors\.alarms\.escalation\.tiers\.0\.channels\.0: /);
     expect(bad({ escalation: { tiers: [] } })[0]).toMatch(/^detectors\.alarms\.escalation\.tiers: /);
     expect(bad({ escalation: { wards: { w1: { tiers: [{ name: 'A', to: [] }] } } } })[0]).toMatch(/^detectors\.alarms\.escalation\.wards\.w1\.tiers\.0\.to: /);
+  });
+
+  it('a policy for a ward the census does not have is refused, naming it and the wards there are', () => {
+    const policy = { tiers: [{ name: 'Nurse', to: ['assigned'] }] };
+    expect(() => validateConfig({ census: { wards: [{ id: 'w1', beds: ['1'] }] }, detectors: { alarms: { escalation: { wards: { w1: policy } } } } })).not.toThrow();
+    let err: ConfigError | undefined;
+    try {
+      validateConfig({ census: { wards: [{ id: 'w1', beds: ['1'] }] }, detectors: { alarms: { escalation: { wards: { w9: policy } } } } });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err?.issues).toEqual(['detectors.alarms.escalation.wards.w9: unknown ward "w9" (census.wards has: w1)']);
   });
 });
