@@ -12,7 +12,7 @@
  * standard's rates and held ones never; a station in the background gets a Web Notification.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
@@ -23,6 +23,7 @@ import { hashPassword } from '../../src/http/auth-passwords.js';
 import { FUNDAMENTAL_HZ, PATTERNS, period } from '../../src/web/public/alarm-sound.js';
 
 const OUT = resolve(import.meta.dirname, '../../test-output');
+const DOCS = resolve(import.meta.dirname, '../../docs/screenshots');
 const NURSE = { username: 'nurse.jones', password: 'jones-password-1', name: 'Sam Jones' };
 const DEVICES = ['wb-1', 'wb-2', 'wb-3', 'wb-4'].map((id) => ({ id, secret: `${id}-secret-value` }));
 const NORMAL = { hr: 72, spo2: 97, rr: 14 };
@@ -61,6 +62,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await writeFile(join(OUT, 'station-sound-timings.json'), JSON.stringify(timings, null, 2)).catch(() => {});
+  if (process.env.VIGIL_UPDATE_SCREENSHOTS === '1') {
+    await mkdir(DOCS, { recursive: true });
+    for (const f of ['station-sound.png', 'station-sound-off.png']) await copyFile(join(OUT, f), join(DOCS, f));
+  }
   await wear?.stop();
   await browser?.close();
   await gw?.stop();

@@ -137,7 +137,7 @@ describe('caregiver assignment', () => {
     await jones.page.locator(`#alarm-list [data-alarm="${bed1}"] button.ack`).click();
     await resetProbe(jones.page);
     await expect.poll(() => item(jones.page, '2').locator('.alarm-state').textContent(), { timeout: 60_000 }).toBe('Escalated to Buddy nurse: not acknowledged');
-    expect(await item(jones.page, '2').locator('.alarm-reached').textContent()).toMatch(/^Reached: nurse\.kim, nurse\.jones/);
+    expect(await item(jones.page, '2').locator('.alarm-reached').textContent()).toMatch(/^Reached: Kim Lee, Sam Jones/);
     // The first burst scheduled while it was listed is the high-priority one.
     let escalated: ReturnType<typeof pulses> | undefined;
     await expect.poll(async () => (escalated = bursts(pulses(await probe(jones.page))).find((b) => b.every((p) => p.list.includes(bed2)))) !== undefined, { timeout: 30_000 }).toBe(true);

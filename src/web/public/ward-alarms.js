@@ -6,12 +6,15 @@ import { countdown, flashClass } from './alarm-policy.js';
 /** Minutes of audio pause per press. */
 const PAUSE_MINUTES = 2;
 
-/** Draws the list and the banner of unacknowledged high-priority alarms. `who(a)` names the patient. */
-export function renderAlarms(alarms, who) {
+/**
+ * Draws the list and the banner of unacknowledged high-priority alarms. `who(a)` names the
+ * patient; `nameOf(username)` a member of staff.
+ */
+export function renderAlarms(alarms, who, nameOf = (u) => u) {
   const list = document.getElementById('alarm-list');
   const focusedId = document.activeElement?.closest?.('[data-alarm]')?.dataset.alarm;
   const focusedAction = document.activeElement?.dataset?.action;
-  list.replaceChildren(...alarms.map((a) => alarmItem(a, who(a))));
+  list.replaceChildren(...alarms.map((a) => alarmItem(a, who(a), nameOf)));
   document.getElementById('no-alarms').hidden = alarms.length > 0;
   document.getElementById('alarm-count').textContent = alarms.length ? `(${alarms.length})` : '';
   const loud = alarms.filter((a) => a.priority === 'high' && !a.acknowledged && !a.suppressed);
@@ -39,12 +42,12 @@ function state(a) {
   return a.tier > 1 ? `Escalated to ${a.tierName}: not acknowledged` : 'Not acknowledged';
 }
 
-function alarmItem(a, who) {
+function alarmItem(a, who, nameOf) {
   const now = serverNow();
   const paused = !a.acknowledged && a.silencedUntil > now;
   // Held while its sensor is off or poor: the technical alarm speaks for it meanwhile.
   const held = a.suppressed ? `Held: ${a.suppressed}` : null;
-  const reached = a.notified?.length ? `Reached: ${a.notified.join(', ')}` : a.acknowledged ? null : 'Reached: every station (nobody assigned)';
+  const reached = a.notified?.length ? `Reached: ${a.notified.map(nameOf).join(', ')}` : a.acknowledged ? null : 'Reached: every station (nobody assigned)';
   const next = a.escalatesAt && !a.acknowledged ? ` · next tier at ${clockTime(a.escalatesAt)}` : '';
   const label = `bed ${a.bed ?? '–'}: ${a.condition ?? a.reason}`;
   const classes = ['alarm', `pri-${a.priority}`, a.acknowledged ? 'acked' : 'unacked', held ? 'held' : '', paused ? 'paused' : '', flashClass(a)];

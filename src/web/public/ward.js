@@ -81,7 +81,7 @@ function showAlarms(transitions) {
   renderAlarms(shown, (a) => {
     const p = a.patientId ? patients.get(a.patientId) : undefined;
     return p ? (p.name ? `${p.name} (${p.id})` : p.id) : a.deviceId ?? '';
-  });
+  }, staffName);
   sound.update(shown, transitions);
 }
 
@@ -103,6 +103,15 @@ function renderBeds() {
     ),
   );
   updateAges(root);
+}
+
+/** The name of a member of staff the assignment knows, else their username (a pager group stays as written). */
+function staffName(username) {
+  for (const w of ward.wards) {
+    const a = w.assignment;
+    for (const who of [a?.charge, ...Object.values(a?.beds ?? {}).flatMap((b) => [b.nurse, b.buddy])]) if (who?.username === username) return who.name;
+  }
+  return username;
 }
 
 function careOf(wardId, bed) {
