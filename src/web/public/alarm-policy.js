@@ -36,14 +36,18 @@ export function shownAlarms(alarms, view) {
 }
 
 /**
- * The alarms that sound now: shown and unacknowledged (a latched one sounds until acknowledged),
- * not held while a technical alarm speaks for their sensor, audio not paused. Highest priority
- * first.
+ * [IEC 60601-1-8] whether an alarm's signals are on: unacknowledged, its condition present or
+ * latched (condition over, `cleared`, awaiting acknowledgement), and not held while a technical
+ * alarm speaks for its sensor. A non-latching alarm whose condition ended stays listed for its
+ * flap hold, silent and steady.
  */
+export function annunciating(a) {
+  return !a.acknowledged && !a.suppressed && (a.conditionActive !== false || a.state === 'cleared');
+}
+
+/** The alarms that sound now: those annunciating whose audio is not paused. Highest priority first. */
 export function soundingAlarms(shown, now) {
-  return shown
-    .filter((a) => !a.acknowledged && !a.suppressed && !(a.silencedUntil > now))
-    .sort((a, b) => RANK[a.priority] - RANK[b.priority]);
+  return shown.filter((a) => annunciating(a) && !(a.silencedUntil > now)).sort((a, b) => RANK[a.priority] - RANK[b.priority]);
 }
 
 /** [IEC 60601-1-8] the signal of the highest priority among those sounding, or null. */
@@ -53,11 +57,11 @@ export function loudest(sounding) {
 
 /**
  * [IEC 60601-1-8] visual signals: high flashes at 1.4–2.8 Hz, medium at 0.4–0.8 Hz, low is
- * steady; an acknowledged alarm, or one held while its sensor's technical alarm is shown, never
- * flashes. The CSS class of an alarm's flash, or '' for none.
+ * steady; an alarm not annunciating (acknowledged, held while its sensor's technical alarm is
+ * shown, condition over and not latched) never flashes. The CSS class of an alarm's flash, or ''.
  */
 export function flashClass(a) {
-  if (a.acknowledged || a.suppressed || a.priority === 'low') return '';
+  if (!annunciating(a) || a.priority === 'low') return '';
   return `flash-${a.priority}`;
 }
 

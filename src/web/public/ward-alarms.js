@@ -1,7 +1,7 @@
 // The ward's alarm list: by priority, unacknowledged first, then age (the server's order), each
 // with its state, who it has reached, its audio pause with the time left, and the actions.
 import { api, can, el, clockTime, notify, serverNow, updateAges } from './common.js';
-import { countdown, flashClass } from './alarm-policy.js';
+import { annunciating, countdown, flashClass } from './alarm-policy.js';
 
 /** Minutes of audio pause per press. */
 const PAUSE_MINUTES = 2;
@@ -17,7 +17,7 @@ export function renderAlarms(alarms, who, nameOf = (u) => u) {
   list.replaceChildren(...alarms.map((a) => alarmItem(a, who(a), nameOf)));
   document.getElementById('no-alarms').hidden = alarms.length > 0;
   document.getElementById('alarm-count').textContent = alarms.length ? `(${alarms.length})` : '';
-  const loud = alarms.filter((a) => a.priority === 'high' && !a.acknowledged && !a.suppressed);
+  const loud = alarms.filter((a) => a.priority === 'high' && annunciating(a));
   const attention = document.getElementById('attention');
   attention.hidden = loud.length === 0;
   attention.replaceChildren(el('span', { class: 'attention-text' }, loud.length ? `HIGH PRIORITY: ${loud.map((a) => `Bed ${a.bed ?? '?'} ${a.condition ?? a.reason}`).join(' · ')}` : ''));

@@ -80,19 +80,28 @@ describe('what a station shows and sounds', () => {
 
   it('sounds the unacknowledged alarms that are not held and not paused, highest priority first', () => {
     const now = 1000;
-    const list = [alarm('acked', { acknowledged: true, priority: 'high' }), alarm('held', { suppressed: 'sensor off', priority: 'high' }), alarm('paused', { silencedUntil: 2000, priority: 'high' }), alarm('pause-over', { silencedUntil: 1000, priority: 'low' }), alarm('latched', { state: 'cleared', priority: 'medium' })];
+    const list = [
+      alarm('acked', { acknowledged: true, priority: 'high' }),
+      alarm('held', { suppressed: 'sensor off', priority: 'high', conditionActive: false }),
+      alarm('paused', { silencedUntil: 2000, priority: 'high' }),
+      alarm('pause-over', { silencedUntil: 1000, priority: 'low', conditionActive: true }),
+      alarm('latched', { state: 'cleared', priority: 'medium', conditionActive: false }),
+      alarm('condition-over', { state: 'raised', priority: 'high', conditionActive: false }), // in its flap hold, not latching
+    ];
     const sounding = soundingAlarms(list, now);
     expect(sounding.map((a) => a.id)).toEqual(['latched', 'pause-over']);
     expect(loudest(sounding)).toBe('medium');
     expect(loudest([])).toBeNull();
   });
 
-  it('flashes high and medium alarms, never low, acknowledged or held ones', () => {
+  it('flashes high and medium alarms, never low, acknowledged, held or condition-over ones', () => {
     expect(flashClass(alarm('a', { priority: 'high' }))).toBe('flash-high');
     expect(flashClass(alarm('a', { priority: 'medium' }))).toBe('flash-medium');
     expect(flashClass(alarm('a', { priority: 'low' }))).toBe('');
     expect(flashClass(alarm('a', { priority: 'high', acknowledged: true }))).toBe('');
     expect(flashClass(alarm('a', { priority: 'high', suppressed: 'sensor off on ox1' }))).toBe('');
+    expect(flashClass(alarm('a', { priority: 'high', conditionActive: false }))).toBe('');
+    expect(flashClass(alarm('a', { priority: 'high', conditionActive: false, state: 'cleared' }))).toBe('flash-high'); // latched
   });
 
   it('counts an audio pause down in minutes and seconds', () => {
