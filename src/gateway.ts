@@ -113,7 +113,7 @@ export class Gateway {
 
       if (c.alarms.webhook) {
         // The reader exists only when configured: an idle cursor would keep old segments on disk.
-        this.webhook = new WebhookSink({ ...c.alarms.webhook, reader: await this.spool.reader('webhook'), deadLetterPath: join(this.dataDir, 'dead-letter', 'webhook.jsonl'), logger: log.child({ component: 'webhook' }) });
+        this.webhook = new WebhookSink({ ...c.alarms.webhook, reader: await this.spool.reader('webhook'), deadLetterPath: join(this.dataDir, 'dead-letter', 'webhook.jsonl'), logger: log.child({ component: 'webhook' }), onResult: (alarms, outcome) => this.station?.delivery.webhookResult(alarms, outcome) });
         await this.startService(this.webhook);
       }
 
@@ -124,7 +124,7 @@ export class Gateway {
         publisher: () => (brokerUp ? { publish: (topic, payload, o) => this.broker.publish(topic, payload, o) } : undefined),
       });
       // The station's views are restored with the detectors' state, so they start listening first.
-      this.station = new NurseStation({ config: c, dataDir: this.dataDir, census: this.census, detectors: this.detectors, ingest: this.ingest, logger: log.child({ component: 'web' }), clock: this.clock });
+      this.station = new NurseStation({ config: c, dataDir: this.dataDir, census: this.census, detectors: this.detectors, ingest: this.ingest, logger: log.child({ component: 'web' }), clock: this.clock, counters: this.counters });
       await this.startService(this.station);
       await this.startService(this.detectors);
       this.watchSpool();
@@ -133,6 +133,7 @@ export class Gateway {
 
       this.broker = new MqttBroker({ ...c.mqtt, devices, consumers, ingest: this.ingest, counters: this.counters, logger: log.child({ component: 'mqtt' }), clock: this.clock });
       await this.startService(this.broker);
+      this.broker.onDelivered((topic, payload, account) => this.station.delivery.mqttAcknowledged(topic, payload, account));
       brokerUp = true;
       this.detectors.publishActive();
 

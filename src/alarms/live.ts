@@ -9,7 +9,9 @@
  *
  * Outputs: every alarm transition goes into the spool (so InfluxDB, the webhook and the upstream
  * bridge get it through the same durable path as observations), onto the MQTT alarm topics, and
- * to listeners (the nurse station).
+ * to listeners (the nurse station). An escalation step goes out on the channels of its tier
+ * only (`reachesChannel`); `onSent` listeners (delivery confirmation) hear of each transition
+ * once, when it is sent, never again on a restart's replay.
  *
  * Restarts: every `checkpointMs`, and at stop, the whole pipeline state and the views built
  * beside it (the station's ward store) are saved with the seq of the last input they include
@@ -17,13 +19,15 @@
  * state is loaded and the spool after it replayed through the same listeners, with its outputs
  * held back: transitions the spool already holds were delivered before and are not sent again;
  * any the replay derives that the spool lacks (lost in a crash between deriving and storing)
- * are stored and sent now. Ticks change when an output comes, never what it is, so the replay
+ * are stored and sent now. A transition the spool holds but the replay has not derived yet (an
+ * escalation step a tick fired just before the crash, with no data after it) is derived again by
+ * the first ticks after the start and is not sent a second time. Ticks change when an output comes, never what it is, so the replay
  * derives exactly what the live pipeline did. Then the census is compared with what the
  * detectors hold, and any difference is sent as a census change.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core/log.js';
-import type { AlarmTransition, Service, SpoolRecord } from '../core/types.js';
+import { reachesChannel, type AlarmTransition, type ControlInput, type Service, type SpoolRecord, type WardAssignment } from '../core/types.js';
 import type { Counters } from '../core/counters.js';
 import type { Census, Patient } from '../census/census.js';
 import type { Ingest } from '../ingest/ingest.js';
@@ -91,6 +95,11 @@ export interface RestoreReport {
 }
 
 type Listener = (o: PipelineOutput) => void;
+/** Told of a transition once it is stored and sent, with where it went on MQTT (none: not published). */
+export type SentListener = (a: AlarmTransition, mqtt: { topic: string; payload: string } | undefined) => void;
+
+/** MQTT topic of the transitions of alarms with no bed (the gateway's own). */
+export const GATEWAY_ALARM_TOPIC = 'vigil/v1/alarms/gateway';
 
 /** The spool reader whose cursor marks the oldest record a restart needs. */
 export const STATE_READER = 'state';
@@ -102,6 +111,13 @@ export class LiveDetectors implements Service {
   readonly name = 'detectors';
   pipeline: Pipeline;
   private readonly listeners: Listener[] = [];
+  private readonly sentListeners: SentListener[] = [];
+  private readonly controlListeners: Array<(c: ControlInput) => void> = [];
+  /**
+   * After a restart: transitions the spool holds that the replay did not derive (yet), by key,
+   * and the latest one's time; derived by the first ticks, they are not sent again.
+   */
+  private storedAhead: { keys: Set<string>; until: number } | undefined;
   private readonly views = new Map<string, StateView>();
   private running = false;
   /** Replaying after a restart: alarm transitions are collected, not sent. */
@@ -179,6 +195,32 @@ export class LiveDetectors implements Service {
   /** Subscribes to NEWS2 changes and alarm transitions as they happen (and as a restart replays them). */
   onOutput(listener: Listener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Subscribes to the control inputs the detectors took (audio paused, assignments, …), which
+   * change what the station shows without an alarm transition.
+   */
+  onControl(listener: (c: ControlInput) => void): void {
+    this.controlListeners.push(listener);
+  }
+
+  /** Subscribes to transitions as they are stored and sent: once each, never on a replay. */
+  onSent(listener: SentListener): void {
+    this.sentListeners.push(listener);
+  }
+
+  /**
+   * Sets a ward's caregiver assignment for the shift (replacing the previous one). Stored in the
+   * spool first, like an acknowledgement: in force for the next escalation step when this resolves.
+   */
+  async assign(ward: string, assignment: WardAssignment, by: string): Promise<void> {
+    await this.opts.ingest.control({ type: 'assign', ts: this.opts.clock(), ward, by, assignment });
+  }
+
+  /** Each ward's caregiver assignment now. */
+  assignments(): Map<string, WardAssignment> {
+    return this.pipeline.assignmentsNow();
   }
 
   activeAlarms(filter?: { patientId?: string; bed?: string }): ActiveAlarm[] {
@@ -310,6 +352,8 @@ export class LiveDetectors implements Service {
     }
     const missing = derived.filter((a) => !recorded.has(transitionKey(a)));
     for (const a of missing) this.alarm(a, 'recovered');
+    for (const a of derived) recorded.delete(transitionKey(a));
+    if (recorded.size > 0) this.storedAhead = { keys: recorded, until: Math.max(...[...recorded].map((k) => Number(k.slice(k.lastIndexOf('|') + 1)))) };
     return { replayed, recovered: missing.length };
   }
 
@@ -342,6 +386,7 @@ export class LiveDetectors implements Service {
     for (const r of records) {
       const input = inputOf(r);
       if (input) this.push(input);
+      if (r.t === 'ctl') for (const l of this.controlListeners) l(r.c);
     }
     this.last = { seq: firstSeq + records.length - 1, next };
   }
@@ -361,10 +406,12 @@ export class LiveDetectors implements Service {
       this.opts.logger.error({ err: (err as Error).message, stack: (err as Error).stack, input }, 'detectors failed on an input: it was skipped');
       return;
     }
+    const ahead = this.storedAhead;
+    if (ahead && this.pipeline.now > ahead.until) this.storedAhead = undefined;
     for (const o of outputs) {
       if (o.type === 'alarm') {
         if (this.replaying) this.replaying.push(o.alarm);
-        else this.alarm(o.alarm);
+        else if (!ahead?.keys.delete(transitionKey(o.alarm))) this.alarm(o.alarm);
       }
       for (const l of this.listeners) {
         try {
@@ -391,9 +438,18 @@ export class LiveDetectors implements Service {
     });
     this.pendingWrites.add(write);
     void write.finally(() => this.pendingWrites.delete(write));
-    if (a.ward !== undefined && a.bed !== undefined) {
-      this.publish(alarmTopic(a.ward, a.bed), JSON.stringify(a), false);
-      this.publishBed(a.ward, a.bed);
+    let mqtt: { topic: string; payload: string } | undefined;
+    if (reachesChannel(a, 'mqtt')) {
+      mqtt = { topic: a.ward !== undefined && a.bed !== undefined ? alarmTopic(a.ward, a.bed) : GATEWAY_ALARM_TOPIC, payload: JSON.stringify(a) };
+      this.publish(mqtt.topic, mqtt.payload, false);
+    }
+    if (a.ward !== undefined && a.bed !== undefined) this.publishBed(a.ward, a.bed);
+    for (const l of this.sentListeners) {
+      try {
+        l(a, mqtt);
+      } catch (err) {
+        log.error({ alarm: a.id, err: (err as Error).message }, 'alarm delivery listener failed');
+      }
     }
   }
 

@@ -8,7 +8,8 @@
  *      └───────► cleared (latched: condition over, awaiting acknowledgement) ─► acknowledged ─► resolved
  *
  * - `raised`: a new alarm, or a latched alarm whose condition came back.
- * - `escalated`: nobody acknowledged it within `escalationSeconds[priority]` (once per alarm).
+ * - `escalated`: nobody acknowledged it in time, so it went on to the next tier of its ward's
+ *   escalation policy (escalation.ts): once per tier, each tier's delay after the one before.
  * - `acknowledged`: a person took it (`by` says who).
  * - `cleared`: [IEC 60601-1-8] latching — the condition ended but the alarm stays shown until
  *   acknowledged.
@@ -22,10 +23,17 @@
  * transition, until the sensor tells again: `raise` continues the same alarm silently (the
  * condition outlasted the gap), `clear` ends it the usual way (latched or after the flap hold).
  *
+ * Escalation: `raised` reaches tier 1 of the ward's policy (the bed's assigned nurse, by default),
+ * and carries that step (`escalation`: tier, recipients, channels); each `escalated` carries the
+ * next one. Acknowledging stops it; audio paused (`silence`) holds it until the pause ends.
+ * Recipients are resolved from the caregiver assignment when each step is taken.
+ *
  * Time is the virtual clock's; the manager never reads a wall clock.
  */
-import type { AlarmKind, AlarmPriority, AlarmState, AlarmTransition, MetricName, Placement } from '../core/types.js';
+import type { AlarmKind, AlarmPriority, AlarmState, AlarmTransition, EscalationStep, MetricName, Placement } from '../core/types.js';
 import type { VirtualClock } from '../detectors/clock.js';
+import type { EscalationTier } from '../detectors/config.js';
+import { policyFor, resolveRecipients, stepOf, tierDelayMs, type EscalationSettings } from './escalation.js';
 
 /** What a detector says about one condition. */
 export interface AlarmCondition extends Placement {
@@ -40,9 +48,7 @@ export interface AlarmCondition extends Placement {
   readonly deviceId?: string;
 }
 
-export interface AlarmManagerOptions {
-  /** s per priority; 0 switches escalation off for that priority. */
-  readonly escalationSeconds: Readonly<Record<AlarmPriority, number>>;
+export interface AlarmManagerOptions extends EscalationSettings {
   /** Priorities whose alarms latch until acknowledged. */
   readonly latching: readonly AlarmPriority[];
   /** s */
@@ -70,6 +76,16 @@ export interface ActiveAlarm extends Placement {
   readonly acknowledged: boolean;
   readonly acknowledgedBy?: string;
   readonly escalated: boolean;
+  /** Tier of the escalation policy reached (1 when raised). */
+  readonly tier: number;
+  /** Tiers in the ward's policy. */
+  readonly tiers: number;
+  /** Name of the tier reached. */
+  readonly tierName: string;
+  /** Everyone the alarm has reached so far, tier by tier (empty: nobody assigned, every station). */
+  readonly notified: readonly string[];
+  /** epoch ms when the next tier is reached unless someone acknowledges first */
+  readonly escalatesAt?: number;
   readonly latching: boolean;
   /** epoch ms until which audio is paused, when silenced */
   readonly silencedUntil?: number;
@@ -92,6 +108,12 @@ export interface AlarmRecord {
   acknowledged: boolean;
   acknowledgedBy?: string;
   escalated: boolean;
+  /** tier of the escalation policy reached, 1-based */
+  tier: number;
+  /** recipients of every tier reached so far */
+  notified: string[];
+  /** epoch ms the next tier is due, while one is */
+  nextTierAt?: number;
   latching: boolean;
   /** latched: the condition ended before anyone acknowledged */
   latched: boolean;
@@ -119,10 +141,15 @@ export class AlarmManager {
   private readonly byId = new Map<string, Rec>();
   private readonly counters = new Map<string, number>();
 
+  /**
+   * @param recipients whom a tier's `to` list names for an alarm now (the caregiver assignment);
+   *   by default only the fixed names
+   */
   constructor(
     private readonly clock: VirtualClock,
     private readonly opts: AlarmManagerOptions,
     private readonly emit: (t: AlarmTransition) => void,
+    private readonly recipients: (to: readonly string[], where: Placement) => string[] = (to, where) => resolveRecipients(to, where, new Map()),
   ) {}
 
   /** A condition started (or is still present: duplicates are absorbed). */
@@ -155,13 +182,15 @@ export class AlarmManager {
       conditionActive: true,
       acknowledged: false,
       escalated: false,
+      tier: 1,
+      notified: [],
       latching: this.opts.latching.includes(cond.priority),
       latched: false,
     };
     if (value !== undefined) created.value = value;
     this.byKey.set(key, created);
     this.byId.set(created.id, created);
-    this.transition(created, 'raised', ts, reason);
+    this.transition(created, 'raised', ts, reason, undefined, this.step(created));
     this.armEscalation(created, ts);
   }
 
@@ -213,6 +242,7 @@ export class AlarmManager {
     rec.acknowledged = true;
     rec.acknowledgedBy = by;
     this.clock.cancel(`alarm-esc|${rec.id}`);
+    delete rec.nextTierAt;
     this.transition(rec, 'acknowledged', ts, `acknowledged by ${by}`, by);
     // a held (suppressed) alarm's condition is unknown, not over: it stays, acknowledged
     if (!rec.conditionActive && rec.suppressed === undefined) {
@@ -255,7 +285,7 @@ export class AlarmManager {
     for (const r of this.byId.values()) {
       if (filter.patientId !== undefined && r.cond.patientId !== filter.patientId) continue;
       if (filter.bed !== undefined && r.cond.bed !== filter.bed) continue;
-      out.push(snapshot(r));
+      out.push(snapshot(r, policyFor(this.opts, r.cond.ward)));
     }
     return out;
   }
@@ -280,27 +310,56 @@ export class AlarmManager {
     this.counters.clear();
     for (const r of s.alarms) {
       const rec = structuredClone(r);
+      // a state saved before escalation tiers: every alarm was at its first
+      const old = rec as Partial<Rec>;
+      old.tier ??= 1;
+      old.notified ??= [];
       this.byKey.set(rec.scopeKey, rec);
       this.byId.set(rec.id, rec);
     }
     for (const [k, n] of s.counters) this.counters.set(k, n);
   }
 
+  /** Arms the next tier, if the ward's policy has one this alarm's priority reaches. */
   private armEscalation(rec: Rec, ts: number): void {
-    const s = this.opts.escalationSeconds[rec.cond.priority];
-    if (s <= 0) return;
-    this.clock.set(`alarm-esc|${rec.id}`, ts + s * 1000);
+    delete rec.nextTierAt;
+    const next = policyFor(this.opts, rec.cond.ward)[rec.tier];
+    const ms = next && tierDelayMs(this.opts, next, rec.cond.priority);
+    if (ms === undefined) return;
+    this.setEscalation(rec, ts + ms);
+  }
+
+  private setEscalation(rec: Rec, at: number): void {
+    rec.nextTierAt = at;
+    this.clock.set(`alarm-esc|${rec.id}`, at);
+  }
+
+  /** The step reaching the alarm's current tier: whom it names now, added to those told before. */
+  private step(rec: Rec): EscalationStep {
+    const policy = policyFor(this.opts, rec.cond.ward);
+    const tier = Math.min(rec.tier, policy.length);
+    const recipients = this.recipients(policy[tier - 1]!.to, rec.cond);
+    for (const r of recipients) if (!rec.notified.includes(r)) rec.notified.push(r);
+    return stepOf(policy, tier, recipients);
   }
 
   private escalate(rec: Rec, at: number): void {
     if (rec.acknowledged) return;
     if (rec.silencedUntil !== undefined && rec.silencedUntil > at) {
-      this.clock.set(`alarm-esc|${rec.id}`, rec.silencedUntil);
+      // [IEC 60601-1-8] audio paused: the escalation waits for the pause to end
+      this.setEscalation(rec, rec.silencedUntil);
+      return;
+    }
+    if (policyFor(this.opts, rec.cond.ward).length <= rec.tier) {
+      delete rec.nextTierAt; // moved to a ward whose policy has fewer tiers
       return;
     }
     rec.escalated = true;
+    rec.tier++;
     // [IEC 60601-1-8] an alarm nobody acknowledges escalates
-    this.transition(rec, 'escalated', at, `not acknowledged within ${this.opts.escalationSeconds[rec.cond.priority]} s`);
+    const step = this.step(rec);
+    this.transition(rec, 'escalated', at, `not acknowledged within ${Math.round((at - rec.raisedAt) / 1000)} s: ${step.name}`, undefined, step);
+    this.armEscalation(rec, at);
   }
 
   private finish(rec: Rec, ts: number, reason: string, by?: string): void {
@@ -310,7 +369,7 @@ export class AlarmManager {
     this.transition(rec, 'resolved', ts, reason, by);
   }
 
-  private transition(rec: Rec, state: AlarmState, ts: number, reason: string, by?: string): void {
+  private transition(rec: Rec, state: AlarmState, ts: number, reason: string, by?: string, escalation?: EscalationStep): void {
     rec.state = state;
     rec.reason = reason;
     rec.since = ts;
@@ -330,6 +389,7 @@ export class AlarmManager {
     if (c.deviceId !== undefined) t.deviceId = c.deviceId;
     if (by !== undefined) t.by = by;
     if (rec.value !== undefined) t.value = rec.value;
+    if (escalation !== undefined) t.escalation = escalation;
     this.emit(t);
   }
 }
@@ -338,7 +398,7 @@ function scopeKey(c: AlarmCondition): string {
   return `${c.patientId ?? `device:${c.deviceId ?? '?'}`}:${c.name}`;
 }
 
-function snapshot(r: Rec): ActiveAlarm {
+function snapshot(r: Rec, policy: readonly EscalationTier[]): ActiveAlarm {
   const c = r.cond;
   return {
     id: r.id,
@@ -358,6 +418,11 @@ function snapshot(r: Rec): ActiveAlarm {
     acknowledged: r.acknowledged,
     ...(r.acknowledgedBy !== undefined && { acknowledgedBy: r.acknowledgedBy }),
     escalated: r.escalated,
+    tier: r.tier,
+    tiers: policy.length,
+    tierName: policy[Math.min(r.tier, policy.length) - 1]?.name ?? '',
+    notified: [...r.notified],
+    ...(r.nextTierAt !== undefined && !r.acknowledged && { escalatesAt: r.nextTierAt }),
     latching: r.latching,
     ...(r.silencedUntil !== undefined && { silencedUntil: r.silencedUntil }),
     ...(r.silencedBy !== undefined && { silencedBy: r.silencedBy }),

@@ -1,7 +1,7 @@
 /**
  * Alarm HTTP API, for the nurse station and for integration:
  *
- *   GET  /api/alarms                       active alarms across the ward, by priority then age
+ *   GET  /api/alarms                       active alarms across the ward: by priority, unacknowledged first, then age
  *   POST /api/alarms/:id/ack      {by}      acknowledge
  *   POST /api/alarms/:id/silence  {by, seconds}
  *   GET  /api/patients/:id/news2            NEWS2 now (score, band, parts, missing)
@@ -15,9 +15,12 @@ import type { ActiveAlarm } from './manager.js';
 
 const PRIORITY_ORDER = { high: 0, medium: 1, low: 2 } as const;
 
-/** Ward order for people: priority first, then the oldest first. */
+/**
+ * Ward order for people: priority first; within a priority the alarms still waiting for someone
+ * (unacknowledged) before those already taken; then the oldest first.
+ */
 export function sortAlarms(alarms: readonly ActiveAlarm[]): ActiveAlarm[] {
-  return [...alarms].sort((a, b) => PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority] || a.raisedAt - b.raisedAt);
+  return [...alarms].sort((a, b) => PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority] || Number(a.acknowledged) - Number(b.acknowledged) || a.raisedAt - b.raisedAt);
 }
 
 const ackBody = z.object({ by: z.string().min(1).max(100) }).strict();

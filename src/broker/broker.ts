@@ -58,6 +58,7 @@ export class MqttBroker implements Service {
   /** Bound addresses after start, for logs and tests. */
   readonly addresses: { tcp?: number; tls?: number } = {};
   private readonly sockets = new Set<Socket>();
+  private readonly delivered: Array<(topic: string, payload: Buffer, account: string) => void> = [];
 
   constructor(private readonly opts: BrokerOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -113,6 +114,12 @@ export class MqttBroker implements Service {
       const s = this.sessions.get(client);
       log.debug({ device: s?.device?.id ?? s?.consumer?.id, clientId: client.id, err: err.message }, 'client connection error');
     });
+    // [MQTT-4.3.2] a subscriber's PUBACK: the gateway's QoS 1 message reached it
+    aedes.on('ack', (packet, client) => {
+      if (!packet || !('topic' in packet) || !client) return;
+      const s = this.sessions.get(client);
+      for (const l of this.delivered) l(packet.topic, Buffer.from(packet.payload), s?.consumer?.id ?? s?.device?.id ?? client.id);
+    });
     aedes.on('clientDisconnect', (client) => {
       const s = this.sessions.get(client);
       if (s) log.info({ device: s.device?.id, consumer: s.consumer?.id, remote: s.remote }, s.device ? 'device disconnected' : 'consumer disconnected');
@@ -131,6 +138,15 @@ export class MqttBroker implements Service {
       this.servers.push(server);
     }
     log.info({ host: this.opts.host, port: this.addresses.tcp, tlsPort: this.addresses.tls, devices: this.opts.devices.size }, 'MQTT broker listening');
+  }
+
+  /**
+   * Calls `listener` each time a subscriber acknowledges a QoS 1 message the gateway published,
+   * with the account it signed in as. Only subscribers with a persistent session (clean session
+   * off) count: aedes keeps the in-flight message, and so knows what was acknowledged, for them only.
+   */
+  onDelivered(listener: (topic: string, payload: Buffer, account: string) => void): void {
+    this.delivered.push(listener);
   }
 
   /** Publishes from the gateway itself (alarm topics). Resolves once handed to subscribers. */

@@ -261,6 +261,14 @@ export const configSchema = z
          * it and replays the spool after it, so a crash replays at most this much data.
          */
         checkpointSeconds: z.number().min(1).max(3600).default(60),
+        /** Confirming each escalation step on its channels (see src/alarms/delivery.ts). */
+        delivery: z
+          .object({
+            /** Seconds an escalation step may take to reach a recipient's station or an MQTT subscriber before it counts as undelivered (a technical alarm). */
+            confirmSeconds: z.number().min(1).max(300).default(10),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -313,6 +321,9 @@ export const configSchema = z
         assigned.set(d, i);
       });
     });
+    for (const w of Object.keys(c.detectors.alarms.escalation.wards)) {
+      if (!wards.has(w)) ctx.addIssue({ code: 'custom', path: ['detectors', 'alarms', 'escalation', 'wards', w], message: `unknown ward "${w}" (census.wards has: ${[...wards.keys()].join(', ') || 'none'})` });
+    }
     const loopback = ['127.0.0.1', 'localhost', '::1'];
     if (!loopback.includes(c.http.host) && c.http.apiToken === undefined) {
       ctx.addIssue({ code: 'custom', path: ['http', 'apiToken'], message: `required when http.host is not loopback (${c.http.host})` });

@@ -117,6 +117,57 @@ export interface AlarmTransition extends Placement {
   readonly by?: string;
   /** The value that caused it, where there is one. */
   readonly value?: number;
+  /**
+   * The escalation step this transition takes: tier 1 on `raised` (who is told first), the next
+   * tier on each `escalated`. Absent on other transitions.
+   */
+  readonly escalation?: EscalationStep;
+}
+
+/** Where an escalation step is delivered. */
+export const NOTIFY_CHANNELS = ['station', 'mqtt', 'webhook'] as const;
+export type NotifyChannel = (typeof NOTIFY_CHANNELS)[number];
+
+/** One step of an alarm's escalation: the tier it reached, whom that tier reaches and how. */
+export interface EscalationStep {
+  /** 1-based tier of the ward's escalation policy; tier 1 is reached when the alarm is raised. */
+  readonly tier: number;
+  /** Tiers in the policy. */
+  readonly of: number;
+  /** The tier's name, e.g. `Charge nurse`. */
+  readonly name: string;
+  /**
+   * Who the tier reaches, resolved when the step was taken: station usernames (the bed's
+   * assigned and buddy nurses, the ward's charge nurse) and fixed recipients (e.g. a
+   * `rapid-response` pager group). Empty when nobody is assigned: every station session is reached.
+   */
+  readonly recipients: readonly string[];
+  readonly channels: readonly NotifyChannel[];
+}
+
+/**
+ * True when a transition goes out on `channel`: an escalation step only on the channels of its
+ * tier; every other transition (raised, acknowledged, cleared, resolved) on all of them, so a
+ * receiver always sees an alarm's whole life.
+ */
+export function reachesChannel(t: Pick<AlarmTransition, 'state' | 'escalation'>, channel: NotifyChannel): boolean {
+  return t.state !== 'escalated' || t.escalation === undefined || t.escalation.channels.includes(channel);
+}
+
+/** A bed's caregivers for the shift (station usernames). */
+export interface BedAssignment {
+  /** The assigned nurse: alarms for the bed go to them first. */
+  readonly nurse?: string;
+  /** The buddy nurse who covers the assigned nurse. */
+  readonly buddy?: string;
+}
+
+/** Who looks after a ward's beds this shift, as the charge nurse set it. */
+export interface WardAssignment {
+  /** The shift's charge nurse. */
+  readonly charge?: string;
+  /** Bed → its nurses; beds not listed have nobody assigned. */
+  readonly beds: Readonly<Record<string, BedAssignment>>;
 }
 
 /**
@@ -132,8 +183,10 @@ export type ControlInput =
    */
   | { readonly type: 'census'; readonly ts: number; readonly patientId: string; readonly patient?: CensusEntry }
   | { readonly type: 'ack'; readonly alarmId: string; readonly by: string; readonly ts: number }
-  /** Pauses an alarm's audio and escalation for `seconds`. */
+  /** Audio paused: pauses an alarm's sound and holds its escalation for `seconds`. */
   | { readonly type: 'silence'; readonly alarmId: string; readonly by: string; readonly ts: number; readonly seconds: number }
+  /** A ward's caregiver assignment for the shift, in full: it replaces the previous one. */
+  | { readonly type: 'assign'; readonly ts: number; readonly ward: string; readonly by: string; readonly assignment: WardAssignment }
   /**
    * A condition of the gateway itself (e.g. its spool nearing its bound), shown to nurses as a
    * technical alarm with no patient, and cleared when `active` turns false.

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { NOTIFY_CHANNELS } from '../core/types.js';
 
 const seconds = z.number().nonnegative();
 const priority = z.enum(['high', 'medium', 'low']);
@@ -165,12 +166,67 @@ export const technicalSchema = z
   })
   .prefault({});
 
+/** Seconds after the previous tier: one number for every priority, or per priority. */
+const tierDelay = z.union([seconds, z.strictObject({ high: seconds.optional(), medium: seconds.optional(), low: seconds.optional() })]);
+
+/** One tier of an escalation policy. */
+export const escalationTierSchema = z.strictObject({
+  /** Shown at the station and sent with each step, e.g. `Charge nurse`. */
+  name: z.string().min(1).max(60),
+  /**
+   * Who the tier reaches: `assigned` (the bed's assigned nurse), `buddy` (its buddy nurse),
+   * `charge` (the ward's charge nurse), or a fixed recipient passed on as written (a pager
+   * group such as `rapid-response`).
+   */
+  to: z.array(z.string().min(1).max(64)).min(1),
+  /** Where the step is delivered: `station` (the recipients' station sessions), `mqtt`, `webhook`. */
+  channels: z.array(z.enum(NOTIFY_CHANNELS)).min(1).default(['station']),
+  /**
+   * Seconds after the previous tier before this one is reached, when nobody has acknowledged
+   * (default `escalationSeconds` of the alarm's priority). 0 for a priority: its alarms stop at
+   * the tier before. Not allowed on the first tier, which is reached when the alarm is raised.
+   */
+  afterSeconds: tierDelay.optional(),
+});
+export type EscalationTier = z.infer<typeof escalationTierSchema>;
+
+const tiersSchema = z
+  .array(escalationTierSchema)
+  .min(1)
+  .superRefine((tiers, ctx) => {
+    if (tiers[0]?.afterSeconds !== undefined) ctx.addIssue({ code: 'custom', path: [0, 'afterSeconds'], message: 'the first tier is reached when the alarm is raised: no delay' });
+  });
+
+/**
+ * The default policy: the bed's assigned nurse at the station first; nobody acknowledging within
+ * `escalationSeconds`, the buddy and the charge nurse, paged on MQTT and the webhook too.
+ */
+export const DEFAULT_ESCALATION_TIERS: EscalationTier[] = [
+  { name: 'Assigned nurse', to: ['assigned'], channels: ['station'] },
+  { name: 'Buddy and charge nurse', to: ['buddy', 'charge'], channels: ['station', 'mqtt', 'webhook'] },
+];
+
+export const escalationSchema = z
+  .strictObject({
+    /** The policy of every ward without one of its own, tier by tier. */
+    tiers: tiersSchema.default(DEFAULT_ESCALATION_TIERS),
+    /** Per-ward policies, by ward id: `{ w1: { tiers: [...] } }`. */
+    wards: z.record(z.string(), z.strictObject({ tiers: tiersSchema })).default({}),
+  })
+  .prefault({});
+
 export const alarmSchema = z
   .strictObject({
-    /** [IEC 60601-1-8] unacknowledged alarms escalate after this long (s), per priority. */
+    /**
+     * [IEC 60601-1-8] unacknowledged alarms escalate: seconds from one tier of the escalation
+     * policy to the next, per priority (unless a tier sets its own `afterSeconds`). 0 switches
+     * escalation off for that priority.
+     */
     escalationSeconds: z
       .object({ high: seconds.default(60), medium: seconds.default(180), low: seconds.default(600) })
       .prefault({}),
+    /** Who is told of an alarm, tier by tier, while nobody acknowledges it. */
+    escalation: escalationSchema,
     /** [IEC 60601-1-8] latching: alarms of these priorities stay until acknowledged. */
     latching: z.array(priority).default(['high']),
     /**

@@ -30,8 +30,9 @@
  */
 import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { ALARM_DEADLINE_PREFIX, AlarmManager, type ActiveAlarm, type AlarmManagerState } from '../alarms/manager.js';
+import { resolveRecipients } from '../alarms/escalation.js';
 import { metricInfo } from '../core/metrics.js';
-import type { AlarmTransition, CensusEntry, ControlInput, Observation, PatientSettings, Placement, SpoolRecord, TechnicalEvent } from '../core/types.js';
+import type { AlarmTransition, CensusEntry, ControlInput, Observation, PatientSettings, Placement, SpoolRecord, TechnicalEvent, WardAssignment } from '../core/types.js';
 import { VirtualClock, type ClockState } from './clock.js';
 import type { DetectorConfig } from './config.js';
 import type { DetectorContext } from './context.js';
@@ -111,6 +112,8 @@ export interface PipelineState {
   readonly settings: ReadonlyArray<readonly [string, PatientSettings]>;
   readonly placement: ReadonlyArray<readonly [string, Placement]>;
   readonly lastHr: ReadonlyArray<readonly [string, number]>;
+  /** Each ward's caregiver assignment (absent in states saved before assignments existed). */
+  readonly assignments?: ReadonlyArray<readonly [string, WardAssignment]>;
 }
 
 export const PIPELINE_STATE_VERSION = 1;
@@ -126,10 +129,17 @@ export class Pipeline {
   private readonly placementBy = new Map<string, Placement>();
   /** epoch ms of each patient's last good heart rate */
   private readonly lastHr = new Map<string, number>();
+  /** Ward → who looks after its beds this shift: escalation steps name them. */
+  private readonly assignments = new Map<string, WardAssignment>();
   private out: PipelineOutput[] = [];
 
   constructor(readonly config: DetectorConfig) {
-    this.manager = new AlarmManager(this.clock, config.alarms, (alarm) => this.out.push({ type: 'alarm', alarm }));
+    this.manager = new AlarmManager(
+      this.clock,
+      config.alarms,
+      (alarm) => this.out.push({ type: 'alarm', alarm }),
+      (to, where) => resolveRecipients(to, where, this.assignments),
+    );
     const ctx: DetectorContext = {
       config,
       clock: this.clock,
@@ -186,6 +196,9 @@ export class Pipeline {
       case 'silence':
         this.manager.silence(input.alarmId, input.by, t, input.seconds);
         break;
+      case 'assign':
+        this.assignments.set(input.ward, structuredClone(input.assignment));
+        break;
       case 'tick':
         break;
       case 'system': {
@@ -213,6 +226,7 @@ export class Pipeline {
       settings: structuredClone([...this.settingsBy]),
       placement: structuredClone([...this.placementBy]),
       lastHr: [...this.lastHr],
+      assignments: structuredClone([...this.assignments]),
     };
   }
 
@@ -233,6 +247,7 @@ export class Pipeline {
     for (const [k, v] of structuredClone(s.settings)) p.settingsBy.set(k, v);
     for (const [k, v] of structuredClone(s.placement)) p.placementBy.set(k, v);
     for (const [k, v] of s.lastHr) p.lastHr.set(k, v);
+    for (const [k, v] of structuredClone(s.assignments ?? [])) p.assignments.set(k, v);
     return p;
   }
 
@@ -267,6 +282,11 @@ export class Pipeline {
   /** True when `alarmId` is shown and not yet acknowledged: an `ack` input for it will take effect. */
   isAcknowledgeable(alarmId: string): boolean {
     return this.manager.activeAlarms().some((a) => a.id === alarmId && !a.acknowledged);
+  }
+
+  /** Each ward's caregiver assignment, as the escalation steps resolve it. */
+  assignmentsNow(): Map<string, WardAssignment> {
+    return structuredClone(this.assignments);
   }
 
   /** The latest NEWS2 of a patient. */

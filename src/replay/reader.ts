@@ -12,10 +12,12 @@
  *   the detectors then run on `rt`.
  * - technical event: `{"ts", "patient"?, "device", "event": "sensor_off", "detail"?}`
  * - acknowledgement: `{"ts", "ack": ALARM_ID, "by": "nurse"}`; silence: `{"ts", "silence": ALARM_ID, "by", "seconds"}`
+ * - caregiver assignment of a ward, in full (it replaces the ward's previous one):
+ *   `{"ts", "assign": WARD, "by", "assignment": {"charge"?, "beds": {"3": {"nurse"?, "buddy"?}}}}`
  */
 import { z } from 'zod';
 import { ACVPU_CODES, checkValue, isMetricName, metricInfo } from '../core/metrics.js';
-import { TECHNICAL_KINDS, type Observation, type TechnicalEvent } from '../core/types.js';
+import { TECHNICAL_KINDS, type Observation, type TechnicalEvent, type WardAssignment } from '../core/types.js';
 import { parseIsoInstant } from '../core/time.js';
 import type { PipelineInput } from '../detectors/pipeline.js';
 
@@ -70,6 +72,12 @@ const censusLine = z.strictObject({ ts: tsSchema, patient: id, census: z.strictO
 const techLine = z.strictObject({ ts: tsSchema, rt: tsSchema.optional(), ...placement, device: id, event: z.enum(TECHNICAL_KINDS), detail: z.string().optional() });
 const ackLine = z.strictObject({ ts: tsSchema, ack: id, by: id });
 const silenceLine = z.strictObject({ ts: tsSchema, silence: id, by: id, seconds: z.number().positive() });
+const assignLine = z.strictObject({
+  ts: tsSchema,
+  assign: id,
+  by: id,
+  assignment: z.strictObject({ charge: id.optional(), beds: z.record(z.string(), z.strictObject({ nurse: id.optional(), buddy: id.optional() })) }),
+});
 
 /**
  * Parses one line.
@@ -131,6 +139,10 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     const l = parse(silenceLine);
     return { type: 'silence', alarmId: l.silence, by: l.by, ts: l.ts, seconds: l.seconds };
   }
+  if (has('assign')) {
+    const l = parse(assignLine);
+    return { type: 'assign', ts: l.ts, ward: l.assign, by: l.by, assignment: withoutUndefined(l.assignment) };
+  }
   if (has('metric')) {
     // Almost every line of a recording is a well-formed observation: read it without the schema
     // (the replay rate rests on it); anything unusual takes the schema path, which says what is wrong.
@@ -155,7 +167,12 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     };
     return { type: 'obs', obs };
   }
-  throw new ReplayLineError(lineNo, 'not an observation (metric), setting (settings), census change (census), technical event (event) or acknowledgement (ack)');
+  throw new ReplayLineError(lineNo, 'not an observation (metric), setting (settings), census change (census), technical event (event), acknowledgement (ack), silence or assignment (assign)');
+}
+
+/** The assignment as the pipeline keeps it: no keys that hold `undefined`. */
+function withoutUndefined(a: { charge?: string | undefined; beds: Record<string, { nurse?: string | undefined; buddy?: string | undefined }> }): WardAssignment {
+  return JSON.parse(JSON.stringify(a)) as WardAssignment;
 }
 
 const OBS_KEYS: ReadonlySet<string> = new Set(['ts', 'rt', 'patient', 'ward', 'bed', 'metric', 'value', 'device', 'quality', 'unit']);

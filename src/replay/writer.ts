@@ -47,6 +47,8 @@ export function formatInput(i: PipelineInput): string | null {
       return JSON.stringify({ ts: iso(i.ts), ack: i.alarmId, by: i.by });
     case 'silence':
       return JSON.stringify({ ts: iso(i.ts), silence: i.alarmId, by: i.by, seconds: i.seconds });
+    case 'assign':
+      return JSON.stringify({ ts: iso(i.ts), assign: i.ward, by: i.by, assignment: i.assignment });
     case 'tick':
     case 'system':
       // Conditions of the gateway itself are not patient data: a recording does not hold them.

@@ -1,6 +1,7 @@
 /** Options, stats and the config schema of the alarm webhook sink (see webhook.ts). */
 import { z } from 'zod';
 import type { Logger } from '../core/log.js';
+import type { AlarmTransition } from '../core/types.js';
 import type { SpoolReader } from '../spool/types.js';
 import type { Sleep } from './forwarding.js';
 import type { Fetch } from './webhook-transport.js';
@@ -56,7 +57,15 @@ export interface WebhookSinkOptions {
   readonly random?: () => number;
   /** Replaces the global `fetch` (tests, proxies). */
   readonly fetch?: Fetch;
+  /**
+   * Told of each request's outcome with the transitions it carried: accepted (2xx), or failed
+   * with the reason (told again on each retry), for delivery confirmation of escalation steps.
+   */
+  readonly onResult?: (alarms: readonly AlarmTransition[], outcome: WebhookOutcome) => void;
 }
+
+/** How one request went. */
+export type WebhookOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 export interface WebhookStats {
   readonly state: WriterState;

@@ -1,9 +1,10 @@
 /**
  * Picks the alarm transitions out of a batch of spool records for the webhook. Other record
- * kinds are not the webhook's business and are passed over; an alarm record that cannot be read
- * is returned as rejected so that it is dead-lettered rather than lost without a trace.
+ * kinds are not the webhook's business and are passed over, and so are escalation steps whose
+ * tier does not page through the webhook; an alarm record that cannot be read is returned as
+ * rejected so that it is dead-lettered rather than lost without a trace.
  */
-import type { AlarmTransition } from '../core/types.js';
+import { reachesChannel, type AlarmTransition } from '../core/types.js';
 import type { SpoolEntry } from '../spool/types.js';
 
 /** One alarm transition found in the spool. */
@@ -59,7 +60,9 @@ export function scanForAlarms(entries: readonly SpoolEntry[]): AlarmScan {
     }
     const r = record as { t?: unknown; a?: unknown } | null;
     if (typeof r !== 'object' || r === null || r.t !== 'alarm') continue;
-    if (isTransition(r.a)) alarms.push({ seq, transition: r.a });
+    if (isTransition(r.a)) {
+      if (reachesChannel(r.a, 'webhook')) alarms.push({ seq, transition: r.a });
+    }
     else rejected.push({ seq, raw, reason: 'malformed alarm record: needs id, state and ts' });
   }
   return { alarms, rejected };

@@ -14,12 +14,12 @@ import type { SpoolBatch, SpoolReader } from '../spool/types.js';
 import { retryDelay } from './backoff.js';
 import { DeadLetterFile, type DeadLetter } from './dead-letter.js';
 import { abortableSleep, ForwardLoop, waitForRecords, type Sleep } from './forwarding.js';
-import type { WebhookSinkOptions, WebhookStats } from './webhook-options.js';
+import type { WebhookOutcome, WebhookSinkOptions, WebhookStats } from './webhook-options.js';
 import { scanForAlarms, type AlarmScan, type SpooledAlarm } from './webhook-records.js';
 import { createWebhookPoster, webhookSettingFor, type JsonPoster } from './webhook-transport.js';
 import type { WriterState } from './write-stats.js';
 
-export { webhookConfigSchema, type WebhookConfig, type WebhookSinkOptions, type WebhookStats } from './webhook-options.js';
+export { webhookConfigSchema, type WebhookConfig, type WebhookOutcome, type WebhookSinkOptions, type WebhookStats } from './webhook-options.js';
 export type { Sleep } from './forwarding.js';
 export type { Fetch } from './webhook-transport.js';
 
@@ -45,6 +45,7 @@ export class WebhookSink implements Service {
   readonly #commitIntervalMs: number;
   readonly #backoff: { baseMs: number; maxMs: number };
   readonly #loop: ForwardLoop;
+  readonly #onResult: WebhookSinkOptions['onResult'];
   #state: WriterState = 'idle';
   #condition: string | undefined;
   #lastCommitAt = Number.NEGATIVE_INFINITY;
@@ -76,6 +77,7 @@ export class WebhookSink implements Service {
     this.#commitIntervalMs = opts.commitIntervalMs ?? 250;
     this.#backoff = { baseMs: opts.minBackoffMs ?? 250, maxMs: opts.maxBackoffMs ?? 30_000 };
     this.#loop = new ForwardLoop(opts.stopTimeoutMs ?? 5000);
+    this.#onResult = opts.onResult;
     if (!(this.#batchSize >= 1)) throw new RangeError('alarms.webhook.batchSize must be at least 1');
   }
 
@@ -218,11 +220,13 @@ export class WebhookSink implements Service {
         await this.#loop.request((signal) => this.#poster.post(body, signal));
         this.#delivered += alarms.length;
         this.#lastSuccessAt = this.#now();
+        this.#tell(alarms, { ok: true });
         return 'ok';
       } catch (err) {
         error = err instanceof SinkError ? err : new SinkError(String(err), true);
       }
       this.#lastError = error.message;
+      this.#tell(alarms, { ok: false, reason: error.message });
       const status = error.statusCode;
       const setting = status === undefined ? undefined : webhookSettingFor(status);
       if (!error.retryable && setting === undefined) return error;
@@ -243,6 +247,14 @@ export class WebhookSink implements Service {
       }
       this.#state = 'backing_off';
       await this.#sleep(wait, this.#loop.signal);
+    }
+  }
+
+  #tell(alarms: readonly SpooledAlarm[], outcome: WebhookOutcome): void {
+    try {
+      this.#onResult?.(alarms.map((a) => a.transition), outcome);
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'webhook result listener failed');
     }
   }
 

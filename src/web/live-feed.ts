@@ -42,6 +42,8 @@ export class LiveFeed {
   private vitals = new Map<string, Partial<Record<WardMetric, LatestValue>>>();
   private news2: News2Event[] = [];
   private transitions: AlarmTransition[] = [];
+  /** The active list changed without a transition (audio paused): send it with the next flush. */
+  private alarmsRefresh = false;
   private censusChanged = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -120,6 +122,11 @@ export class LiveFeed {
     this.censusChanged = true;
   }
 
+  /** Sends the active alarm list with the next flush though no transition changed it. */
+  refreshAlarms(): void {
+    this.alarmsRefresh = true;
+  }
+
   /** Sends what changed since the last flush. */
   flush(): void {
     if (this.clients.size === 0) {
@@ -141,10 +148,11 @@ export class LiveFeed {
       }
       if (news2.size > 0) events.push(['news2', [...news2.values()].map(({ type: _t, parts: _p, ...rest }) => rest)]);
     }
-    if (this.transitions.length > 0) events.push(['alarms', { alarms: this.opts.activeAlarms(), transitions: this.transitions }]);
+    if (this.transitions.length > 0 || this.alarmsRefresh) events.push(['alarms', { alarms: this.opts.activeAlarms(), transitions: this.transitions }]);
     this.vitals = new Map();
     this.news2 = [];
     this.transitions = [];
+    this.alarmsRefresh = false;
     this.censusChanged = false;
     if (events.length === 0) return;
     for (const c of this.clients) for (const [name, data] of events) send(c.res, name, data);

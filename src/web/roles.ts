@@ -2,16 +2,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { principalOf, type Principal, type Role } from '../http/auth.js';
 
-export type Permission = 'view' | 'acknowledge' | 'observe' | 'limits' | 'census' | 'audit';
+export type Permission = 'view' | 'acknowledge' | 'observe' | 'limits' | 'census' | 'audit' | 'assign';
 
 /**
  * nurse: sees the ward, acknowledges and silences alarms, enters observations.
- * charge (charge nurse): also sets per-patient alarm limits, changes the census, reads the audit log.
+ * charge (charge nurse): also sets per-patient alarm limits, changes the census, assigns nurses to
+ * beds for the shift, reads the audit log.
  * admin: sees the ward, changes the census, reads the audit log; clinical settings stay with nurses.
  */
 export const PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   nurse: ['view', 'acknowledge', 'observe'],
-  charge: ['view', 'acknowledge', 'observe', 'limits', 'census', 'audit'],
+  charge: ['view', 'acknowledge', 'observe', 'limits', 'census', 'audit', 'assign'],
   admin: ['view', 'census', 'audit'],
 };
 

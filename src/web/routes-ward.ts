@@ -24,8 +24,9 @@ import type { AuditLog } from './audit.js';
 import type { LiveFeed } from './live-feed.js';
 import { requirePermission } from './roles.js';
 import type { SessionStore } from './sessions.js';
+import type { StationPresence } from './presence.js';
 import { WARD_METRICS, type WardStore } from './ward-store.js';
-import { patientTile, wardSnapshot, type WardViewDeps } from './ward-view.js';
+import { effectiveLimits, patientTile, wardSnapshot, type WardViewDeps } from './ward-view.js';
 
 /** Manual observations a nurse may enter; continuous signals come from devices only. */
 const manualBody = z
@@ -50,7 +51,7 @@ export interface WardRouteDeps extends WardViewDeps {
   readonly audit: AuditLog;
   readonly feed: LiveFeed;
   readonly sessions: SessionStore;
-  readonly detectorConfig: DetectorConfig;
+  readonly presence: StationPresence;
   readonly logger: Logger;
 }
 
@@ -64,6 +65,7 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
       reply.hijack();
       // Streams are capped per session (keyed by a hash of the cookie, never the cookie itself).
       const owner = p.via === 'token' ? 'api-token' : createHash('sha256').update(p.sessionId ?? '').digest('base64url');
+      if (p.via === 'session') deps.presence.attach(p.username, req.raw);
       deps.feed.attach(req.raw, reply.raw, () => p.via === 'token' || deps.sessions.get(p.sessionId) !== undefined, owner);
     });
 
@@ -82,7 +84,7 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
         news2: store.news2History(id, since),
         alarmHistory: store.alarmHistory(id, since),
         alarms: store.withConditions(detectors.activeAlarms({ patientId: id })),
-        limits: shownLimits(deps.detectorConfig, census.patient(id)?.settings ?? {}),
+        limits: effectiveLimits(deps.detectorConfig, census.patient(id)?.settings ?? {}),
       });
     });
 
@@ -128,14 +130,4 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
 
 function round(v: number): number {
   return Math.round(v * 10) / 10;
-}
-
-/** The limits in force for a patient, as the detectors take them, with the metrics the patient overrides. */
-function shownLimits(config: DetectorConfig, settings: PatientSettings) {
-  return Object.fromEntries(
-    LIMIT_METRICS.map((m) => {
-      const l = limitsInForce(config, settings, m);
-      return [m, { low: l.low, lowHigh: l.lowHigh, high: l.high, highHigh: l.highHigh, overridden: Object.keys(settings.limits?.[m] ?? {}) }];
-    }),
-  );
 }

@@ -41,6 +41,10 @@ function loadAssets(): Map<string, Asset> {
     const type = TYPES[extname(f)];
     if (type) assets.set(f, { type, body: readFileSync(join(dir, f)) });
   }
+  const shell = readFileSync(join(dir, 'page.html'), 'utf8');
+  for (const [, name, title, head] of SHELL_PAGES) {
+    assets.set(`${name}.html`, { type: TYPES['.html']!, body: Buffer.from(shell.replaceAll('{{name}}', name).replaceAll('{{title}}', title).replace('{{head}}', head ?? '')) });
+  }
   const require = createRequire(import.meta.url);
   assets.set('uplot.js', { type: TYPES['.js']!, body: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js')) });
   assets.set('uplot.css', { type: TYPES['.css']!, body: readFileSync(require.resolve('uplot/dist/uPlot.min.css')) });
@@ -51,9 +55,14 @@ function loadAssets(): Map<string, Asset> {
 const PAGES: ReadonlyArray<[string, string]> = [
   ['/signin', 'signin.html'],
   ['/ward', 'ward.html'],
-  ['/patients/:id', 'patient.html'],
-  ['/census', 'census.html'],
-  ['/audit', 'audit.html'],
+];
+
+/** Pages made from the plain page shell (`page.html`): route, script name (also the element it fills), title, more for the head. */
+const SHELL_PAGES: ReadonlyArray<[string, string, string, string?]> = [
+  ['/patients/:id', 'patient', 'Patient', '\n  <link rel="stylesheet" href="/static/uplot.css">\n  <script src="/static/uplot.js"></script>'],
+  ['/census', 'census', 'Census'],
+  ['/assignments', 'assignments', 'Assignments'],
+  ['/audit', 'audit', 'Audit log'],
 ];
 
 export function staticRoutes(): (app: FastifyInstance) => void {
@@ -68,7 +77,7 @@ export function staticRoutes(): (app: FastifyInstance) => void {
     });
     app.get('/', async (_req, reply) => reply.redirect('/ward', 303));
     app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
-    for (const [url, file] of PAGES) {
+    for (const [url, file] of [...PAGES, ...SHELL_PAGES.map(([u, name]) => [u, `${name}.html`] as const)]) {
       const page = assets.get(file);
       if (!page) throw new Error(`nurse station page ${file} missing`);
       app.get(url, async (_req, reply) => reply.type(page.type).header('cache-control', 'no-store').send(page.body));

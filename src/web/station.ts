@@ -1,7 +1,9 @@
 /**
  * The nurse station, composed: accounts, sessions, sign-in limits, the audit log, the in-memory
- * ward store fed by ingest and the detectors, the live event feed, and the HTTP routes. The
- * gateway builds one, hands `guard` to the HTTP server and `routes` to its route list.
+ * ward store fed by ingest and the detectors, the live event feed, who has the station open, the
+ * delivery confirmation of escalation steps, and the HTTP routes. The gateway builds one, hands
+ * `guard` to the HTTP server and `routes` to its route list, and tells `delivery` what the
+ * webhook and the MQTT subscribers confirm.
  */
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +12,10 @@ import type { Census } from '../census/census.js';
 import type { LiveDetectors } from '../alarms/live.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Logger } from '../core/log.js';
+import type { Counters } from '../core/counters.js';
+import { DeliveryTracker } from '../alarms/delivery.js';
+import { StationPresence } from './presence.js';
+import { assignRoutes } from './routes-assign.js';
 import type { Service } from '../core/types.js';
 import { sortAlarms } from '../alarms/routes.js';
 import { accessGuard } from '../http/auth.js';
@@ -37,6 +43,8 @@ export interface NurseStationOptions {
   readonly ingest: Ingest;
   readonly logger: Logger;
   readonly clock: () => number;
+  /** Metrics registry (delivery results). */
+  readonly counters: Counters;
 }
 
 export class NurseStation implements Service {
@@ -48,6 +56,10 @@ export class NurseStation implements Service {
   readonly feed: LiveFeed;
   /** Sign-in limiter, password-check gate and refusal counts (read by /metrics). */
   readonly signIn: { readonly limiter: SignInLimiter; readonly checks: ConcurrencyGate; readonly stats: SignInStats };
+  /** Who has the station open (live streams per signed-in person). */
+  readonly presence = new StationPresence();
+  /** Confirms each escalation step on its channels; a failure raises a technical alarm. */
+  readonly delivery: DeliveryTracker;
   /** onRequest hook for the HTTP server (see http/auth.ts). */
   readonly guard: ReturnType<typeof accessGuard>;
   private readonly view: WardViewDeps;
@@ -65,7 +77,7 @@ export class NurseStation implements Service {
     const usersFile = web.usersFile !== undefined ? resolve(web.usersFile) : undefined;
     this.users = new UserDirectory(web.users, usersFile, (u) => this.sessions.destroyUser(u), (err) => logger.error({ file: usersFile, err: err.message }, 'users file unreadable; keeping the accounts read before'));
     this.audit = new AuditLog(join(opts.dataDir, 'audit', 'audit.jsonl'), clock);
-    this.view = { census: opts.census, detectors: opts.detectors, store: this.store, staleSeconds: staleAfterSeconds(config.detectors, web.continuousStaleSeconds), clock };
+    this.view = { census: opts.census, detectors: opts.detectors, store: this.store, staleSeconds: staleAfterSeconds(config.detectors, web.continuousStaleSeconds), clock, detectorConfig: config.detectors, nameOf: (u) => this.users.nameOf(u) };
     this.feed = new LiveFeed({
       snapshot: () => wardSnapshot(this.view),
       activeAlarms: () => this.store.withConditions(sortAlarms(opts.detectors.activeAlarms())),
@@ -82,6 +94,15 @@ export class NurseStation implements Service {
       checks: new ConcurrencyGate(limits.maxConcurrentChecks, MAX_QUEUED_CHECKS),
       stats: { refused: 0, busy: 0 },
     };
+    this.delivery = new DeliveryTracker({
+      audit: (e) => this.audit.record(e),
+      system: (condition, active, priority, reason) => opts.detectors.system(condition, active, priority, reason),
+      stations: this.presence,
+      activeAlarms: () => opts.detectors.activeAlarms(),
+      registry: opts.counters.registry,
+      logger,
+      confirmMs: config.alarms.delivery.confirmSeconds * 1000,
+    });
     this.guard = accessGuard({ ...(config.http.apiToken !== undefined ? { apiToken: config.http.apiToken } : {}), sessions: this.sessions });
     if (this.users.size() === 0) logger.warn({ usersFile }, 'no nurse-station accounts (web.users or web.usersFile): nobody can sign in; add one with `vigil user add`');
   }
@@ -93,6 +114,11 @@ export class NurseStation implements Service {
     ingest.onRecords((records) => {
       const changed = this.store.addRecords(records);
       if (changed.size > 0) this.feed.vitalsChanged(changed);
+    });
+    detectors.onSent((a, mqtt) => this.delivery.sent(a, mqtt));
+    detectors.onControl((c) => {
+      if (c.type === 'silence') this.feed.refreshAlarms();
+      else if (c.type === 'assign') this.feed.census();
     });
     detectors.onOutput((o) => {
       if (o.type === 'alarm') {
@@ -115,6 +141,7 @@ export class NurseStation implements Service {
 
   async stop(): Promise<void> {
     clearInterval(this.usersTimer);
+    this.delivery.stop();
     this.feed.stop();
     await this.sessions.flushed();
     await this.audit.close();
@@ -128,7 +155,8 @@ export class NurseStation implements Service {
       apiPolicy(this.opts.detectors, this.audit),
       staticRoutes(),
       sessionRoutes({ users: this.users, sessions: this.sessions, ...this.signIn, audit: this.audit, logger, maxAgeSeconds: config.web.sessionHours * 3600, secureCookies: config.web.secureCookies }),
-      wardRoutes({ ...this.view, ingest: this.opts.ingest, audit: this.audit, feed: this.feed, sessions: this.sessions, detectorConfig: config.detectors, logger }),
+      wardRoutes({ ...this.view, ingest: this.opts.ingest, audit: this.audit, feed: this.feed, sessions: this.sessions, presence: this.presence, detectorConfig: config.detectors, logger }),
+      assignRoutes({ census: this.opts.census, detectors: this.opts.detectors, users: this.users, audit: this.audit, logger }),
     ];
   }
 }

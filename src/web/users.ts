@@ -67,6 +67,16 @@ export class UserDirectory {
     return this.byName.size;
   }
 
+  /** Every account known right now (without reloading), by username. */
+  list(): WebUserConfig[] {
+    return [...this.byName.values()].sort((a, b) => a.username.localeCompare(b.username));
+  }
+
+  /** The name shown for an account (its username when it has none or is unknown). */
+  nameOf(username: string): string {
+    return this.byName.get(username)?.name ?? username;
+  }
+
   /** Re-reads the users file when its modification time changed. A broken file keeps the last good list. */
   reload(): void {
     if (this.file !== undefined) {

@@ -25,6 +25,15 @@ export interface LatestValue {
 
 export type { TrendPoint } from './trend-ring.js';
 
+/** A device's sensor as it last reported it, when not `ok`. */
+export interface SensorState {
+  readonly state: 'off' | 'poor' | 'pulse_lost';
+  /** epoch ms */
+  readonly ts: number;
+}
+
+const SENSOR_STATES: Readonly<Record<string, SensorState['state'] | 'ok'>> = { sensor_off: 'off', sensor_poor: 'poor', pulse_lost: 'pulse_lost', sensor_ok: 'ok' };
+
 /** One NEWS2 score as it changed. */
 export interface News2Point {
   readonly ts: number;
@@ -59,11 +68,13 @@ interface PatientData {
   trends: Map<WardMetric, Trend>;
   news2: News2Point[];
   alarms: AlarmTransition[];
+  /** Device → its sensor state, while not ok. */
+  sensors: Map<string, SensorState>;
 }
 
 /** Everything a ward store holds, as JSON data (see `snapshot`). */
 export interface WardStoreState {
-  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, { recent: TrendRingState; older?: TrendRingState }]>; news2: News2Point[]; alarms: AlarmTransition[] }]>;
+  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, { recent: TrendRingState; older?: TrendRingState }]>; news2: News2Point[]; alarms: AlarmTransition[]; sensors?: Array<[string, SensorState]> }]>;
   readonly unassigned: ReadonlyArray<readonly [string, number]>;
   readonly conditions: ReadonlyArray<readonly [string, string]>;
 }
@@ -102,6 +113,7 @@ export class WardStore {
   addRecords(records: readonly SpoolRecord[]): Map<string, Partial<Record<WardMetric, LatestValue>>> {
     const changed = new Map<string, Partial<Record<WardMetric, LatestValue>>>();
     for (const r of records) {
+      if (r.t === 'tech') this.sensorEvent(r.e.patientId, r.e.deviceId, r.e.kind, r.e.ts);
       if (r.t !== 'obs') continue;
       const o = r.o;
       if (o.patientId === undefined) {
@@ -155,6 +167,11 @@ export class WardStore {
     return Object.fromEntries(this.patients.get(patientId)?.latest ?? []);
   }
 
+  /** Each device of the patient whose sensor is off, poor or has lost the pulse, with since when. */
+  sensors(patientId: string): Record<string, SensorState> {
+    return Object.fromEntries(this.patients.get(patientId)?.sensors ?? []);
+  }
+
   /**
    * Trend points of one vital since `sinceTs` (epoch ms), oldest first: coarse buckets up to the
    * recent part, then its fine ones.
@@ -184,7 +201,7 @@ export class WardStore {
     return {
       patients: [...this.patients].map(([id, p]) => [
         id,
-        { latest: [...p.latest], trends: [...p.trends].map(([m, t]) => [m, { recent: t.recent.snapshot(), ...(t.older && { older: t.older.snapshot() }) }]), news2: p.news2, alarms: p.alarms },
+        { latest: [...p.latest], trends: [...p.trends].map(([m, t]) => [m, { recent: t.recent.snapshot(), ...(t.older && { older: t.older.snapshot() }) }]), news2: p.news2, alarms: p.alarms, sensors: [...p.sensors] },
       ]),
       unassigned: [...this.unassigned],
       conditions: [...this.conditions],
@@ -201,7 +218,7 @@ export class WardStore {
         const older = this.older && (t.older ? TrendRing.restore(t.older, this.older.bucketMs, this.older.slots) : new TrendRing(this.older.bucketMs, this.older.slots));
         trends.set(m, { recent: TrendRing.restore(t.recent, this.bucketMs, this.recentSlots), ...(older && { older }) });
       }
-      this.patients.set(id, { latest: new Map(p.latest), trends, news2: [...p.news2], alarms: [...p.alarms] });
+      this.patients.set(id, { latest: new Map(p.latest), trends, news2: [...p.news2], alarms: [...p.alarms], sensors: new Map(p.sensors ?? []) });
     }
     for (const [d, t] of s.unassigned) this.unassigned.set(d, t);
     for (const [id, r] of s.conditions) this.conditions.set(id, r);
@@ -215,10 +232,18 @@ export class WardStore {
   private data(patientId: string): PatientData {
     let p = this.patients.get(patientId);
     if (!p) {
-      p = { latest: new Map(), trends: new Map(), news2: [], alarms: [] };
+      p = { latest: new Map(), trends: new Map(), news2: [], alarms: [], sensors: new Map() };
       this.patients.set(patientId, p);
     }
     return p;
+  }
+
+  private sensorEvent(patientId: string | undefined, deviceId: string, kind: string, ts: number): void {
+    const state = SENSOR_STATES[kind];
+    if (patientId === undefined || state === undefined) return;
+    const sensors = this.data(patientId).sensors;
+    if (state === 'ok') sensors.delete(deviceId);
+    else if (sensors.get(deviceId)?.state !== state) sensors.set(deviceId, { state, ts });
   }
 
   private addPoint(p: PatientData, m: WardMetric, ts: number, v: number): void {

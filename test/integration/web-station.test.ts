@@ -78,6 +78,9 @@ describe('nurse station in Chromium', () => {
 
     await a.page.goto(`${base}/ward`);
     await expect.poll(() => a.page.locator('#conn').textContent()).toBe('Live');
+    // Opened without a click behind it: sound stays off until the nurse turns it on.
+    await a.page.getByRole('button', { name: 'Turn sound on' }).click();
+    await a.page.locator('#sound-banner').waitFor({ state: 'hidden' });
     expect(await a.page.locator('#tile-P2 .vital-sbp .value').textContent()).toBe('118/76');
     expect(await a.page.locator('#tile-P2 .o2-acvpu').textContent()).toMatch(/O₂ Air .*ACVPU A/);
     await expect.poll(() => a.page.locator('#tile-P1 h3').textContent()).toBe('Bed 1');

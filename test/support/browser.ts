@@ -24,9 +24,14 @@ export interface WatchedPage {
   readonly errors: string[];
 }
 
-/** A fresh browser context (its own cookies: a separate session) with one page. */
-export async function openPage(browser: Browser, viewport = { width: 1920, height: 1080 }): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport, reducedMotion: 'reduce' });
+/**
+ * A fresh browser context (its own cookies: a separate session) with one page. Motion is reduced
+ * (no flashing) unless `motion` asks for it; `prepare` runs on the context before the page opens
+ * (init scripts, permissions).
+ */
+export async function openPage(browser: Browser, viewport = { width: 1920, height: 1080 }, opts: { motion?: boolean; prepare?: (c: BrowserContext) => Promise<void> } = {}): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport, reducedMotion: opts.motion ? 'no-preference' : 'reduce' });
+  await opts.prepare?.(context);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {

@@ -5,12 +5,13 @@ await startPage('audit');
 document.getElementById('conn').hidden = true; // a record, not a live view
 const root = document.getElementById('audit');
 if (!can('audit')) {
-  root.replaceChildren(el('p', {}, 'The audit log needs the charge nurse or administrator role.'));
+  root.replaceChildren(el('h1', {}, 'Audit log'), el('p', {}, 'The audit log needs the charge nurse or administrator role.'));
 } else {
   const { entries } = await api('GET', '/api/audit?limit=500');
   const when = (ts) => new Date(ts).toLocaleString([], { hour12: false });
   const what = (d) => (d ? Object.entries(d).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ') : '');
   root.replaceChildren(
+    el('h1', {}, 'Audit log'),
     el('table', { id: 'audit-table' },
       el('caption', { class: 'visually-hidden' }, 'Audit log, newest first'),
       el('thead', {}, el('tr', {}, ...['Time', 'Who', 'Role', 'Action', 'Patient', 'Details'].map((t) => el('th', { scope: 'col' }, t)))),

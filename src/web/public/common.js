@@ -80,6 +80,11 @@ export function formatValue(metric, v) {
 
 export const BAND_TEXT = { none: 'no risk', low: 'low', 'low-medium': 'low-medium', medium: 'medium', high: 'high' };
 
+/** A NEWS2 band as words to read out: "no risk", "low-medium risk". */
+export function riskText(band) {
+  return band === 'none' ? 'no risk' : `${BAND_TEXT[band] ?? band} risk`;
+}
+
 /** Fills the page header: user, role, navigation by permission, sign-out. */
 export async function startPage(current) {
   try {
@@ -89,7 +94,7 @@ export async function startPage(current) {
     throw new Error('not signed in');
   }
   const nav = document.getElementById('nav');
-  const links = [['ward', '/ward', 'Ward'], ...(can('census') ? [['census', '/census', 'Census']] : []), ...(can('audit') ? [['audit', '/audit', 'Audit log']] : [])];
+  const links = [['ward', '/ward', 'Ward'], ['assignments', '/assignments', 'Assignments'], ...(can('census') ? [['census', '/census', 'Census']] : []), ...(can('audit') ? [['audit', '/audit', 'Audit log']] : [])];
   nav.replaceChildren(...links.map(([id, href, text]) => el('a', { href, ...(id === current ? { 'aria-current': 'page' } : {}) }, text)));
   document.getElementById('who').textContent = `${session.name} · ${roleName(session.role)}`;
   document.getElementById('signout').addEventListener('click', async () => {

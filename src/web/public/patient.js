@@ -1,6 +1,6 @@
 // Patient view: trends of the last hours with alarm marks and limits (uPlot), NEWS2 history,
 // alarm history, manual observations and, for the charge nurse, the patient's alarm limits.
-import { api, can, el, clockTime, formatValue, LABELS, UNITS, BAND_TEXT, notify, serverNow, startPage, updateAges } from './common.js';
+import { api, can, el, clockTime, formatValue, LABELS, UNITS, BAND_TEXT, riskText, notify, serverNow, startPage, updateAges } from './common.js';
 import { startLive } from './live.js';
 import { observationForm, limitsForm } from './patient-forms.js';
 
@@ -91,7 +91,7 @@ function fillSummary() {
   const n = p.news2;
   const badge = document.getElementById('news2-now');
   badge.className = `news2 band-${n ? n.band : 'unknown'}`;
-  badge.textContent = n ? `NEWS2 ${n.score} · ${BAND_TEXT[n.band]}${n.complete ? '' : ' (incomplete)'}` : 'NEWS2 –';
+  badge.textContent = n ? `NEWS2 ${n.score} · ${riskText(n.band)}${n.complete ? '' : ' (incomplete)'}` : 'NEWS2 –';
   document.getElementById('summary').replaceChildren(
     ...['hr', 'pr', 'spo2', 'rr', 'temp', 'sbp', 'o2', 'acvpu'].filter((m) => p.vitals[m] || ['hr', 'spo2', 'rr', 'temp', 'sbp'].includes(m)).map((m) => {
       const x = p.vitals[m];
@@ -157,8 +157,18 @@ function limitLines(metric) {
   return [[l.low, 'medium'], [l.high, 'medium'], [l.lowHigh, 'high'], [l.highHigh, 'high']].filter(([v]) => v !== null && v !== undefined);
 }
 
-function chartOptions(fig, series, range, marks, limits) {
+/**
+ * "14:05" (or "14:05:20" when the ticks are less than a minute apart): a time axis label on one
+ * line (uPlot's default puts the date on a second line, over the first label).
+ */
+function hm(sec, seconds = false) {
+  return new Date(sec * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(seconds && { second: '2-digit' }), hour12: false });
+}
+
+function chartOptions(fig, series, range, marks, limits, rows) {
   const axis = { stroke: '#b8c2cc', grid: { stroke: '#2a3440' }, ticks: { stroke: '#2a3440' } };
+  // The legend shows the values under the cursor, and the latest ones when the cursor is elsewhere.
+  const latest = (i) => [...(rows[i] ?? [])].reverse().find((v) => v !== null && v !== undefined);
   const now = sec(serverNow());
   // The window is the chosen hours, or less when the data starts later (a new admission).
   const first = Math.min(...Object.values(data.trends).map((pts) => (pts.length ? sec(pts[0][0]) : Infinity)), ...data.news2.map((n) => sec(n.ts)));
@@ -166,9 +176,12 @@ function chartOptions(fig, series, range, marks, limits) {
   return {
     ...size(fig),
     scales: { x: { time: true, range: () => [from, now] }, y: { range: (_u, min, max) => [Math.min(range[0], min ?? range[0]), Math.max(range[1], max ?? range[1])] } },
-    axes: [axis, axis],
+    axes: [{ ...axis, values: (_u, splits, _axis, _space, incr) => splits.map((v) => (v === null ? '' : hm(v, incr < 60))) }, axis],
     legend: { live: true },
-    series: [{}, ...series.map(([, label, colour]) => ({ label, stroke: colour, width: 2, spanGaps: false }))],
+    series: [
+      { label: 'Time', value: (_u, v) => (v === null || v === undefined ? (latest(0) === undefined ? 'no data' : `${hm(latest(0))} (latest)`) : hm(v)) },
+      ...series.map(([, label, colour], i) => ({ label, stroke: colour, width: 2, spanGaps: false, value: (_u, v) => { const x = v ?? latest(i + 1); return x === undefined ? '–' : String(x); } })),
+    ],
     plugins: [markPlugin(marks, limits)],
   };
 }
@@ -189,13 +202,14 @@ function drawCharts() {
   for (const c of CHARTS) {
     const rows = aligned(c.series.map(([m]) => m));
     describe(`chart-${c.key}-sum`, c.title, c.series.map(([m, label]) => [label, data.trends[m] ?? []]));
-    draw(c.key, rows, () => chartOptions(document.getElementById(`chart-${c.key}`), c.series, c.range, () => marksFor(c.metrics), () => limitLines(c.metrics[0])));
+    draw(c.key, rows, () => chartOptions(document.getElementById(`chart-${c.key}`), c.series, c.range, () => marksFor(c.metrics), () => limitLines(c.metrics[0]), rows));
   }
   const pts = data.news2.map((n) => [n.ts, n.score]);
   if (pts.length) pts.push([serverNow(), pts[pts.length - 1][1]]);
   describe('chart-news2-sum', 'NEWS2', [['NEWS2', pts]]);
-  draw('news2', [pts.map((p) => sec(p[0])), pts.map((p) => p[1])], () => {
-    const opts = chartOptions(document.getElementById('chart-news2'), [['news2', 'NEWS2', '#ffffff']], [0, 10], () => marksFor(null), () => [[5, 'medium'], [7, 'high']]);
+  const news2Rows = [pts.map((p) => sec(p[0])), pts.map((p) => p[1])];
+  draw('news2', news2Rows, () => {
+    const opts = chartOptions(document.getElementById('chart-news2'), [['news2', 'NEWS2', '#ffffff']], [0, 10], () => marksFor(null), () => [[5, 'medium'], [7, 'high']], news2Rows);
     opts.series[1].paths = uPlot.paths.stepped({ align: 1 });
     return opts;
   });

@@ -41,6 +41,7 @@ describe('AlarmManager lifecycle', () => {
       metric: 'spo2',
       deviceId: 'ox1',
       value: 87,
+      escalation: { tier: 1, of: 2, name: 'Assigned nurse', recipients: [], channels: ['station'] },
     });
   });
 
@@ -112,7 +113,8 @@ describe('AlarmManager lifecycle', () => {
       [0, 'P2:limit:hr:lowHigh:1', 'raised'],
       [60, 'P2:limit:hr:lowHigh:1', 'escalated'],
     ]);
-    expect(log[1]!.reason).toBe('not acknowledged within 60 s');
+    expect(log[1]!.reason).toBe('not acknowledged within 60 s: Buddy and charge nurse');
+    expect(log[1]!.escalation).toEqual({ tier: 2, of: 2, name: 'Buddy and charge nurse', recipients: [], channels: ['station', 'mqtt', 'webhook'] });
   });
 
   it('acknowledging stops escalation; the alarm resolves when its condition ends', () => {

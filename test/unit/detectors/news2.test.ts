@@ -188,6 +188,7 @@ describe('detectAll in virtual time (marbles)', () => {
           metric: 'spo2',
           deviceId: 'ox1',
           value: 84,
+          escalation: { tier: 1, of: 2, name: 'Assigned nurse', recipients: [], channels: ['station'] },
         },
       });
       const score: News2Event = {

@@ -14,6 +14,7 @@ describe('recording writer', () => {
     settings(5, { spo2Scale: 2, limits: { spo2: { low: 88 } } }),
     { type: 'ack', alarmId: 'P1:limit:spo2:low:1', by: 'kim', ts: 6000 },
     { type: 'silence', alarmId: 'P1:limit:spo2:low:1', by: 'kim', ts: 7000, seconds: 120 },
+    { type: 'assign', ts: 8000, ward: 'W3', by: 'charge.smith', assignment: { charge: 'charge.smith', beds: { '2': { nurse: 'kim', buddy: 'ali' }, '3': { nurse: 'ali' } } } },
   ];
 
   it.each(inputs.map((i) => [i.type, i] as const))('round-trips a %s through the reader', (_t, i) => {

@@ -46,6 +46,19 @@ describe('scanForAlarms', () => {
     expect(scan.alarms.map((x) => [x.seq, x.transition.id])).toEqual([[2, 'x'], [6, 'y']]);
     expect(scan.rejected.map((r) => [r.seq, r.reason.split(':')[0]])).toEqual([[4, 'malformed JSON'], [5, 'malformed alarm record']]);
   });
+
+  it('passes over escalation steps whose tier does not page through the webhook; every other transition goes', () => {
+    const step = (tier: number, channels: string[]) => ({ tier, of: 3, name: `T${tier}`, recipients: ['nurse.kim'], channels });
+    const scan = scanForAlarms([
+      entry(1, JSON.stringify({ t: 'alarm', a: { ...a, escalation: step(1, ['station']) } })), // raised: always
+      entry(2, JSON.stringify({ t: 'alarm', a: { ...a, state: 'escalated', escalation: step(2, ['station', 'mqtt']) } })),
+      entry(3, JSON.stringify({ t: 'alarm', a: { ...a, state: 'escalated', escalation: step(3, ['mqtt', 'webhook']) } })),
+      entry(4, JSON.stringify({ t: 'alarm', a: { ...a, state: 'escalated' } })), // stored before tiers existed
+      entry(5, JSON.stringify({ t: 'alarm', a: { ...a, state: 'acknowledged' } })),
+    ]);
+    expect(scan.alarms.map((x) => x.seq)).toEqual([1, 3, 4, 5]);
+    expect(scan.rejected).toEqual([]);
+  });
 });
 
 describe('webhook transport', () => {

@@ -141,6 +141,20 @@ describe('WebhookSink delivery', () => {
   });
 });
 
+describe('WebhookSink outcomes', () => {
+  it('tells onResult of each request: the failure with its reason, then the success, with the transitions carried', async () => {
+    const outcomes: Array<[string[], boolean, string?]> = [];
+    const h = await setup((r) => (r.n === 1 ? { status: 503 } : { status: 200 }), { onResult: (alarms, o) => outcomes.push([alarms.map((a) => a.id), o.ok, ...(o.ok ? [] : [o.reason.split(':')[0]!])]) });
+    h.reader.append(alarm(1), alarm(2));
+    await h.sink.start();
+    await until(() => h.reader.committedSeq === 3, 'commit');
+    expect(outcomes).toEqual([
+      [['a-1', 'a-2'], false, 'HTTP 503 Service Unavailable'],
+      [['a-1', 'a-2'], true],
+    ]);
+  });
+});
+
 describe('WebhookSink retries', () => {
   it('500 then 200: one delivery after one retry, the cursor moving only after the success', async () => {
     const h = await setup((r) => (r.n === 1 ? { status: 500 } : { status: 200 }));
