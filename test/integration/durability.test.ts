@@ -68,7 +68,8 @@ describe('durability', () => {
       if (i === 400) {
         // Let the writer fail and back off for a while with data piling up in the spool.
         await gw.waitForLog((l) => String(l.component).startsWith('influx') && l.level >= 40, 15_000);
-        expect((await gw.health()).influx).toMatchObject({ state: 'backing_off' });
+        // retrying, it is writing or backing off by turns: wait for a backoff, whenever it comes
+        await expect.poll(async () => (await gw!.health()).influx, { timeout: 15_000, interval: 50 }).toMatchObject({ state: 'backing_off' });
         await vm.restart();
       }
       if (await publish(client, i)) acked.push(i);
