@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import type { VigilConfig } from './config/schema.js';
 import { Counters } from './core/counters.js';
+import { LoopMonitor } from './core/loop-monitor.js';
 import { log as rootLog, type Logger } from './core/log.js';
 import type { Service } from './core/types.js';
 import { Census } from './census/census.js';
@@ -34,6 +35,8 @@ export interface GatewayOptions {
 
 export class Gateway {
   readonly counters = new Counters();
+  /** How busy and how late the event loop has been (health). */
+  private readonly loop = new LoopMonitor();
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly started: Service[] = [];
@@ -170,8 +173,12 @@ export class Gateway {
     const spool = this.spool.stats();
     const writer = this.writer?.stats();
     const ok = !spool.full && (writer === undefined || writer.state !== 'stopped');
+    const mem = process.memoryUsage();
     return {
       ok,
+      // bytes: resident, the JavaScript heap (allocated and in use), and buffers outside it
+      memory: { rss: mem.rss, heapTotal: mem.heapTotal, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers },
+      eventLoop: this.loop.stats(),
       broker: { clients: this.broker?.connectedClients ?? 0, port: this.broker?.addresses.tcp, tlsPort: this.broker?.addresses.tls },
       spool: { depth: writer?.lagRecords ?? spool.lastSeq, bytes: spool.bytes, maxBytes: spool.maxBytes, nearFull: spool.nearFull, full: spool.full, lastSeq: spool.lastSeq, refused: spool.refused },
       detectors: { failures: this.detectors.failures, ...(this.detectors.lastFailure ? { lastFailure: this.detectors.lastFailure } : {}) },

@@ -32,7 +32,7 @@ import type { Counters } from '../core/counters.js';
 import type { Census, Patient } from '../census/census.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { DetectorConfig } from '../detectors/config.js';
-import { Pipeline, inputOf, type News2Event, type PipelineInput, type PipelineOutput } from '../detectors/pipeline.js';
+import { Pipeline, inputsOf, type News2Event, type PipelineInput, type PipelineOutput } from '../detectors/pipeline.js';
 import type { Appended } from '../spool/writer.js';
 import type { SpoolBatch, SpoolPosition, SpoolReader } from '../spool/types.js';
 import type { ActiveAlarm } from './manager.js';
@@ -338,7 +338,7 @@ export class LiveDetectors implements Service {
             continue; // counted and dead-lettered by the time-series writer
           }
           if (r.t === 'alarm') recorded.add(transitionKey(r.a));
-          else if (inputOf(r)) {
+          else {
             this.opts.ingest.redeliver([r], e.seq, batch.next);
             replayed++;
           }
@@ -384,8 +384,7 @@ export class LiveDetectors implements Service {
   private take(records: readonly SpoolRecord[], firstSeq: number, next: SpoolPosition): void {
     if (!this.running) return;
     for (const r of records) {
-      const input = inputOf(r);
-      if (input) this.push(input);
+      for (const input of inputsOf(r)) this.push(input);
       if (r.t === 'ctl') for (const l of this.controlListeners) l(r.c);
     }
     this.last = { seq: firstSeq + records.length - 1, next };

@@ -72,7 +72,7 @@ export function markdown(r: BenchResults): string {
   out.push('**Sustained load** (QoS 1, every message fsynced before PUBACK, all detectors on, 5 observations per message, the sensor state stored when it changes):');
   out.push('');
   out.push(table(
-    ['devices', 'msg/s offered', 'msg/s acked', 'obs/s accepted', 'points/s written', 'writer lag at end', 'alarm latency p50 / p99 / max (ms)', 'RSS', 'RSS per device', 'CPU: gateway / clients / time-series', 'sustained'],
+    ['devices', 'msg/s offered', 'msg/s acked', 'obs/s accepted', 'points/s written (a point a message)', 'writer lag at end', 'alarm latency p50 / p99 / max (ms)', 'RSS', 'RSS per device', 'CPU: gateway / clients / time-series', 'sustained'],
     r.sustained.map((s) => [n0(s.devices), n0(s.offeredMsgPerS), n0(s.ackedMsgPerS), n0(s.obsPerS), n0(s.writtenPerS), n0(s.lagAtEnd), `${n1(s.latencyMs.p50)} / ${n1(s.latencyMs.p99)} / ${n1(s.latencyMs.max)} (${s.latencyMs.samples})`, `${n0(s.rssPeak / MB)} MB`, `${n1(s.rssPerDevice / 1024)} KB`, `${n0(s.gatewayCpuPct)} / ${n0(s.clientsCpuPct)} / ${n0(s.victoriaCpuPct)} %`, s.sustained ? 'yes' : 'no']),
   ));
   out.push('');

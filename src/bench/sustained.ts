@@ -6,7 +6,6 @@
 import { LoadClients } from './clients.js';
 import { CONSUMER } from './config.js';
 import { LatencyProbe, type LatencySummary } from './latency.js';
-import { OBS_PER_MESSAGE } from './protocol.js';
 import { cpuMsOf, processesFor, sleep, startGateway, waitUntil, type BenchEnv } from './env.js';
 
 export interface SustainedOptions {
@@ -90,7 +89,8 @@ export async function runSustained(env: BenchEnv, o: SustainedOptions): Promise<
       rssPeak = Math.max(rssPeak, gw.rss());
       const snap = await clients.snapshot();
       const h = await gw.health();
-      env.progress(`sustained ${label}: ${s + 1}/${o.windowS} s  acked ${snap.acked - s0.acked}  writer lag ${h.influx?.lagRecords ?? '?'}  rss ${(rssPeak / 1048576).toFixed(0)} MB`);
+      const m = h.memory as { heapUsed: number; heapTotal: number; external: number } | undefined;
+      env.progress(`sustained ${label}: ${s + 1}/${o.windowS} s  acked ${snap.acked - s0.acked}  writer lag ${h.influx?.lagRecords ?? '?'}  rss ${(rssPeak / 1048576).toFixed(0)} MB  heap ${m ? `${(m.heapUsed / 1048576).toFixed(0)}/${(m.heapTotal / 1048576).toFixed(0)}` : '?'} MB  external ${m ? (m.external / 1048576).toFixed(0) : '?'} MB`);
     }
     const s1 = await clients.snapshot();
     const h1 = await gw.health();
@@ -114,8 +114,8 @@ export async function runSustained(env: BenchEnv, o: SustainedOptions): Promise<
     const ackedPerS = (s1.acked - s0.acked) / dt;
     const obsPerS = (obs1 - obs0) / dt;
     const lagAtEnd = Number(h1.influx?.lagRecords ?? NaN);
-    // five observations a message (a sensor state only when it changes)
-    const recordsPerS = offered * OBS_PER_MESSAGE;
+    // a record a message (and a sensor state only when it changes)
+    const recordsPerS = offered;
     return {
       devices: o.devices,
       probeEvery: o.probeEvery,

@@ -18,7 +18,7 @@ import { abortableSleep, waitForRecords, type Sleep } from '../sinks/forwarding.
 import type { SpoolBatch } from '../spool/types.js';
 import { DEFAULT_TOPIC_PREFIX } from './config.js';
 import { UpstreamConnection } from './connection.js';
-import { encodeRecord, resolvePrefix, type BridgeMessage, type EncodeContext } from './encode.js';
+import { encodeRecords, resolvePrefix, type BridgeMessage, type EncodeContext } from './encode.js';
 import type { BridgeState, BridgeStats, UpstreamBridgeOptions } from './types.js';
 
 export type { UpstreamBridgeOptions, BridgeState, BridgeStats } from './types.js';
@@ -179,17 +179,18 @@ export class UpstreamBridge implements Service {
     this.#state = 'publishing';
     for (const entry of batch.entries) {
       if (entry.seq <= this.#doneThrough) continue;
-      const out = encodeRecord(entry.seq, entry.payload, ctx);
-      if ('error' in out) {
-        this.#s.unencodable += 1;
-        this.#log.warn({ seq: entry.seq, reason: out.error }, 'spool record cannot be encoded for the upstream broker; not forwarded');
-        continue;
+      for (const out of encodeRecords(entry.seq, entry.payload, ctx)) {
+        if ('error' in out) {
+          this.#s.unencodable += 1;
+          this.#log.warn({ seq: entry.seq, reason: out.error }, 'spool record cannot be encoded for the upstream broker; not forwarded');
+          continue;
+        }
+        if ('skip' in out) {
+          this.#s.skipped += 1;
+          continue;
+        }
+        sends.push({ seq: entry.seq, ack: this.#publish(conn, out).then(() => undefined, (err: unknown) => err ?? new Error('publish failed')) });
       }
-      if ('skip' in out) {
-        this.#s.skipped += 1;
-        continue;
-      }
-      sends.push({ seq: entry.seq, ack: this.#publish(conn, out).then(() => undefined, (err: unknown) => err ?? new Error('publish failed')) });
     }
     // Until an ack fails, everything before it is upstream; later ones are resent from the spool.
     let failure: unknown;
@@ -199,10 +200,11 @@ export class UpstreamBridge implements Service {
       void conn.close(false);
     }, timeout);
     try {
-      for (const s of sends) {
+      for (const [k, s] of sends.entries()) {
         const err = await s.ack;
         if (err !== undefined) failure ??= err;
-        else if (failure === undefined) this.#doneThrough = Math.max(this.#doneThrough, s.seq);
+        // a record is upstream once its last message is (a device message has several)
+        else if (failure === undefined && sends[k + 1]?.seq !== s.seq) this.#doneThrough = Math.max(this.#doneThrough, s.seq);
       }
     } finally {
       clearTimeout(timer);

@@ -7,7 +7,7 @@
  * - `{prefix}/obs/{patient | device:{id}}/{metric}` observations
  * - `{prefix}/tech/{patient | device:{id}}/{kind}`  technical events (always JSON)
  */
-import type { AlarmTransition, Observation, SpoolRecord, TechnicalEvent } from '../core/types.js';
+import { observationsOf, type AlarmTransition, type Observation, type SpoolRecord, type TechnicalEvent } from '../core/types.js';
 import { alarmToFhirFlag } from '../export/fhir-flag.js';
 import { observationToFhir } from '../export/fhir.js';
 import { alarmToOruR40 } from '../export/hl7-alarm.js';
@@ -61,20 +61,37 @@ export function technicalTopic(prefix: string, e: TechnicalEvent): string {
   return `${prefix}/tech/${subjectSegment(e)}/${e.kind}`;
 }
 
-/** Maps one spool entry (JSON `SpoolRecord`) to a message, a skip, or an error. Never throws. */
-export function encodeRecord(seq: number, payload: Buffer, ctx: EncodeContext): EncodeOutcome {
+/**
+ * Maps one spool entry (JSON `SpoolRecord`) to its messages, a skip, or an error: a device
+ * message gives one message per observation (`part` 0, 1… in the JSON envelope, `-part` in the
+ * HL7 control id, so `seq` and `part` together name each). Never throws.
+ */
+export function encodeRecords(seq: number, payload: Buffer, ctx: EncodeContext): EncodeOutcome[] {
   let record: SpoolRecord;
   try {
     record = JSON.parse(payload.toString('utf8')) as SpoolRecord;
   } catch {
-    return { error: 'malformed JSON' };
+    return [{ error: 'malformed JSON' }];
   }
+  if (record.t !== 'msg') return [encodeRecord(seq, record, ctx)];
+  if (!ctx.forward.observations) return [{ skip: 'not_forwarded' }];
+  try {
+    return observationsOf(record.m).map((o, part) => observationMessage(seq, o, ctx, part));
+  } catch (err) {
+    return [{ error: err instanceof Error ? err.message : String(err) }];
+  }
+}
+
+/** Maps one record (not a device message) to a message, a skip, or an error. Never throws. */
+function encodeRecord(seq: number, record: SpoolRecord, ctx: EncodeContext): EncodeOutcome {
   try {
     switch (record.t) {
       case 'alarm':
         return ctx.forward.alarms ? alarmMessage(seq, record.a, ctx) : { skip: 'not_forwarded' };
       case 'obs':
         return ctx.forward.observations ? observationMessage(seq, record.o, ctx) : { skip: 'not_forwarded' };
+      case 'msg':
+        return { error: 'a device message has several observations: use encodeRecords' };
       case 'ctl':
         // inputs to the detectors: what they cause goes upstream as alarm transitions
         return { skip: 'not_forwarded' };
@@ -101,7 +118,7 @@ function alarmMessage(seq: number, a: AlarmTransition, ctx: EncodeContext): Brid
   }
 }
 
-function observationMessage(seq: number, o: Observation, ctx: EncodeContext): EncodeOutcome {
+function observationMessage(seq: number, o: Observation, ctx: EncodeContext, part?: number): EncodeOutcome {
   const topic = observationTopic(ctx.prefix, o);
   switch (ctx.format) {
     case 'fhir': {
@@ -109,13 +126,16 @@ function observationMessage(seq: number, o: Observation, ctx: EncodeContext): En
       return resource ? { topic, payload: JSON.stringify(resource) } : { skip: 'not_exportable' };
     }
     case 'hl7':
-      return { topic, payload: toOruR01([o], { controlId: `${ctx.gatewayId}-${seq}`, now: ctx.now, sendingFacility: ctx.gatewayId }) };
+      return { topic, payload: toOruR01([o], { controlId: `${ctx.gatewayId}-${seq}${part === undefined ? '' : `-${part}`}`, now: ctx.now, sendingFacility: ctx.gatewayId }) };
     default:
-      return { topic, payload: json(seq, 'obs', o, ctx) };
+      return { topic, payload: json(seq, 'obs', o, ctx, part) };
   }
 }
 
-/** JSON envelope: `seq` and `gateway` let a receiver drop the duplicates a replay can cause. */
-function json(seq: number, type: 'alarm' | 'obs' | 'tech', body: unknown, ctx: EncodeContext): string {
-  return JSON.stringify({ v: 1, gateway: ctx.gatewayId, seq, type, [type]: body });
+/**
+ * JSON envelope: `seq` (and `part`, for the observations of one device message) and `gateway` let
+ * a receiver drop the duplicates a replay can cause.
+ */
+function json(seq: number, type: 'alarm' | 'obs' | 'tech', body: unknown, ctx: EncodeContext, part?: number): string {
+  return JSON.stringify({ v: 1, gateway: ctx.gatewayId, seq, ...(part !== undefined && { part }), type, [type]: body });
 }

@@ -1,6 +1,6 @@
 /** The demo's periodic plain-text report: what was stored, and each bed's latest vitals. */
 import type { Gateway } from '../gateway.js';
-import type { MetricName, SpoolRecord } from '../core/types.js';
+import { observationsOf, type MetricName, type SpoolRecord } from '../core/types.js';
 import { sortAlarms } from '../alarms/routes.js';
 
 const SHOWN: ReadonlyArray<[MetricName, string]> = [['hr', 'HR'], ['pr', 'PR'], ['spo2', 'SpO2'], ['rr', 'RR'], ['temp', 'T'], ['sbp', 'SBP']];
@@ -19,11 +19,13 @@ export class DemoReporter {
 
   private take(records: readonly SpoolRecord[]): void {
     for (const r of records) {
-      if (r.t === 'obs' && r.o.bed !== undefined && r.o.quality === 'good') {
-        let m = this.latest.get(r.o.bed);
-        if (!m) this.latest.set(r.o.bed, (m = new Map()));
-        m.set(r.o.metric, r.o.value);
-      } else if (r.t === 'tech' && r.e.bed !== undefined) {
+      for (const o of r.t === 'msg' ? observationsOf(r.m) : r.t === 'obs' ? [r.o] : []) {
+        if (o.bed === undefined || o.quality !== 'good') continue;
+        let m = this.latest.get(o.bed);
+        if (!m) this.latest.set(o.bed, (m = new Map()));
+        m.set(o.metric, o.value);
+      }
+      if (r.t === 'tech' && r.e.bed !== undefined) {
         if (r.e.kind.endsWith('_ok') || r.e.kind === 'device_online') this.technical.delete(r.e.bed);
         else this.technical.set(r.e.bed, r.e.kind);
       }

@@ -2,7 +2,7 @@
  * The seams between Vigil's stages. Data flows one way:
  * source → decode → observation → spool → sinks, and spool → detectors → alarm manager → alarm sinks.
  */
-import type { MetricName } from './metrics.js';
+import { metricInfo, type MetricName } from './metrics.js';
 
 export type { MetricName } from './metrics.js';
 
@@ -198,8 +198,42 @@ export function controlTs(c: ControlInput): number {
   return c.type === 'settings' ? c.event.ts : c.ts;
 }
 
+/**
+ * The observations of one device message, kept as one spool record: they share the time, the
+ * device and the placement, so each is written once, and the message is encoded, checksummed,
+ * read back and parsed once instead of once per observation.
+ */
+export interface DeviceMessage extends Placement {
+  /** Epoch milliseconds: device time if trusted, otherwise receive time (as `Observation.ts`). */
+  readonly ts: number;
+  /** Receive time where it differs from `ts` (as `Observation.rt`). */
+  readonly rt?: number;
+  readonly deviceId: string;
+  /** metric → value in its canonical unit, in the order the device sent them. */
+  readonly v: Readonly<Partial<Record<MetricName, number>>>;
+  /** metric → quality, for the values that are not good. */
+  readonly q?: Readonly<Partial<Record<MetricName, 'poor' | 'invalid'>>>;
+}
+
+/** The observations of a device message, in its order. */
+export function observationsOf(m: DeviceMessage): Observation[] {
+  const out: Observation[] = [];
+  for (const metric in m.v) {
+    const value = m.v[metric as MetricName]!;
+    const o: { -readonly [K in keyof Observation]: Observation[K] } = { ts: m.ts, deviceId: m.deviceId, metric: metric as MetricName, value, unit: metricInfo(metric as MetricName).unit, quality: m.q?.[metric as MetricName] ?? 'good' };
+    if (m.rt !== undefined) o.rt = m.rt;
+    if (m.patientId !== undefined) o.patientId = m.patientId;
+    if (m.ward !== undefined) o.ward = m.ward;
+    if (m.bed !== undefined) o.bed = m.bed;
+    out.push(o);
+  }
+  return out;
+}
+
 /** A record in the durable spool. Short tags keep the log compact. */
 export type SpoolRecord =
+  | { readonly t: 'msg'; readonly m: DeviceMessage }
+  /** One observation (manual observations; every device observation before messages were kept whole). */
   | { readonly t: 'obs'; readonly o: Observation }
   | { readonly t: 'tech'; readonly e: TechnicalEvent }
   | { readonly t: 'alarm'; readonly a: AlarmTransition }

@@ -32,7 +32,7 @@ import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { ALARM_DEADLINE_PREFIX, AlarmManager, type ActiveAlarm, type AlarmManagerState } from '../alarms/manager.js';
 import { resolveRecipients } from '../alarms/escalation.js';
 import { metricInfo } from '../core/metrics.js';
-import type { AlarmTransition, CensusEntry, ControlInput, Observation, PatientSettings, Placement, SpoolRecord, TechnicalEvent, WardAssignment } from '../core/types.js';
+import { observationsOf, type AlarmTransition, type CensusEntry, type ControlInput, type Observation, type PatientSettings, type Placement, type SpoolRecord, type TechnicalEvent, type WardAssignment } from '../core/types.js';
 import { VirtualClock, type ClockState } from './clock.js';
 import type { DetectorConfig } from './config.js';
 import type { DetectorContext } from './context.js';
@@ -70,17 +70,22 @@ export function inputTs(i: PipelineInput): number {
   }
 }
 
-/** The pipeline input a spool record feeds, if any (alarm records are outputs, not inputs). */
-export function inputOf(r: SpoolRecord): PipelineInput | null {
+/**
+ * The pipeline inputs a spool record feeds, in order: one per observation of a device message,
+ * none for an alarm record (an output, not an input).
+ */
+export function inputsOf(r: SpoolRecord): PipelineInput[] {
   switch (r.t) {
+    case 'msg':
+      return observationsOf(r.m).map((obs) => ({ type: 'obs', obs }));
     case 'obs':
-      return { type: 'obs', obs: r.o };
+      return [{ type: 'obs', obs: r.o }];
     case 'tech':
-      return { type: 'tech', event: r.e };
+      return [{ type: 'tech', event: r.e }];
     case 'ctl':
-      return r.c;
+      return [r.c];
     default:
-      return null;
+      return [];
   }
 }
 

@@ -18,8 +18,8 @@
 import { DecodeError } from '../core/errors.js';
 import { checkValue, metricInfo } from '../core/metrics.js';
 import type { Logger } from '../core/log.js';
-import type { DeviceProfile } from '../core/profile.js';
-import { controlTs, type ControlInput, type Frame, type Observation, type Placement, type SpoolRecord, type TechnicalEvent, type TechnicalKind } from '../core/types.js';
+import type { DeviceProfile, Reading } from '../core/profile.js';
+import { controlTs, type ControlInput, type DeviceMessage, type Frame, type MetricName, type Observation, type Placement, type SpoolRecord, type TechnicalEvent, type TechnicalKind } from '../core/types.js';
 import type { Counters } from '../core/counters.js';
 import type { RejectedLog } from './rejected-log.js';
 import type { Appended } from '../spool/writer.js';
@@ -138,7 +138,8 @@ export class Ingest {
     await this.store(records);
     let obs = 0;
     for (const r of records) {
-      if (r.t === 'obs') obs++;
+      if (r.t === 'msg') for (const _ in r.m.v) obs++;
+      else if (r.t === 'obs') obs++;
       else if (r.t === 'tech') {
         this.opts.counters.technicalEvent(r.e.kind);
         this.states.stored(r.e.deviceId, r.e.kind);
@@ -246,10 +247,8 @@ export class Ingest {
     const rt = this.stamp(frame.receivedAt);
     const ts = this.timestamp(frame, rt, decoded.deviceTs, trustDeviceTime);
     const time = ts === rt ? { ts } : { ts, rt };
-    for (const r of decoded.readings) {
-      const o: Observation = { ...time, deviceId: frame.deviceId, metric: r.metric, value: r.value, unit: metricInfo(r.metric).unit, quality: r.quality ?? 'good', ...placement };
-      records.push({ t: 'obs', o });
-    }
+    const message = this.message(frame.deviceId, ts, rt, placement, decoded.readings, records);
+    if (message) records.unshift({ t: 'msg', m: message });
     for (const e of decoded.events) {
       // a state the device repeats with every message is stored when it changes, not each time
       if (this.states.unchanged(frame.deviceId, e.kind)) continue;
@@ -264,6 +263,32 @@ export class Ingest {
       this.noticedUnassigned.delete(frame.deviceId);
     }
     return records;
+  }
+
+  /**
+   * The frame's readings as one device message; a metric the frame repeats goes into `extra` as
+   * an observation of its own (a message holds one value a metric).
+   */
+  private message(deviceId: string, ts: number, rt: number, placement: Placement | undefined, readings: readonly Reading[], extra: SpoolRecord[]): DeviceMessage | undefined {
+    if (readings.length === 0) return undefined;
+    const v: Partial<Record<MetricName, number>> = {};
+    let q: Partial<Record<MetricName, 'poor' | 'invalid'>> | undefined;
+    for (const r of readings) {
+      const quality = r.quality ?? 'good';
+      if (v[r.metric] !== undefined) {
+        extra.push({ t: 'obs', o: { ts, ...(ts !== rt && { rt }), deviceId, metric: r.metric, value: r.value, unit: metricInfo(r.metric).unit, quality, ...placement } });
+        continue;
+      }
+      v[r.metric] = r.value;
+      if (quality !== 'good') (q ??= {})[r.metric] = quality;
+    }
+    const m: { -readonly [K in keyof DeviceMessage]: DeviceMessage[K] } = { ts, deviceId, v };
+    if (ts !== rt) m.rt = rt;
+    if (q) m.q = q;
+    if (placement?.patientId !== undefined) m.patientId = placement.patientId;
+    if (placement?.ward !== undefined) m.ward = placement.ward;
+    if (placement?.bed !== undefined) m.bed = placement.bed;
+    return m;
   }
 
   /** The record's `ts`: the device's time when trusted and not too far ahead, else receive time `rt`. */

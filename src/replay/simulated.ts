@@ -17,7 +17,7 @@ import { loadScenario, type Scenario, type TruthEvent } from '../../firmware-sim
 import { jsonV1Profile } from '../../devices/json-v1/index.js';
 import { Counters } from '../core/counters.js';
 import type { Frame, Placement } from '../core/types.js';
-import type { PipelineInput } from '../detectors/pipeline.js';
+import { inputsOf, type PipelineInput } from '../detectors/pipeline.js';
 import { Ingest } from '../ingest/ingest.js';
 
 /** One simulated patient. */
@@ -174,8 +174,7 @@ export class SimulatedRecording {
     let pending: PipelineInput[] = [];
     ingest.onRecords((records) => {
       for (const r of records) {
-        if (r.t === 'obs') pending.push({ type: 'obs', obs: r.o });
-        else if (r.t === 'tech') pending.push({ type: 'tech', event: r.e });
+        pending.push(...inputsOf(r));
       }
     });
     for (const frame of this.frames()) {

@@ -4,7 +4,7 @@
  */
 import { ACVPU_CODES } from '../core/metrics.js';
 import type { SpoolRecord } from '../core/types.js';
-import { inputOf, type PipelineInput } from '../detectors/pipeline.js';
+import { inputsOf, type PipelineInput } from '../detectors/pipeline.js';
 
 /**
  * One input as a recording line (no newline), `ts` in ISO 8601.
@@ -56,8 +56,8 @@ export function formatInput(i: PipelineInput): string | null {
   }
 }
 
-/** The pipeline input a spool record feeds, if any (alarm records are outputs, not inputs). */
-export const inputFromSpool: (r: SpoolRecord) => PipelineInput | null = inputOf;
+/** The pipeline inputs a spool record feeds (none for an alarm record: an output, not an input). */
+export const inputsFromSpool: (r: SpoolRecord) => PipelineInput[] = inputsOf;
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

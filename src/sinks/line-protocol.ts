@@ -140,6 +140,43 @@ function obsLine(o: Record<string, unknown>): string {
   return `vitals${tags} ${escapeKey(metric)}=${value} ${timestamp(o.ts, 'obs')}`;
 }
 
+/**
+ * A device message as points of `vitals`: one line with every good value as a field (the same
+ * series and time as one line per observation would give), and one more line per other quality.
+ */
+function messageLines(m: Record<string, unknown>): string {
+  const device = requireString(m.deviceId, 'msg.deviceId');
+  const values = object(m.v, 'msg.v');
+  const qualities = m.q === undefined ? {} : object(m.q, 'msg.q');
+  const groups = new Map<string, string>();
+  for (const metric in values) {
+    if (!isMetricName(metric)) throw new MapError(`msg.v: unknown metric "${metric}"`);
+    const q = qualities[metric] ?? 'good';
+    if (q !== 'good' && q !== 'poor' && q !== 'invalid') throw new MapError(`msg.q.${metric}: expected good, poor or invalid`);
+    const field = `${escapeKey(metric)}=${formatFloat(values[metric] as number, `msg.v.${metric}`)}`;
+    const prev = groups.get(q);
+    groups.set(q, prev === undefined ? field : `${prev},${field}`);
+  }
+  if (groups.size === 0) throw new MapError('msg.v: no values');
+  const ts = timestamp(m.ts, 'msg');
+  const lines: string[] = [];
+  for (const [q, fields] of groups) {
+    const tags = renderTags(
+      [
+        ['device', device],
+        ['patient', m.patientId, 'patientId'],
+        ['ward', m.ward],
+        ['bed', m.bed],
+        // a tag only when not good, as for single observations
+        ['quality', q === 'good' ? undefined : q],
+      ],
+      'msg',
+    );
+    lines.push(`vitals${tags} ${fields} ${ts}`);
+  }
+  return lines.join('\n');
+}
+
 function techLine(e: Record<string, unknown>): string {
   const device = requireString(e.deviceId, 'tech.deviceId');
   const kind = requireString(e.kind, 'tech.kind');
@@ -192,12 +229,15 @@ function alarmLine(a: Record<string, unknown>): string {
 }
 
 /**
- * Maps one decoded spool record (any JSON value) to a line.
+ * Maps one decoded spool record (any JSON value) to a line (a device message: to its lines,
+ * joined by newlines).
  * @throws Error with a reason naming the bad field; {@link encodeEntries} turns it into a rejection.
  */
 export function recordToLine(record: unknown): string {
   const r = object(record, 'record');
   switch (r.t) {
+    case 'msg':
+      return messageLines(object(r.m, 'msg'));
     case 'obs':
       return obsLine(object(r.o, 'obs'));
     case 'tech':

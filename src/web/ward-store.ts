@@ -5,7 +5,7 @@
  * exactly what is stored and scored; saved and restored with the detectors' state, so a restart
  * brings it back as it was. InfluxDB keeps the long record.
  */
-import type { AlarmTransition, MetricName, SpoolRecord } from '../core/types.js';
+import type { AlarmTransition, DeviceMessage, MetricName, Observation, SpoolRecord } from '../core/types.js';
 import type { News2Event } from '../detectors/pipeline.js';
 import { TrendRing, type TrendPoint, type TrendRingState } from './trend-ring.js';
 
@@ -114,30 +114,36 @@ export class WardStore {
     const changed = new Map<string, Partial<Record<WardMetric, LatestValue>>>();
     for (const r of records) {
       if (r.t === 'tech') this.sensorEvent(r.e.patientId, r.e.deviceId, r.e.kind, r.e.ts);
-      if (r.t !== 'obs') continue;
-      const o = r.o;
-      if (o.patientId === undefined) {
-        this.unassigned.set(o.deviceId, Math.max(o.ts, this.unassigned.get(o.deviceId) ?? 0));
-        continue;
-      }
-      this.unassigned.delete(o.deviceId);
-      if (!SHOWN.has(o.metric) || o.quality === 'invalid') continue;
-      const m = o.metric as WardMetric;
-      const p = this.data(o.patientId);
-      const prev = p.latest.get(m);
-      // drawn at the device's time, but never later than the gateway received it: a device clock
-      // that runs ahead must not push a patient's trend into the future
-      const ts = Math.min(o.ts, o.rt ?? o.ts);
-      if (prev === undefined || ts >= prev.ts) {
-        const value: LatestValue = { v: o.value, ts, deviceId: o.deviceId, quality: o.quality };
-        p.latest.set(m, value);
-        const c = changed.get(o.patientId) ?? {};
-        c[m] = value;
-        changed.set(o.patientId, c);
-      }
-      this.addPoint(p, m, ts, o.value);
+      else if (r.t === 'msg') {
+        const { m } = r;
+        for (const metric in m.v) this.value(m, metric as MetricName, m.v[metric as MetricName]!, m.q?.[metric as MetricName] ?? 'good', changed);
+      } else if (r.t === 'obs') this.value(r.o, r.o.metric, r.o.value, r.o.quality, changed);
     }
     return changed;
+  }
+
+  /** One value of a device message (or an observation), into the latest values and the trends. */
+  private value(o: DeviceMessage | Observation, metric: MetricName, v: number, quality: string, changed: Map<string, Partial<Record<WardMetric, LatestValue>>>): void {
+    if (o.patientId === undefined) {
+      this.unassigned.set(o.deviceId, Math.max(o.ts, this.unassigned.get(o.deviceId) ?? 0));
+      return;
+    }
+    this.unassigned.delete(o.deviceId);
+    if (!SHOWN.has(metric) || quality === 'invalid') return;
+    const m = metric as WardMetric;
+    const p = this.data(o.patientId);
+    const prev = p.latest.get(m);
+    // drawn at the device's time, but never later than the gateway received it: a device clock
+    // that runs ahead must not push a patient's trend into the future
+    const ts = Math.min(o.ts, o.rt ?? o.ts);
+    if (prev === undefined || ts >= prev.ts) {
+      const value: LatestValue = { v, ts, deviceId: o.deviceId, quality };
+      p.latest.set(m, value);
+      const c = changed.get(o.patientId) ?? {};
+      c[m] = value;
+      changed.set(o.patientId, c);
+    }
+    this.addPoint(p, m, ts, v);
   }
 
   addNews2(e: News2Event): void {

@@ -140,7 +140,7 @@ describe('the image from deploy/Dockerfile', () => {
       for (let k = 0; k < 10; k++) await device.publishAsync('vigil/v1/dev/wb-07/obs', JSON.stringify({ ts: t0 + k * 1000, obs: { hr: hr(k), spo2: 97 } }), { qos: 1 });
       await device.endAsync();
       const before = (await healthz(base)).spool.lastSeq;
-      expect(before).toBeGreaterThanOrEqual(20);
+      expect(before).toBeGreaterThanOrEqual(10); // a record a message
 
       await dockerOk(['kill', '-s', 'KILL', name]);
       writeConfig(true); // InfluxDB from now on: what reaches it after the restart came from the volume

@@ -76,7 +76,10 @@ describe('fault: spool at its bound', () => {
       for (;;) {
         const batch = await reader.read(10_000);
         if (batch.entries.length === 0) break;
-        for (const e of batch.entries) if ((JSON.parse(e.payload.toString()) as { t: string }).t === 'obs') obs++;
+        for (const e of batch.entries) {
+          const r = JSON.parse(e.payload.toString()) as { t: string; m?: { v: object } };
+          if (r.t === 'msg') obs += Object.keys(r.m!.v).length;
+        }
         await reader.commit(batch.next);
       }
       expect({ sent: sentTotal, acked: ackedTotal, obsInSpool: obs }).toEqual({ sent: sentTotal, acked: ackedTotal, obsInSpool: ackedTotal * 10 });

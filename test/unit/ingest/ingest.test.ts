@@ -1,5 +1,5 @@
 /**
- * Ingest's own rules, with an in-memory spool: records reach listeners in spool order whatever
+ * Ingest's own rules, with an in-memory spool: a device message is one record; records reach listeners in spool order whatever
  * order the appends complete in, stamped on one time line that never goes back; a state a device
  * repeats with every message is stored when it changes, and a change the spool refused is tried
  * again with the next message.
@@ -52,7 +52,7 @@ describe('Ingest', () => {
     spool.complete(0);
     await Promise.all([a, b]);
     expect(seen.map((s) => s.first)).toEqual([1, 2]);
-    expect(seen.map((s) => (s.records[0] as { o: { value: number } }).o.value)).toEqual([70, 71]);
+    expect(seen.map((s) => (s.records[0] as { m: { v: { hr: number } } }).m.v.hr)).toEqual([70, 71]);
     expect(ticks).toEqual([2500]);
   });
 
@@ -67,8 +67,8 @@ describe('Ingest', () => {
     ];
     while (spool.pending.length > 0) spool.complete(0);
     await Promise.all(done);
-    const obs = seen.flatMap((s) => s.records).map((r) => (r as { o: { ts: number; rt?: number } }).o);
-    expect(obs.map((o) => [o.ts - T, o.rt === undefined ? undefined : o.rt - T])).toEqual([[5000, undefined], [5000, undefined], [36_000, 6000]]);
+    const msgs = seen.flatMap((s) => s.records).map((r) => (r as { m: { ts: number; rt?: number } }).m);
+    expect(msgs.map((m) => [m.ts - T, m.rt === undefined ? undefined : m.rt - T])).toEqual([[5000, undefined], [5000, undefined], [36_000, 6000]]);
   });
 
   it('stores a state the device repeats with each message when it changes; a refused change is tried again', async () => {
@@ -91,6 +91,6 @@ describe('Ingest', () => {
     const kinds = seen.flatMap((s) => s.records).flatMap((r) => (r.t === 'tech' ? [`${r.e.ts - T} ${r.e.kind}`] : []));
     expect(kinds).toEqual(['1 sensor_ok', '4 sensor_off', '6 sensor_ok']);
     // every message's observation is stored all the same
-    expect(seen.flatMap((s) => s.records).filter((r) => r.t === 'obs')).toHaveLength(5);
+    expect(seen.flatMap((s) => s.records).filter((r) => r.t === 'msg')).toHaveLength(5);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PipelineInput } from '../../../src/detectors/pipeline.js';
 import { parseLine } from '../../../src/replay/reader.js';
-import { formatInput, inputFromSpool } from '../../../src/replay/writer.js';
+import { formatInput, inputsFromSpool } from '../../../src/replay/writer.js';
 import { obs, settings, tech } from '../detectors/helpers.js';
 
 describe('recording writer', () => {
@@ -28,10 +28,15 @@ describe('recording writer', () => {
     expect(formatInput({ type: 'tick', ts: 0 })).toBeNull();
   });
 
-  it('feeds spool observation and technical records, not alarm records', () => {
+  it('feeds spool device messages (an input per observation), observation and technical records, not alarm records', () => {
     const o = obs(0, 'spo2', 97);
     if (o.type !== 'obs') throw new Error('unreachable');
-    expect(inputFromSpool({ t: 'obs', o: o.obs })).toEqual(o);
-    expect(inputFromSpool({ t: 'alarm', a: { ts: 0, id: 'x', kind: 'limit', priority: 'low', state: 'raised', reason: 'r' } })).toBeNull();
+    expect(inputsFromSpool({ t: 'obs', o: o.obs })).toEqual([o]);
+    const m = { ts: o.obs.ts, rt: o.obs.ts + 5, deviceId: 'ox1', patientId: 'P1', v: { spo2: 97, hr: 72 }, q: { hr: 'poor' as const } };
+    expect(inputsFromSpool({ t: 'msg', m })).toEqual([
+      { type: 'obs', obs: { ts: m.ts, rt: m.rt, deviceId: 'ox1', metric: 'spo2', value: 97, unit: '%', quality: 'good', patientId: 'P1' } },
+      { type: 'obs', obs: { ts: m.ts, rt: m.rt, deviceId: 'ox1', metric: 'hr', value: 72, unit: '/min', quality: 'poor', patientId: 'P1' } },
+    ]);
+    expect(inputsFromSpool({ t: 'alarm', a: { ts: 0, id: 'x', kind: 'limit', priority: 'low', state: 'raised', reason: 'r' } })).toEqual([]);
   });
 });

@@ -125,3 +125,25 @@ describe('encodeEntries', () => {
     expect(result.rejected[0]?.raw).toBe('{not json');
   });
 });
+
+describe('device messages', () => {
+  const msg = (extra: object = {}): SpoolRecord => ({ t: 'msg', m: { ts: 1_700_000_000_000, deviceId: 'wb-1', patientId: 'P 1', ward: 'W1', bed: '4', v: { hr: 72, spo2: 97, temp: 36.8 }, ...extra } });
+
+  it('is one point with a field per good value, the same series an observation a line would give', () => {
+    expect(recordToLine(msg())).toBe('vitals,device=wb-1,patient=P\\ 1,ward=W1,bed=4 hr=72,spo2=97,temp=36.8 1700000000000');
+  });
+
+  it('puts values of another quality on a line of their own, tagged with it', () => {
+    expect(recordToLine(msg({ q: { spo2: 'invalid', temp: 'poor' } })).split('\n')).toEqual([
+      'vitals,device=wb-1,patient=P\\ 1,ward=W1,bed=4 hr=72 1700000000000',
+      'vitals,device=wb-1,patient=P\\ 1,ward=W1,bed=4,quality=invalid spo2=97 1700000000000',
+      'vitals,device=wb-1,patient=P\\ 1,ward=W1,bed=4,quality=poor temp=36.8 1700000000000',
+    ]);
+  });
+
+  it('rejects a message with a bad value, naming it, and one with no values', () => {
+    const { lines, rejected } = encodeEntries([entry(1, msg({ v: { hr: 'fast' } })), entry(2, msg({ v: {} })), entry(3, msg())]);
+    expect(rejected.map((r) => [r.seq, r.reason])).toEqual([[1, 'msg.v.hr: not a finite number'], [2, 'msg.v: no values']]);
+    expect(lines.map((l) => l.seq)).toEqual([3]);
+  });
+});
