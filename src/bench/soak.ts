@@ -57,13 +57,17 @@ export async function runSoak(env: BenchEnv, o: SoakOptions): Promise<SoakResult
     const rss: number[] = [gw.rss() / MB];
     let maxLag = 0;
     for (let m = 1; m <= o.minutes; m++) {
+      let heap = '';
       for (let s = 0; s < 60; s += 5) {
         await sleep(5000);
         gw.assertAlive();
-        maxLag = Math.max(maxLag, Number((await gw.health()).influx?.lagRecords ?? 0));
+        const h = await gw.health();
+        maxLag = Math.max(maxLag, Number(h.influx?.lagRecords ?? 0));
+        const mem = h.memory as { heapUsed: number; heapTotal: number; external: number } | undefined;
+        if (mem) heap = `heap ${(mem.heapUsed / MB).toFixed(0)}/${(mem.heapTotal / MB).toFixed(0)} MB, external ${(mem.external / MB).toFixed(0)} MB`;
       }
       rss.push(gw.rss() / MB);
-      env.progress(`${label}: minute ${m}/${o.minutes}  rss ${rss.at(-1)!.toFixed(0)} MB  writer lag max ${maxLag}`);
+      env.progress(`${label}: minute ${m}/${o.minutes}  rss ${rss.at(-1)!.toFixed(0)} MB  ${heap}  writer lag max ${maxLag}`);
     }
     const end = await clients.stop();
     const half = Math.floor(rss.length / 2);

@@ -103,15 +103,25 @@ export function isLimitMetric(m: string): m is LimitMetric {
   return (LIMIT_METRICS as readonly string[]).includes(m);
 }
 
+/** `metric:level`, made once (every value of every patient looks its levels up). */
+const LEVEL_KEYS = new Map(LIMIT_METRICS.map((m) => [m, new Map(LEVELS.map((l) => [l, `${m}:${l}`]))]));
+const levelKey = (metric: LimitMetric, level: Level): string => LEVEL_KEYS.get(metric)!.get(level)!;
+
 export class LimitDetector {
   /** patientId → `${metric}:${level}` → state (normal is absence). */
   private readonly states = new Map<string, Map<string, LevelState>>();
+  /** patientId → metric → the limits in force, until the patient's settings change. */
+  private readonly inForce = new Map<string, Map<LimitMetric, EffectiveLimits>>();
 
   constructor(private readonly ctx: DetectorContext) {}
 
   /** The limits in force for a patient (see `limitsInForce`). */
   limitsFor(patientId: string, metric: LimitMetric): EffectiveLimits {
-    return limitsInForce(this.ctx.config, this.ctx.settings(patientId), metric);
+    let m = this.inForce.get(patientId);
+    if (!m) this.inForce.set(patientId, (m = new Map()));
+    let l = m.get(metric);
+    if (!l) m.set(metric, (l = limitsInForce(this.ctx.config, this.ctx.settings(patientId), metric)));
+    return l;
   }
 
   /** A good value for a patient, at virtual time `t`. */
@@ -122,7 +132,7 @@ export class LimitDetector {
     const lim = this.limitsFor(patientId, metric);
     for (const level of LEVELS) {
       const limit = lim[level];
-      const key = `${metric}:${level}`;
+      const key = levelKey(metric, level);
       const st = this.patient(patientId).get(key);
       if (limit === null) {
         if (st) {
@@ -142,6 +152,7 @@ export class LimitDetector {
    * switched off ends its breach.
    */
   limitsChanged(patientId: string, t: number): void {
+    this.inForce.delete(patientId);
     const m = this.states.get(patientId);
     if (!m) return;
     for (const [key, st] of [...m]) {
@@ -167,6 +178,7 @@ export class LimitDetector {
 
   /** Forgets a patient (discharged): their alarms are ended by the manager, not here. */
   forget(patientId: string): void {
+    this.inForce.delete(patientId);
     for (const key of this.states.get(patientId)?.keys() ?? []) this.ctx.clock.cancel(`limit|${patientId}|${key}`);
     this.states.delete(patientId);
   }
@@ -277,9 +289,10 @@ export class LimitDetector {
     const breach = side === 'low' ? v < limit : v > limit;
     const recovered = side === 'low' ? v >= limit + lim.hysteresis : v <= limit - lim.hysteresis;
     const m = this.patient(patientId);
-    const key = `${metric}:${level}`;
-    const timerKey = `limit|${patientId}|${key}`;
+    const key = levelKey(metric, level);
     const st = m.get(key);
+    if (!st && !breach) return; // normal stays normal: nothing to do (the common case)
+    const timerKey = `limit|${patientId}|${key}`;
     const info = metricInfo(metric);
     const word = side === 'low' ? 'below' : 'above';
 

@@ -145,6 +145,28 @@ export function scoreNews2(inputs: News2Inputs, spo2Scale: 1 | 2): News2Result {
   return { score, band: news2Band(score, maxSingle), complete: missing.length === 0, missing, parts };
 }
 
+/**
+ * The score, band and completeness of `scoreNews2` without its parts: what deciding whether the
+ * score changed needs, for every value of every patient.
+ */
+export function scoreNews2Totals(inputs: News2Inputs, spo2Scale: 1 | 2): { score: number; band: News2Band; complete: boolean } {
+  let score = 0;
+  let maxSingle = 0;
+  let complete = true;
+  const onOxygen = (inputs.o2 ?? 0) >= 1;
+  for (const p of NEWS2_PARAMS) {
+    const v = inputs[p];
+    if (v === undefined) {
+      complete = false;
+      continue;
+    }
+    const points = scoreParam(p, v, spo2Scale, onOxygen);
+    score += points;
+    if (points > maxSingle) maxSingle = points;
+  }
+  return { score, band: news2Band(score, maxSingle), complete };
+}
+
 function scoreParam(p: News2Param, v: number, scale: 1 | 2, onOxygen: boolean): number {
   switch (p) {
     case 'rr':

@@ -17,8 +17,8 @@
 import type { MetricName, Observation, Placement } from '../core/types.js';
 import type { AlarmCondition } from '../alarms/manager.js';
 import { secs, type DetectorContext } from './context.js';
-import { scoreNews2, type News2Band, type News2Inputs, type News2Param, type News2Part } from './news2-score.js';
-import { median } from './smoothing.js';
+import { scoreNews2, scoreNews2Totals, type News2Band, type News2Inputs, type News2Param, type News2Part } from './news2-score.js';
+import { SampleWindow, type Sample } from './sample-window.js';
 
 /** A NEWS2 score as it changed. */
 export interface News2Event extends Placement {
@@ -39,11 +39,6 @@ const SOURCES = ['hr', 'pr', 'spo2', 'rr', 'sbp', 'temp', 'acvpu', 'o2'] as cons
 type Source = (typeof SOURCES)[number];
 const CONTINUOUS: ReadonlySet<Source> = new Set(['hr', 'pr', 'spo2', 'rr']);
 
-interface Sample {
-  ts: number;
-  v: number;
-  deviceId: string;
-}
 
 /** A patient's NEWS2 band alarm, pending (entry hold) or raised. */
 interface BandAlarm {
@@ -64,7 +59,7 @@ function describe(ev: News2Event): string {
 }
 
 interface PatientState {
-  samples: Map<Source, Sample[]>;
+  samples: Map<Source, SampleWindow>;
   latest: Map<Source, Sample>;
   /** the band alarm raised or pending, if any */
   alarm?: BandAlarm;
@@ -72,6 +67,8 @@ interface PatientState {
   last?: News2Event;
   /** last computed, emitted or not (parts may differ from `last`) */
   current?: News2Event;
+  /** when `current` is not built: the time it would be computed at (nothing has changed since) */
+  currentAt?: number;
 }
 
 /** Everything the detector holds, as JSON data: `[patientId, state]` with its maps as entry lists. */
@@ -83,8 +80,23 @@ export function isNews2Source(m: MetricName): m is Source {
   return (SOURCES as readonly string[]).includes(m);
 }
 
+/**
+ * Where each parameter comes from, in scoring order. [NEWS2] pulse: the heart rate, or the
+ * oximeter's pulse rate when there is no fresh heart rate.
+ */
+const PARAM_SOURCES: ReadonlyArray<readonly [News2Param, readonly Source[]]> = [
+  ['rr', ['rr']],
+  ['spo2', ['spo2']],
+  ['o2', ['o2']],
+  ['sbp', ['sbp']],
+  ['pulse', ['hr', 'pr']],
+  ['acvpu', ['acvpu']],
+  ['temp', ['temp']],
+];
+
 export class News2Detector {
   private readonly patients = new Map<string, PatientState>();
+  private readonly scratch: { -readonly [K in News2Param]?: number } = { rr: undefined, spo2: undefined, o2: undefined, sbp: undefined, pulse: undefined, acvpu: undefined, temp: undefined };
 
   constructor(
     private readonly ctx: DetectorContext,
@@ -100,13 +112,18 @@ export class News2Detector {
     let v = obs.value;
     if (CONTINUOUS.has(src)) {
       const win = this.ctx.config.news2.smoothingSeconds * 1000;
-      const list = p.samples.get(src) ?? [];
-      list.push({ ts: t, v, deviceId: obs.deviceId });
-      while (list.length > 0 && list[0]!.ts < t - win) list.shift();
-      p.samples.set(src, list);
-      v = median(list.map((s) => s.v));
+      let w = p.samples.get(src);
+      if (!w) p.samples.set(src, (w = new SampleWindow()));
+      w.push(t, v, obs.deviceId);
+      w.dropBefore(t - win);
+      v = w.median();
     }
-    p.latest.set(src, { ts: t, v, deviceId: obs.deviceId });
+    const l = p.latest.get(src);
+    if (l) {
+      l.ts = t;
+      l.v = v;
+      l.deviceId = obs.deviceId;
+    } else p.latest.set(src, { ts: t, v, deviceId: obs.deviceId });
     const staleMs = this.ctx.config.news2.staleSeconds[src] * 1000;
     this.ctx.clock.set(`news2-stale|${patientId}|${src}`, t + staleMs);
     this.recompute(patientId, t);
@@ -116,12 +133,12 @@ export class News2Detector {
   dropDevice(patientId: string, deviceId: string, t: number): void {
     const p = this.patients.get(patientId);
     if (!p) return;
-    for (const [src, list] of p.samples) p.samples.set(src, list.filter((x) => x.deviceId !== deviceId));
+    for (const w of p.samples.values()) w.removeDevice(deviceId);
     for (const [src, l] of [...p.latest]) {
       if (l.deviceId !== deviceId) continue;
-      const rest = p.samples.get(src) ?? [];
-      const last = rest.at(-1);
-      if (last) p.latest.set(src, { ts: last.ts, v: median(rest.map((x) => x.v)), deviceId: last.deviceId });
+      const rest = p.samples.get(src);
+      const last = rest?.last();
+      if (rest && last) p.latest.set(src, { ts: last.ts, v: rest.median(), deviceId: last.deviceId });
       else p.latest.delete(src);
     }
     this.recompute(patientId, t);
@@ -130,43 +147,48 @@ export class News2Detector {
   /** Re-scores a patient at virtual time `t` (settings changed, or a value went stale). */
   recompute(patientId: string, t: number): void {
     const p = this.patient(patientId);
-    const fresh = (s: Source): number | undefined => {
-      const l = p.latest.get(s);
-      if (!l) return undefined;
-      return t - l.ts < this.ctx.config.news2.staleSeconds[s] * 1000 ? l.v : undefined;
-    };
-    const inputs: { -readonly [K in News2Param]?: number } = {};
-    const put = (k: News2Param, v: number | undefined): void => {
-      if (v !== undefined) inputs[k] = v;
-    };
-    put('rr', fresh('rr'));
-    put('spo2', fresh('spo2'));
-    put('o2', fresh('o2'));
-    put('sbp', fresh('sbp'));
-    put('pulse', fresh('hr') ?? fresh('pr'));
-    put('acvpu', fresh('acvpu'));
-    put('temp', fresh('temp'));
-    if (Object.keys(inputs).length === 0 && !p.last) return;
+    const inputs = this.inputsAt(p, t);
+    if (inputs === undefined && !p.last) return;
     const scale = this.ctx.settings(patientId).spo2Scale ?? 1;
-    const r = scoreNews2(inputs as News2Inputs, scale);
     const prev = p.last;
-    const ev: News2Event = {
-      type: 'news2',
-      ts: t,
-      ...this.ctx.placement(patientId),
-      patientId,
-      score: r.score,
-      band: r.band,
-      complete: r.complete,
-      missing: r.missing,
-      parts: r.parts,
-      spo2Scale: scale,
-    };
+    // the score as it stands is built only when it changed (or is asked for: `current`)
+    const r = scoreNews2Totals(inputs ?? {}, scale);
+    if (prev && prev.score === r.score && prev.band === r.band && prev.complete === r.complete) {
+      delete p.current;
+      p.currentAt = t;
+      return;
+    }
+    const ev = this.event(patientId, inputs ?? {}, scale, t);
     p.current = ev;
-    if (prev && prev.score === r.score && prev.band === r.band && prev.complete === r.complete) return;
+    delete p.currentAt;
     p.last = ev;
     this.emit(ev);
     this.bandAlarm(ev, p);
+  }
+
+  /**
+   * The fresh parameter values at `t` (none: undefined), in an object reused from call to call:
+   * use it before the next call (this runs for every value of every patient).
+   */
+  private inputsAt(p: PatientState, t: number): News2Inputs | undefined {
+    const inputs = this.scratch;
+    let any = false;
+    for (const [param, sources] of PARAM_SOURCES) {
+      inputs[param] = undefined; // missing, unless a fresh value follows (the object keeps its shape)
+      for (const s of sources) {
+        const l = p.latest.get(s);
+        if (!l || t - l.ts >= this.ctx.config.news2.staleSeconds[s] * 1000) continue;
+        inputs[param] = l.v;
+        any = true;
+        break;
+      }
+    }
+    return any ? inputs : undefined;
+  }
+
+  private event(patientId: string, inputs: News2Inputs, scale: 1 | 2, t: number): News2Event {
+    const r = scoreNews2(inputs, scale);
+    return { type: 'news2', ts: t, ...this.ctx.placement(patientId), patientId, score: r.score, band: r.band, complete: r.complete, missing: r.missing, parts: r.parts, spo2Scale: scale };
   }
 
   /**
@@ -195,10 +217,11 @@ export class News2Detector {
   }
 
   snapshot(): News2DetectorState {
+    for (const id of this.patients.keys()) this.current(id);
     return [...this.patients].map(([id, p]) => [
       id,
       structuredClone({
-        samples: [...p.samples],
+        samples: [...p.samples].map(([src, w]) => [src, w.toArray()]),
         latest: [...p.latest],
         ...(p.alarm && { alarm: p.alarm }),
         ...(p.last && { last: p.last }),
@@ -211,7 +234,7 @@ export class News2Detector {
     this.patients.clear();
     for (const [id, d] of structuredClone(s)) {
       this.patients.set(id, {
-        samples: new Map(d.samples),
+        samples: new Map(d.samples.map(([src, list]) => [src, SampleWindow.from(list)])),
         latest: new Map(d.latest),
         ...(d.alarm && { alarm: d.alarm }),
         ...(d.last && { last: d.last }),
@@ -222,7 +245,11 @@ export class News2Detector {
 
   /** The latest score for a patient, if any (computed at its `ts`, even if not emitted). */
   current(patientId: string): News2Event | undefined {
-    return this.patients.get(patientId)?.current;
+    const p = this.patients.get(patientId);
+    if (!p || p.current || p.currentAt === undefined) return p?.current;
+    p.current = this.event(patientId, this.inputsAt(p, p.currentAt) ?? {}, this.ctx.settings(patientId).spo2Scale ?? 1, p.currentAt);
+    delete p.currentAt;
+    return p.current;
   }
 
   /**

@@ -357,6 +357,7 @@ export class Pipeline {
     const prev = this.placementBy.get(p.patientId);
     const ward = p.ward ?? prev?.ward;
     const bed = p.bed ?? prev?.bed;
+    if (prev && prev.ward === ward && prev.bed === bed) return; // the same, as almost always
     this.placementBy.set(p.patientId, {
       patientId: p.patientId,
       ...(ward !== undefined && { ward }),

@@ -1,20 +1,5 @@
-/** Small robust statistics for smoothing noisy continuous signals. */
+/** Smoothing noisy continuous signals (the median window is sample-window.ts). */
 
-/**
- * Median of the values; the mean of the two middle ones for an even count.
- * @returns NaN for an empty list
- */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-/**
- * Exponentially weighted moving average for irregularly spaced samples: the weight of the past
- * decays with time, not with the sample count.
- */
 /** A `TimeEwma`'s state as JSON data. */
 export interface TimeEwmaState {
   readonly v: number | null;
@@ -22,6 +7,10 @@ export interface TimeEwmaState {
   readonly first: number | null;
 }
 
+/**
+ * Exponentially weighted moving average for irregularly spaced samples: the weight of the past
+ * decays with time, not with the sample count.
+ */
 export class TimeEwma {
   private v: number | undefined;
   private t = 0;

@@ -67,6 +67,8 @@ export type SensorHook = (patientId: string, deviceId: string, t: number, reason
 
 export class TechnicalDetector {
   private readonly devices = new Map<string, DeviceState>();
+  /** Each device's signal-loss deadline key, made once. */
+  private readonly lossKeys = new Map<string, string>();
 
   /**
    * @param onSuppress a sensor condition was raised: hold the device's physiological alarms
@@ -92,9 +94,11 @@ export class TechnicalDetector {
   /** Any observation (any quality, even one sent late) shows the device is alive. */
   onContact(obs: Observation, t: number): void {
     const dev = obs.deviceId;
-    this.end(dev, 'device_offline', t, 'data received');
+    // (looked up first: this runs for every value, and a reason is text to build)
+    const raised = (this.devices.get(dev)?.active.size ?? 0) > 0;
+    if (raised) this.end(dev, 'device_offline', t, 'data received');
     if (obs.patientId !== undefined) {
-      this.end(dev, 'unassigned_device', t, `assigned to ${obs.patientId}`);
+      if (raised) this.end(dev, 'unassigned_device', t, `assigned to ${obs.patientId}`);
       if (CONTINUOUS.has(obs.metric)) {
         this.device(dev).streams = obs.patientId;
         this.alive(dev, t, 'data received again');
@@ -107,7 +111,9 @@ export class TechnicalDetector {
     const dev = obs.deviceId;
     this.onContact(obs, t);
     // a good vital sign is a working sensor; a battery reading says nothing about the sensor
-    if (obs.quality === 'good' && metricInfo(obs.metric).clinical) for (const c of SENSOR) this.endSensor(dev, c, t, `good signal from ${dev}`);
+    if (obs.quality === 'good' && metricInfo(obs.metric).clinical && (this.devices.get(dev)?.sensor.size ?? 0) > 0) {
+      for (const c of SENSOR) this.endSensor(dev, c, t, `good signal from ${dev}`);
+    }
     if (obs.metric === 'battery') {
       const low = this.ctx.config.technical.lowBatteryPercent;
       if (obs.value < low) this.start({ ...obs, ts: t }, 'battery_low', `battery ${obs.value} % on ${dev}`, obs.value);
@@ -204,9 +210,11 @@ export class TechnicalDetector {
     const d = this.devices.get(dev);
     const patientId = d?.streams;
     if (d === undefined || patientId === undefined) return;
-    this.end(dev, 'signal_loss', t, reason);
+    if (d.active.size > 0) this.end(dev, 'signal_loss', t, reason);
     d.lossPatient = patientId;
-    this.ctx.clock.set(`signal-loss|${dev}`, t + this.ctx.config.technical.signalLossSeconds * 1000);
+    let key = this.lossKeys.get(dev);
+    if (key === undefined) this.lossKeys.set(dev, (key = `signal-loss|${dev}`));
+    this.ctx.clock.set(key, t + this.ctx.config.technical.signalLossSeconds * 1000);
   }
 
   private sensorDelayMs(c: SensorCondition): number {

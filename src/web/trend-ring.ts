@@ -1,10 +1,10 @@
 /**
  * A fixed-size trend of one vital: the mean, lowest and highest value and count of each time
- * bucket, for the last `slots` buckets, in typed arrays (18 bytes a bucket, allocated once).
- * However long the gateway runs, a trend holds the same memory; data older than its window, or
- * older than what its bucket now holds, is dropped.
+ * bucket, for the last `slots` buckets, in typed arrays (10 bytes a bucket, allocated once: the
+ * mean in single precision, the lowest and highest to 0.1 of the unit, the bucket implied by the
+ * slot). However long the gateway runs, a trend holds the same memory; data older than its window
+ * is dropped.
  */
-
 /** One trend point: mean, lowest and highest value within the bucket starting at `t` (epoch ms). */
 export interface TrendPoint {
   t: number;
@@ -23,15 +23,19 @@ export interface TrendRingState {
 }
 
 const EMPTY = -1;
+/** lo and hi are kept in tenths of the unit. */
+const SCALE = 10;
+const BYTES_PER_SLOT = 4 + 2 + 2 + 2;
+
+const tenths = (v: number): number => Math.max(-32768, Math.min(32767, Math.round(v * SCALE)));
 
 export class TrendRing {
-  /** Bucket number (`floor(t / bucketMs)`) held by each slot, or EMPTY. */
-  private readonly bucket: Int32Array;
   private readonly mean: Float32Array;
-  private readonly lo: Float32Array;
-  private readonly hi: Float32Array;
+  private readonly lo: Int16Array;
+  private readonly hi: Int16Array;
+  /** Values in the bucket; 0: an empty slot. */
   private readonly n: Uint16Array;
-  /** The newest bucket number seen (EMPTY before any). */
+  /** The newest bucket number (`floor(t / bucketMs)`) seen, EMPTY before any. */
   private newest = EMPTY;
 
   constructor(
@@ -40,10 +44,9 @@ export class TrendRing {
     /** buckets kept */
     readonly slots: number,
   ) {
-    this.bucket = new Int32Array(slots).fill(EMPTY);
     this.mean = new Float32Array(slots);
-    this.lo = new Float32Array(slots);
-    this.hi = new Float32Array(slots);
+    this.lo = new Int16Array(slots);
+    this.hi = new Int16Array(slots);
     this.n = new Uint16Array(slots);
   }
 
@@ -56,23 +59,27 @@ export class TrendRing {
   add(t: number, v: number): void {
     const b = Math.floor(t / this.bucketMs);
     if (this.newest !== EMPTY && b <= this.newest - this.slots) return;
-    const i = b % this.slots;
-    const held = this.bucket[i]!;
-    if (held !== b) {
-      if (held > b) return; // the slot already holds a newer bucket
-      this.bucket[i] = b;
-      this.mean[i] = v;
-      this.lo[i] = v;
-      this.hi[i] = v;
-      this.n[i] = 1;
-    } else {
-      const n = Math.min(this.n[i]! + 1, 0xffff);
-      this.mean[i] = this.mean[i]! + (v - this.mean[i]!) / n;
-      if (v < this.lo[i]!) this.lo[i] = v;
-      if (v > this.hi[i]!) this.hi[i] = v;
-      this.n[i] = n;
+    if (b > this.newest) {
+      // the buckets the window moves past are emptied for reuse
+      const from = this.newest === EMPTY ? b : Math.max(this.newest + 1, b - this.slots + 1);
+      for (let k = from; k <= b; k++) this.n[k % this.slots] = 0;
+      this.newest = b;
     }
-    if (b > this.newest) this.newest = b;
+    const i = b % this.slots;
+    const n = this.n[i]!;
+    if (n === 0) {
+      this.mean[i] = v;
+      this.lo[i] = tenths(v);
+      this.hi[i] = tenths(v);
+      this.n[i] = 1;
+      return;
+    }
+    const next = Math.min(n + 1, 0xffff);
+    this.mean[i] = this.mean[i]! + (v - this.mean[i]!) / next;
+    const x = tenths(v);
+    if (x < this.lo[i]!) this.lo[i] = x;
+    if (x > this.hi[i]!) this.hi[i] = x;
+    this.n[i] = next;
   }
 
   /** Points of the buckets starting at or after `sinceTs` (and before `untilTs`), oldest first. */
@@ -82,14 +89,14 @@ export class TrendRing {
     const first = Math.max(this.newest - this.slots + 1, Math.ceil(sinceTs / this.bucketMs));
     for (let b = first; b <= this.newest && b * this.bucketMs < untilTs; b++) {
       const i = b % this.slots;
-      if (this.bucket[i] !== b) continue;
-      out.push({ t: b * this.bucketMs, v: round(this.mean[i]!), lo: round(this.lo[i]!), hi: round(this.hi[i]!), n: this.n[i]! });
+      if (this.n[i] === 0) continue;
+      out.push({ t: b * this.bucketMs, v: round(this.mean[i]!), lo: this.lo[i]! / SCALE, hi: this.hi[i]! / SCALE, n: this.n[i]! });
     }
     return out;
   }
 
   snapshot(): TrendRingState {
-    const parts = [this.bucket, this.mean, this.lo, this.hi, this.n].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    const parts = [this.mean, this.lo, this.hi, this.n].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
     return { bucketMs: this.bucketMs, slots: this.slots, newest: this.newest, data: Buffer.concat(parts).toString('base64') };
   }
 
@@ -97,18 +104,12 @@ export class TrendRing {
   static restore(s: TrendRingState, bucketMs: number, slots: number): TrendRing {
     const saved = new TrendRing(s.bucketMs, s.slots);
     const buf = Buffer.from(s.data, 'base64');
-    const n = s.slots;
-    if (buf.length !== n * 18) throw new Error(`trend snapshot of ${buf.length} bytes, expected ${n * 18}`);
+    if (buf.length !== s.slots * BYTES_PER_SLOT) throw new Error(`trend snapshot of ${buf.length} bytes, expected ${s.slots * BYTES_PER_SLOT}`);
     let at = 0;
-    const take = <T extends Int32Array | Float32Array | Uint16Array>(into: T): void => {
+    for (const into of [saved.mean, saved.lo, saved.hi, saved.n]) {
       new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(buf.subarray(at, at + into.byteLength));
       at += into.byteLength;
-    };
-    take(saved.bucket);
-    take(saved.mean);
-    take(saved.lo);
-    take(saved.hi);
-    take(saved.n);
+    }
     saved.newest = s.newest;
     if (s.bucketMs === bucketMs && s.slots === slots) return saved;
     const ring = new TrendRing(bucketMs, slots);

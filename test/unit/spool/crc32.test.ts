@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../../src/spool/crc32.js';
 
-/** Bit-at-a-time CRC-32, the definition the table version must match. */
+/** Bit-at-a-time CRC-32, the definition zlib's must match. */
 function reference(buf: Uint8Array): number {
   let c = 0xffffffff;
   for (const byte of buf) {

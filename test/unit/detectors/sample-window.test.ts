@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { SampleWindow } from '../../../src/detectors/sample-window.js';
+
+describe('SampleWindow', () => {
+  it('keeps samples in order through growth and dropping, with the median of what it holds', () => {
+    const w = new SampleWindow();
+    for (let k = 0; k < 40; k++) w.push(k * 1000, k % 7, k % 2 === 0 ? 'a' : 'b');
+    w.dropBefore(30_000);
+    expect(w.length).toBe(10);
+    expect(w.toArray().map((s) => s.ts)).toEqual(Array.from({ length: 10 }, (_, k) => (30 + k) * 1000));
+    // values 2,3,4,5,6,0,1,2,3,4 → sorted 0,1,2,2,3,3,4,4,5,6 → (3 + 3) / 2
+    expect(w.median()).toBe(3);
+    expect(w.last()).toEqual({ ts: 39_000, v: 4, deviceId: 'b' });
+  });
+
+  it('drops one device’s samples, and forgets devices no sample refers to', () => {
+    const w = new SampleWindow();
+    for (let k = 0; k < 6; k++) w.push(k, k, `d${k % 3}`);
+    w.removeDevice('d1');
+    expect(w.toArray().map((s) => `${s.deviceId}:${s.v}`)).toEqual(['d0:0', 'd2:2', 'd0:3', 'd2:5']);
+    for (let k = 0; k < 20; k++) w.push(10 + k, 1, `x${k}`); // many devices in turn: still right
+    expect(w.toArray().slice(-3).map((s) => s.deviceId)).toEqual(['x17', 'x18', 'x19']);
+    expect(w.toArray()[0]).toEqual({ ts: 0, v: 0, deviceId: 'd0' });
+    expect(SampleWindow.from(w.toArray()).toArray()).toEqual(w.toArray());
+    expect(new SampleWindow().median()).toBeNaN();
+  });
+});
