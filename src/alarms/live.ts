@@ -32,7 +32,7 @@ import type { Counters } from '../core/counters.js';
 import type { Census, Patient } from '../census/census.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { DetectorConfig } from '../detectors/config.js';
-import { Pipeline, inputsOf, type News2Event, type PipelineInput, type PipelineOutput } from '../detectors/pipeline.js';
+import { Pipeline, inputsOf, type News2Event, type PipelineInput, type PipelineOutput } from './pipeline.js';
 import type { Appended } from '../spool/writer.js';
 import type { SpoolBatch, SpoolPosition, SpoolReader } from '../spool/types.js';
 import type { ActiveAlarm } from './manager.js';

@@ -32,21 +32,9 @@
  */
 import type { AlarmKind, AlarmPriority, AlarmState, AlarmTransition, EscalationStep, MetricName, Placement } from '../core/types.js';
 import type { VirtualClock } from '../detectors/clock.js';
+import type { AlarmCondition, ConditionSink } from '../detectors/context.js';
 import type { EscalationTier } from '../detectors/config.js';
 import { policyFor, resolveRecipients, stepOf, tierDelayMs, type EscalationSettings } from './escalation.js';
-
-/** What a detector says about one condition. */
-export interface AlarmCondition extends Placement {
-  /**
-   * Stable name of the condition within its scope, e.g. `limit:spo2:low`, `technical:ox1:sensor_off`.
-   * Together with the patient (or device, when unassigned) it identifies the alarm.
-   */
-  readonly name: string;
-  readonly kind: AlarmKind;
-  readonly priority: AlarmPriority;
-  readonly metric?: MetricName;
-  readonly deviceId?: string;
-}
 
 export interface AlarmManagerOptions extends EscalationSettings {
   /** Priorities whose alarms latch until acknowledged. */
@@ -136,7 +124,7 @@ export interface AlarmManagerState {
 /** Deadline keys the manager owns (`VirtualClock` routes them to `due`). */
 export const ALARM_DEADLINE_PREFIX = 'alarm-';
 
-export class AlarmManager {
+export class AlarmManager implements ConditionSink {
   private readonly byKey = new Map<string, Rec>();
   private readonly byId = new Map<string, Rec>();
   private readonly counters = new Map<string, number>();

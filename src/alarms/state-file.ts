@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
-import { PIPELINE_STATE_VERSION, type PipelineState } from '../detectors/pipeline.js';
+import { PIPELINE_STATE_VERSION, type PipelineState } from './pipeline.js';
 
 /** What the file holds. */
 export interface SavedState {

@@ -21,14 +21,13 @@
  *   superseded; when the high-priority alarm clears and the medium breach persists, the medium
  *   alarm comes (back).
  *
- * Only good-quality values from an unsuppressed sensor reach this detector (see pipeline.ts):
+ * Only good-quality values from an unsuppressed sensor reach this detector (see alarms/pipeline.ts):
  * [IEC 60601-1-8] a value the device marks poor or invalid moves no state.
  */
 import { metricInfo } from '../core/metrics.js';
 import type { AlarmPriority, Observation, PatientSettings, Placement } from '../core/types.js';
-import type { AlarmCondition } from '../alarms/manager.js';
 import { LIMIT_METRICS, type DetectorConfig, type LimitMetric } from './config.js';
-import { secs, type DetectorContext } from './context.js';
+import { secs, type AlarmCondition, type DetectorContext } from './context.js';
 
 type Level = 'low' | 'lowHigh' | 'high' | 'highHigh';
 const LEVELS: readonly Level[] = ['lowHigh', 'low', 'high', 'highHigh'];

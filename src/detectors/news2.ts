@@ -15,8 +15,7 @@
  *   from a doubtful value. A brief flag changes nothing.
  */
 import type { MetricName, Observation, Placement } from '../core/types.js';
-import type { AlarmCondition } from '../alarms/manager.js';
-import { secs, type DetectorContext } from './context.js';
+import { secs, type AlarmCondition, type DetectorContext } from './context.js';
 import { scoreNews2, scoreNews2Totals, type News2Band, type News2Inputs, type News2Param, type News2Part } from './news2-score.js';
 import { SampleWindow, type Sample } from './sample-window.js';
 

@@ -18,8 +18,7 @@
  */
 import { metricInfo } from '../core/metrics.js';
 import type { Observation, TechnicalEvent, TechnicalKind } from '../core/types.js';
-import type { AlarmCondition } from '../alarms/manager.js';
-import { secs, type DetectorContext } from './context.js';
+import { secs, type AlarmCondition, type DetectorContext } from './context.js';
 
 /** Technical alarm conditions, one alarm each per device. */
 type Condition = keyof DetectorContext['config']['technical']['priorities'];

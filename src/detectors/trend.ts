@@ -11,8 +11,7 @@
  *   It clears below half the shift.
  */
 import type { Observation } from '../core/types.js';
-import type { AlarmCondition } from '../alarms/manager.js';
-import { secs, type DetectorContext } from './context.js';
+import { secs, type AlarmCondition, type DetectorContext } from './context.js';
 import type { News2Event } from './news2.js';
 import { TimeEwma, type TimeEwmaState } from './smoothing.js';
 

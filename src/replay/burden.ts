@@ -21,7 +21,7 @@
  */
 import type { AlarmKind, AlarmPriority, AlarmTransition, MetricName } from '../core/types.js';
 import type { DetectorConfig } from '../detectors/config.js';
-import { Pipeline } from '../detectors/pipeline.js';
+import { Pipeline } from '../alarms/pipeline.js';
 import { alarmCriterion, type Criterion } from './criterion.js';
 import { NaiveThreshold } from './naive.js';
 import { SimulatedRecording, type TimedTruthEvent } from './simulated.js';

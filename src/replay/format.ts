@@ -1,6 +1,6 @@
 /** Pipeline outputs as the JSON lines `vigil replay` prints. Times are ISO 8601 (UTC). */
 import { ACVPU_CODES } from '../core/metrics.js';
-import type { PipelineOutput } from '../detectors/pipeline.js';
+import type { PipelineOutput } from '../alarms/pipeline.js';
 
 /** One output as a plain object with a fixed key order. */
 export function outputRecord(o: PipelineOutput): Record<string, unknown> {

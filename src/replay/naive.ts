@@ -10,7 +10,7 @@
  */
 import type { AlarmPriority, MetricName, PatientSettings } from '../core/types.js';
 import { LIMIT_METRICS, type DetectorConfig, type LimitMetric } from '../detectors/config.js';
-import type { PipelineInput } from '../detectors/pipeline.js';
+import type { PipelineInput } from '../alarms/pipeline.js';
 
 type Level = 'low' | 'lowHigh' | 'high' | 'highHigh';
 const LEVELS: readonly Level[] = ['lowHigh', 'low', 'high', 'highHigh'];

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { ACVPU_CODES, checkValue, isMetricName, metricInfo } from '../core/metrics.js';
 import { TECHNICAL_KINDS, type Observation, type TechnicalEvent, type WardAssignment } from '../core/types.js';
 import { parseIsoInstant } from '../core/time.js';
-import type { PipelineInput } from '../detectors/pipeline.js';
+import type { PipelineInput } from '../alarms/pipeline.js';
 
 /** A line that cannot be replayed. */
 export class ReplayLineError extends Error {

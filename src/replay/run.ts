@@ -1,11 +1,11 @@
 /**
  * Replays a recording through the same detector and alarm pipeline the gateway runs live
  * (`Pipeline`), in virtual time and as fast as the CPU allows. No ticks are added: each line's
- * time moves the clock (see detectors/pipeline.ts for why that reproduces live output exactly).
+ * time moves the clock (see alarms/pipeline.ts for why that reproduces live output exactly).
  */
 import type { Readable } from 'node:stream';
 import type { DetectorConfig } from '../detectors/config.js';
-import { Pipeline, inputTs, type PipelineOutput } from '../detectors/pipeline.js';
+import { Pipeline, inputTs, type PipelineOutput } from '../alarms/pipeline.js';
 import { formatOutput } from './format.js';
 import { ReplayLineError, parseLine } from './reader.js';
 import { ReplaySummary } from './summary.js';

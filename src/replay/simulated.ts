@@ -17,7 +17,7 @@ import { loadScenario, type Scenario, type TruthEvent } from '../../firmware-sim
 import { jsonV1Profile } from '../../devices/json-v1/index.js';
 import { Counters } from '../core/counters.js';
 import type { Frame, Placement } from '../core/types.js';
-import { inputsOf, type PipelineInput } from '../detectors/pipeline.js';
+import { inputsOf, type PipelineInput } from '../alarms/pipeline.js';
 import { Ingest } from '../ingest/ingest.js';
 
 /** One simulated patient. */

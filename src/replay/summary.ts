@@ -3,8 +3,8 @@
  * alarm (any alarm shown, from `raised` to `resolved`) per patient.
  */
 import type { AlarmKind, AlarmPriority } from '../core/types.js';
-import type { PipelineInput, PipelineOutput } from '../detectors/pipeline.js';
-import { inputTs } from '../detectors/pipeline.js';
+import type { PipelineInput, PipelineOutput } from '../alarms/pipeline.js';
+import { inputTs } from '../alarms/pipeline.js';
 
 const DAY_MS = 86_400_000;
 

@@ -4,7 +4,7 @@
  */
 import { ACVPU_CODES } from '../core/metrics.js';
 import type { SpoolRecord } from '../core/types.js';
-import { inputsOf, type PipelineInput } from '../detectors/pipeline.js';
+import { inputsOf, type PipelineInput } from '../alarms/pipeline.js';
 
 /**
  * One input as a recording line (no newline), `ts` in ISO 8601.

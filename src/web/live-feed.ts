@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AlarmTransition } from '../core/types.js';
-import type { News2Event } from '../detectors/pipeline.js';
+import type { News2Event } from '../detectors/news2.js';
 import type { LatestValue, WardMetric } from './ward-store.js';
 
 interface Client {

@@ -6,7 +6,7 @@
  * brings it back as it was. InfluxDB keeps the long record.
  */
 import type { AlarmTransition, DeviceMessage, MetricName, Observation, SpoolRecord } from '../core/types.js';
-import type { News2Event } from '../detectors/pipeline.js';
+import type { News2Event } from '../detectors/news2.js';
 import { TrendRing, type TrendPoint, type TrendRingState } from './trend-ring.js';
 
 /** Metrics the station shows and keeps trends of. */

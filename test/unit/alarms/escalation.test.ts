@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseDetectorConfig } from '../../../src/detectors/config.js';
-import { Pipeline, type PipelineInput } from '../../../src/detectors/pipeline.js';
+import { Pipeline, type PipelineInput } from '../../../src/alarms/pipeline.js';
 import { resolveRecipients } from '../../../src/alarms/escalation.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { validateConfig } from '../../../src/config/load.js';

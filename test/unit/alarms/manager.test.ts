@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AlarmManager, type AlarmCondition, type AlarmManagerOptions } from '../../../src/alarms/manager.js';
+import { AlarmManager, type AlarmManagerOptions } from '../../../src/alarms/manager.js';
+import type { AlarmCondition } from '../../../src/detectors/context.js';
 import type { AlarmTransition } from '../../../src/core/types.js';
 import { VirtualClock } from '../../../src/detectors/clock.js';
 

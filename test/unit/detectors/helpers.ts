@@ -2,7 +2,7 @@
 import { metricInfo, type MetricName } from '../../../src/core/metrics.js';
 import type { AlarmTransition, PatientSettings, Quality, TechnicalKind } from '../../../src/core/types.js';
 import { defaultDetectorConfig, parseDetectorConfig, type DetectorConfig } from '../../../src/detectors/config.js';
-import { Pipeline, inputTs, type PipelineInput, type PipelineOutput } from '../../../src/detectors/pipeline.js';
+import { Pipeline, inputTs, type PipelineInput, type PipelineOutput } from '../../../src/alarms/pipeline.js';
 
 export const T0 = Date.parse('2026-03-02T08:00:00Z');
 export const at = (s: number): number => T0 + s * 1000;

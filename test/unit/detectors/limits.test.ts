@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Pipeline } from '../../../src/detectors/pipeline.js';
-import type { PipelineInput, PipelineOutput } from '../../../src/detectors/pipeline.js';
+import { Pipeline } from '../../../src/alarms/pipeline.js';
+import type { PipelineInput, PipelineOutput } from '../../../src/alarms/pipeline.js';
 import { ack, alarmsOf as allAlarms, at, defaultDetectorConfig, obs, run, series, settings, tech, tick, transitions as allTransitions } from './helpers.js';
 import type { AlarmTransition } from '../../../src/core/types.js';
 

@@ -13,7 +13,7 @@ import {
   scoreTemperature,
   type News2Param,
 } from '../../../src/detectors/news2-score.js';
-import { Pipeline } from '../../../src/detectors/pipeline.js';
+import { Pipeline } from '../../../src/alarms/pipeline.js';
 import { defaultDetectorConfig, obs, settings } from './helpers.js';
 
 // Every boundary of the RCP 2017 chart: the last value of one band and the first of the next.

@@ -1,7 +1,7 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { News2Event } from '../../../src/detectors/news2.js';
-import { Pipeline, detectAll, type PipelineInput, type PipelineOutput } from '../../../src/detectors/pipeline.js';
+import { Pipeline, detectAll, type PipelineInput, type PipelineOutput } from '../../../src/alarms/pipeline.js';
 import { alarmsOf, at, defaultDetectorConfig, obs, run, series, settings, tick, transitions } from './helpers.js';
 
 const news2Of = (out: readonly PipelineOutput[]): News2Event[] => out.filter((o): o is News2Event => o.type === 'news2');

@@ -4,7 +4,7 @@
  * up, resumption without a second annunciation, and signal loss only for a silent device.
  */
 import { describe, expect, it } from 'vitest';
-import { Pipeline, type PipelineInput } from '../../../src/detectors/pipeline.js';
+import { Pipeline, type PipelineInput } from '../../../src/alarms/pipeline.js';
 import { alarmsOf, defaultDetectorConfig, obs, run, series, tech, tick, transitions } from './helpers.js';
 
 /** A wearable payload every 5 s from `from` to `to` (exclusive): HR, SpO2, battery and sensor state. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pipeline } from '../../../src/detectors/pipeline.js';
+import { Pipeline } from '../../../src/alarms/pipeline.js';
 import { alarmsOf, at, defaultDetectorConfig, obs, run, series, tech, tick, transitions } from './helpers.js';
 
 describe('technical alarms and sensor gating', () => {

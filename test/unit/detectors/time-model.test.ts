@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { metricInfo, type MetricName } from '../../../src/core/metrics.js';
-import type { PipelineInput } from '../../../src/detectors/pipeline.js';
+import type { PipelineInput } from '../../../src/alarms/pipeline.js';
 import { at, run, tick, transitions } from './helpers.js';
 
 /** A reading received at `s` (gateway seconds) that its device stamped `skewS` seconds off. */

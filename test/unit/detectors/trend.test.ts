@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PipelineInput } from '../../../src/detectors/pipeline.js';
+import type { PipelineInput } from '../../../src/alarms/pipeline.js';
 import { alarmsOf, obs, run, transitions } from './helpers.js';
 
 /** Normal continuous vitals every 60 s from `from` to `to` s (fresh for NEWS2 throughout). */

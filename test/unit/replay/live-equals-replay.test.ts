@@ -2,7 +2,7 @@ import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ACVPU_CODES } from '../../../src/core/metrics.js';
 import { defaultDetectorConfig } from '../../../src/detectors/config.js';
-import { detectAll, inputTs, type PipelineInput, type PipelineOutput } from '../../../src/detectors/pipeline.js';
+import { detectAll, inputTs, type PipelineInput, type PipelineOutput } from '../../../src/alarms/pipeline.js';
 import { formatOutput } from '../../../src/replay/format.js';
 import { runReplay } from '../../../src/replay/run.js';
 import { T0, at, byTime, obs, settings, tech } from '../detectors/helpers.js';

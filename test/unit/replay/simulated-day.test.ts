@@ -8,7 +8,7 @@ import { Subject, Subscription, type SchedulerAction, type SchedulerLike } from 
 import { describe, expect, it } from 'vitest';
 import type { AlarmTransition } from '../../../src/core/types.js';
 import { defaultDetectorConfig } from '../../../src/detectors/config.js';
-import { Pipeline, detectWith, inputTs, type PipelineInput, type PipelineOutput } from '../../../src/detectors/pipeline.js';
+import { Pipeline, detectWith, inputTs, type PipelineInput, type PipelineOutput } from '../../../src/alarms/pipeline.js';
 import { formatOutput } from '../../../src/replay/format.js';
 import { runReplay } from '../../../src/replay/run.js';
 import { SimulatedRecording } from '../../../src/replay/simulated.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PipelineInput } from '../../../src/detectors/pipeline.js';
+import type { PipelineInput } from '../../../src/alarms/pipeline.js';
 import { parseLine } from '../../../src/replay/reader.js';
 import { formatInput, inputsFromSpool } from '../../../src/replay/writer.js';
 import { obs, settings, tech } from '../detectors/helpers.js';

@@ -29,19 +29,19 @@
  * `scheduler.now()` (wall time live, virtual time under a TestScheduler).
  */
 import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { ALARM_DEADLINE_PREFIX, AlarmManager, type ActiveAlarm, type AlarmManagerState } from '../alarms/manager.js';
-import { resolveRecipients } from '../alarms/escalation.js';
+import { ALARM_DEADLINE_PREFIX, AlarmManager, type ActiveAlarm, type AlarmManagerState } from './manager.js';
+import { resolveRecipients } from './escalation.js';
 import { metricInfo } from '../core/metrics.js';
 import { observationsOf, type AlarmTransition, type CensusEntry, type ControlInput, type Observation, type PatientSettings, type Placement, type SpoolRecord, type TechnicalEvent, type WardAssignment } from '../core/types.js';
-import { VirtualClock, type ClockState } from './clock.js';
-import type { DetectorConfig } from './config.js';
-import type { DetectorContext } from './context.js';
-import { LimitDetector, type LimitDetectorState } from './limits.js';
-import { News2Detector, type News2DetectorState, type News2Event } from './news2.js';
-import { TechnicalDetector, type TechnicalDetectorState } from './technical.js';
-import { TrendDetector, type TrendDetectorState } from './trend.js';
+import { VirtualClock, type ClockState } from '../detectors/clock.js';
+import type { DetectorConfig } from '../detectors/config.js';
+import type { DetectorContext } from '../detectors/context.js';
+import { LimitDetector, type LimitDetectorState } from '../detectors/limits.js';
+import { News2Detector, type News2DetectorState, type News2Event } from '../detectors/news2.js';
+import { TechnicalDetector, type TechnicalDetectorState } from '../detectors/technical.js';
+import { TrendDetector, type TrendDetectorState } from '../detectors/trend.js';
 
-export type { News2Event } from './news2.js';
+export type { News2Event } from '../detectors/news2.js';
 
 /** What goes into the pipeline. Every input moves the virtual clock to its time (`inputTs`). */
 export type PipelineInput =
