@@ -25,7 +25,6 @@ import { createSerialSource } from './sources/serial-ingest.js';
 import { LiveDetectors, STATE_READER } from './alarms/live.js';
 import { alarmRoutes } from './alarms/routes.js';
 import { NurseStation } from './web/station.js';
-import { exportRoutes } from './export/routes.js';
 
 export interface GatewayOptions {
   readonly logger?: Logger;
@@ -145,7 +144,7 @@ export class Gateway {
         await this.startService(this.serial);
       }
 
-      this.http = new HttpServer({ host: c.http.host, port: c.http.port, ...(c.http.apiToken ? { apiToken: c.http.apiToken } : {}), counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), authHook: this.station.guard, routes: [...this.station.routes(), censusRoutes(this.census, log.child({ component: 'census' }), this.clock), alarmRoutes(this.detectors, this.census, log.child({ component: 'alarms' })), exportRoutes(this.census, this.station.store, this.clock)] });
+      this.http = new HttpServer({ host: c.http.host, port: c.http.port, ...(c.http.apiToken ? { apiToken: c.http.apiToken } : {}), counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), authHook: this.station.guard, routes: [...this.station.routes(), censusRoutes(this.census, log.child({ component: 'census' }), this.clock), alarmRoutes(this.detectors, this.census, log.child({ component: 'alarms' }))] });
       await this.startService(this.http);
       this.registerGauges();
     } catch (err) {

@@ -3,44 +3,20 @@
  * Verification results are cached per device (keyed by a SHA-256 of the presented secret, held
  * only in memory) so a ward's devices reconnecting at once after a restart cost one scrypt each.
  */
-import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { scryptHash, verifyScrypt } from '../core/scrypt.js';
 
-const KEYLEN = 32;
 /** Cost parameters: modest N because device secrets are long random tokens, not passwords. */
 const DEFAULT = { N: 4096, r: 8, p: 1 } as const;
 
-function scrypt(secret: string | Buffer, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scryptCb(secret, salt, KEYLEN, opts, (err, key) => (err ? reject(err) : resolve(key))));
-}
-
 /** Hashes a secret for the config's `secretHash`. */
-export async function hashSecret(secret: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(secret, salt, DEFAULT);
-  return `scrypt$${DEFAULT.N}$${DEFAULT.r}$${DEFAULT.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+export function hashSecret(secret: string): Promise<string> {
+  return scryptHash(secret, DEFAULT);
 }
 
 /** A random secret suitable for a device (32 bytes, base64url). */
 export function generateSecret(): string {
   return randomBytes(32).toString('base64url');
-}
-
-/** @returns a reason when `stored` is not a hash this version understands, else null. */
-export function checkHashFormat(stored: string): string | null {
-  const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return 'expected scrypt$N$r$p$salt$hash (generate one with `vigil device add`)';
-  const [, n, r, p] = parts.map(Number);
-  if (!Number.isInteger(n) || !Number.isInteger(r) || !Number.isInteger(p)) return 'N, r and p must be whole numbers';
-  return null;
-}
-
-/** Verifies a presented secret against a stored scrypt hash. */
-export async function verifySecret(presented: string | Buffer, stored: string): Promise<boolean> {
-  if (checkHashFormat(stored) !== null) return false;
-  const [, n, r, p, salt, hash] = stored.split('$') as [string, string, string, string, string, string];
-  const expected = Buffer.from(hash, 'base64url');
-  const key = await scrypt(presented, Buffer.from(salt, 'base64url'), { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * Number(n) * Number(r) + 1_048_576 });
-  return expected.length === key.length && timingSafeEqual(expected, key);
 }
 
 /** Checks device credentials, remembering successes so reconnect storms stay cheap. */
@@ -70,7 +46,7 @@ export class SecretVerifier {
     if (!presented || presented.length === 0) return 'bad_secret';
     if (this.remembers(deviceId, presented)) return 'ok';
     let ok: boolean;
-    if (entry.hash !== undefined) ok = await verifySecret(presented, entry.hash);
+    if (entry.hash !== undefined) ok = await verifyScrypt(presented, entry.hash);
     else {
       const want = Buffer.from(entry.plain ?? '');
       ok = want.length === presented.length && timingSafeEqual(want, presented);

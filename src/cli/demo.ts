@@ -14,7 +14,7 @@ import { startSimulatedWard, type SimulatedWard } from '../../firmware-sim/ward.
 import { socatAvailable } from '../../firmware-sim/socat.js';
 import { runUntilSignal } from './lifecycle.js';
 import { DemoReporter } from './demo-report.js';
-import { generatePassword, hashPassword } from '../http/auth-passwords.js';
+import { generatePassword, hashPassword } from '../web/passwords.js';
 import { fleetDeviceId } from './sim.js';
 
 /** The simulated patients: one per bed, each with a story worth watching. */

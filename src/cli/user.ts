@@ -10,7 +10,7 @@ import type { Command } from './command.js';
 import { parse, UsageError } from './args.js';
 import { loadConfig } from '../config/load.js';
 import { webUserSchema, type WebUserConfig } from '../config/schema.js';
-import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from '../http/auth-passwords.js';
+import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from '../web/passwords.js';
 import { readUsersFile, writeUsersFile } from '../web/users.js';
 
 const ROLES = ['nurse', 'charge', 'admin'] as const;

@@ -9,12 +9,11 @@ import type { Logger } from '../core/log.js';
 import type { SerialProfile } from '../core/profile.js';
 import { findProfile, listProfiles } from '../../devices/registry.js';
 import type { BrokerConsumer, BrokerDevice } from '../broker/broker.js';
-import { checkHashFormat } from '../broker/secrets.js';
-import type { SerialPortConfig } from '../sources/serial-port.js';
+import { checkHashFormat } from '../core/scrypt.js';
+import type { IngestPortConfig } from '../sources/serial-ingest.js';
 
-export interface ResolvedPort extends SerialPortConfig {
-  readonly trustDeviceTime: boolean;
-}
+/** A serial port of the config with its profile found. */
+export type ResolvedPort = IngestPortConfig;
 
 export interface ResolvedDevices {
   readonly devices: Map<string, BrokerDevice>;

@@ -18,7 +18,7 @@ export interface HttpOptions {
   /** Builds the /healthz body; `ok: false` answers 503. */
   readonly health: () => { ok: boolean } & Record<string, unknown>;
   /**
-   * Decides who may call what (http/auth.ts: bearer token or nurse-station session). Without it
+   * Decides who may call what (web/access.ts: bearer token or nurse-station session). Without it
    * only the bearer token guards /api/*, and only when apiToken is set.
    */
   readonly authHook?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;

@@ -3,11 +3,17 @@ import type { Counters } from '../core/counters.js';
 import type { Logger } from '../core/log.js';
 import type { TechnicalKind } from '../core/types.js';
 import type { Ingest } from '../ingest/ingest.js';
-import type { ResolvedPort } from '../config/resolve.js';
+import type { SerialPortConfig } from './serial-port.js';
 import { SerialSource } from './serial.js';
 import { FormatWatch } from './serial-format-watch.js';
 
-export function createSerialSource(ports: readonly ResolvedPort[], ingest: Ingest, counters: Counters, clock: () => number, logger: Logger): SerialSource {
+/** A serial port as ingest takes it: the line and profile, and whether its device's clock is trusted. */
+export interface IngestPortConfig extends SerialPortConfig {
+  /** Keep the device's own timestamps (else the receive time stands for them). */
+  readonly trustDeviceTime: boolean;
+}
+
+export function createSerialSource(ports: readonly IngestPortConfig[], ingest: Ingest, counters: Counters, clock: () => number, logger: Logger): SerialSource {
   const trusted = new Map(ports.map((p) => [p.deviceId, p.trustDeviceTime]));
   const technical = (deviceId: string, kind: TechnicalKind, detail: string) => {
     ingest.technical(deviceId, kind, detail, clock()).catch((err: Error) => logger.error({ device: deviceId, kind, err: err.message }, 'technical event could not be stored'));

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LiveDetectors } from '../alarms/live.js';
-import { principalOf } from '../http/auth.js';
+import { principalOf } from './access.js';
 import type { AuditLog } from './audit.js';
 import { requirePermission, type Permission } from './roles.js';
 

@@ -1,6 +1,7 @@
 /** What each nurse-station role may do. The bearer token (`api`) may do everything. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { principalOf, type Principal, type Role } from '../http/auth.js';
+import { principalOf, type Principal } from './access.js';
+import type { Role } from './sessions.js';
 
 export type Permission = 'view' | 'acknowledge' | 'observe' | 'limits' | 'census' | 'audit' | 'assign';
 

@@ -9,9 +9,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../core/log.js';
-import { principalOf, SESSION_COOKIE } from '../http/auth.js';
-import { verifyPassword } from '../http/auth-passwords.js';
-import type { SignInLimiter } from '../http/auth-ratelimit.js';
+import { principalOf, SESSION_COOKIE } from './access.js';
+import { verifyPassword } from './passwords.js';
+import type { SignInLimiter } from './signin-limiter.js';
 import type { AuditLog } from './audit.js';
 import type { SessionStore } from './sessions.js';
 import type { UserDirectory } from './users.js';

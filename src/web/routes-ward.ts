@@ -19,7 +19,7 @@ import { LIMIT_METRICS, type DetectorConfig } from '../detectors/config.js';
 import { limitsInForce } from '../detectors/limits.js';
 import { ACVPU_CODES, metricInfo, type MetricName } from '../core/metrics.js';
 import { DecodeError } from '../core/errors.js';
-import { principalOf } from '../http/auth.js';
+import { principalOf } from './access.js';
 import type { AuditLog } from './audit.js';
 import type { LiveFeed } from './live-feed.js';
 import { requirePermission } from './roles.js';

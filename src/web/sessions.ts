@@ -9,8 +9,10 @@
  * `load` reads them back, dropping the expired ones.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role } from '../http/auth.js';
 import { readJsonIfExists, writeJsonAtomic } from '../core/atomic-file.js';
+
+/** Nurse-station roles, least to most administrative; `charge` is the charge nurse. */
+export type Role = 'nurse' | 'charge' | 'admin';
 
 export interface Session {
   readonly username: string;

@@ -18,13 +18,14 @@ import { StationPresence } from './presence.js';
 import { assignRoutes } from './routes-assign.js';
 import type { Service } from '../core/types.js';
 import { sortAlarms } from '../alarms/routes.js';
-import { accessGuard } from '../http/auth.js';
-import { SignInLimiter } from '../http/auth-ratelimit.js';
+import { accessGuard } from './access.js';
+import { SignInLimiter } from './signin-limiter.js';
 import { AuditLog } from './audit.js';
 import { LiveFeed } from './live-feed.js';
 import { apiPolicy } from './policy.js';
 import { sessionRoutes, type SignInStats } from './routes-session.js';
 import { ConcurrencyGate } from '../core/gate.js';
+import { exportRoutes } from './routes-export.js';
 import { wardRoutes } from './routes-ward.js';
 import { SessionStore } from './sessions.js';
 import { staticRoutes } from './static.js';
@@ -60,7 +61,7 @@ export class NurseStation implements Service {
   readonly presence = new StationPresence();
   /** Confirms each escalation step on its channels; a failure raises a technical alarm. */
   readonly delivery: DeliveryTracker;
-  /** onRequest hook for the HTTP server (see http/auth.ts). */
+  /** onRequest hook for the HTTP server (see access.ts). */
   readonly guard: ReturnType<typeof accessGuard>;
   private readonly view: WardViewDeps;
   private usersTimer: NodeJS.Timeout | undefined;
@@ -147,7 +148,7 @@ export class NurseStation implements Service {
     await this.audit.close();
   }
 
-  /** Route registrations, policy first so its hooks cover the alarm and census API. */
+  /** Route registrations, policy first so its hooks cover the alarm, census and export API. */
   routes(): Array<(app: FastifyInstance) => void> {
     const { config, logger } = this.opts;
     return [
@@ -157,6 +158,7 @@ export class NurseStation implements Service {
       sessionRoutes({ users: this.users, sessions: this.sessions, ...this.signIn, audit: this.audit, logger, maxAgeSeconds: config.web.sessionHours * 3600, secureCookies: config.web.secureCookies }),
       wardRoutes({ ...this.view, ingest: this.opts.ingest, audit: this.audit, feed: this.feed, sessions: this.sessions, presence: this.presence, detectorConfig: config.detectors, logger }),
       assignRoutes({ census: this.opts.census, detectors: this.opts.detectors, users: this.users, audit: this.audit, logger }),
+      exportRoutes(this.opts.census, this.store, this.opts.clock),
     ];
   }
 }

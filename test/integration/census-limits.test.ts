@@ -9,7 +9,7 @@
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/http/auth-passwords.js';
+import { hashPassword } from '../../src/web/passwords.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 
 const TOKEN = 'census-limits-token-0123456789';

@@ -18,7 +18,7 @@ import { startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { freePort } from '../support/victoria.js';
 import { startWearables, type Wearables } from '../support/wearables.js';
 import { until } from '../support/wait.js';
-import { hashPassword } from '../../src/http/auth-passwords.js';
+import { hashPassword } from '../../src/web/passwords.js';
 import { Spool } from '../../src/spool/spool.js';
 import type { AlarmTransition, SpoolRecord } from '../../src/core/types.js';
 

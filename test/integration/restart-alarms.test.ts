@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/http/auth-passwords.js';
+import { hashPassword } from '../../src/web/passwords.js';
 import { CLI, startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { until } from '../support/wait.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { hashPassword } from '../../src/http/auth-passwords.js';
+import { hashPassword } from '../../src/web/passwords.js';
 
 const PASSWORDS = { nurse: 'nurse-password-1', charge: 'charge-password-1', admin: 'admin-password-1' };
 

@@ -19,7 +19,7 @@ import { startGatewayProcess, type GatewayProcess } from '../support/gateway-pro
 import { launchChromium, openPage, signIn, type WatchedPage } from '../support/browser.js';
 import { audioState, bursts, instrumentContext, probe, pulses, resetProbe, shape, type Pulse } from '../support/station-probe.js';
 import { startWearables, type Wearables } from '../support/wearables.js';
-import { hashPassword } from '../../src/http/auth-passwords.js';
+import { hashPassword } from '../../src/web/passwords.js';
 import { FUNDAMENTAL_HZ, PATTERNS, period } from '../../src/web/public/alarm-sound.js';
 
 const OUT = resolve(import.meta.dirname, '../../test-output');

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { hashPassword } from '../../src/http/auth-passwords.js';
+import { hashPassword } from '../../src/web/passwords.js';
 
 const run = promisify(execFile);
 const TOKEN = 'web-auth-test-token-0123456789';

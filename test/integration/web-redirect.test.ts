@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { launchChromium, openPage } from '../support/browser.js';
-import { hashPassword } from '../../src/http/auth-passwords.js';
+import { hashPassword } from '../../src/web/passwords.js';
 
 const NURSE = { username: 'nurse', password: 'nurse-password-1' };
 

@@ -13,7 +13,7 @@ import type { Browser } from 'playwright-core';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { launchChromium, openPage, signIn, type WatchedPage } from '../support/browser.js';
 import { startFleet, type Fleet } from '../../firmware-sim/fleet.js';
-import { hashPassword } from '../../src/http/auth-passwords.js';
+import { hashPassword } from '../../src/web/passwords.js';
 
 const OUT = resolve(import.meta.dirname, '../../test-output');
 const DOCS = resolve(import.meta.dirname, '../../docs/screenshots');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AttemptLimiter } from '../../../src/core/attempt-limiter.js';
-import { SignInLimiter } from '../../../src/http/auth-ratelimit.js';
+import { SignInLimiter } from '../../../src/web/signin-limiter.js';
 
 describe('AttemptLimiter', () => {
   it('counts an attempt when it is admitted, so concurrent attempts cannot pass the limit', () => {

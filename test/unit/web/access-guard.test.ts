@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { accessGuard, parseCookies, principalOf } from '../../../src/http/auth.js';
+import { accessGuard, parseCookies, principalOf } from '../../../src/web/access.js';
 import { SessionStore } from '../../../src/web/sessions.js';
 
 const sessions = new SessionStore({ ttlMs: 60_000 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { csrfMatches, SessionStore } from '../../../src/web/sessions.js';
-import { hashPassword, verifyPassword } from '../../../src/http/auth-passwords.js';
+import { hashPassword, verifyPassword } from '../../../src/web/passwords.js';
 
 describe('SessionStore', () => {
   it('finds a session by its cookie until it expires, and never by a wrong cookie', () => {

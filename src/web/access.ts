@@ -12,10 +12,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { csrfMatches, type Session, type SessionStore } from '../web/sessions.js';
-
-/** Nurse-station roles, least to most administrative; `charge` is the charge nurse. */
-export type Role = 'nurse' | 'charge' | 'admin';
+import { csrfMatches, type Role, type Session, type SessionStore } from './sessions.js';
 
 /** Who made a request. */
 export interface Principal {

@@ -8,9 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Census } from '../census/census.js';
 import type { Observation } from '../core/types.js';
 import { metricInfo } from '../core/metrics.js';
-import type { WardStore } from '../web/ward-store.js';
-import { WARD_METRICS } from '../web/ward-store.js';
-import { toFhirBundle } from './fhir.js';
+import { toFhirBundle } from '../export/fhir.js';
+import { WARD_METRICS, type WardStore } from './ward-store.js';
 
 export function exportRoutes(census: Census, store: WardStore, now: () => number): (app: FastifyInstance) => void {
   return (app) => {
