@@ -7,7 +7,8 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LoadClients } from './clients.js';
 import { OBS_PER_MESSAGE } from './protocol.js';
-import { assertPortsFree, processesFor, sleep, startGateway, type BenchEnv } from './env.js';
+import { processesFor, sleep, startGateway, type BenchEnv } from './env.js';
+import { assertPortsFree } from './ports.js';
 
 const PLAIN_AEDES = fileURLToPath(new URL('./plain-aedes.js', import.meta.url));
 

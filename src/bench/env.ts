@@ -2,10 +2,10 @@
  * What every benchmark phase shares: ports, the time-series server, progress output, and the
  * helpers that start a gateway and its load against it.
  */
-import { createServer } from 'node:net';
-import { BenchVictoria } from './victoria.js';
+import type { Victoria } from './victoria.js';
 import { GatewayChild } from './gateway-child.js';
 import { benchGatewayConfig } from './config.js';
+import { assertPortsFree } from './ports.js';
 
 export { cpuMsOf } from './proc.js';
 
@@ -20,7 +20,7 @@ export interface BenchEnv {
   /** Epoch ms the run started; every phase's live data is stamped after it. */
   readonly startedAt: number;
   readonly ports: BenchPorts;
-  readonly vm: BenchVictoria;
+  readonly vm: Victoria;
   /** Load-generator processes. */
   readonly clientProcesses: number;
   /** Where gateway CPU profiles go (`--profile`), or undefined. */
@@ -30,37 +30,6 @@ export interface BenchEnv {
   /** `influx.batchSize` for the gateway, when not the default. */
   readonly influxBatchSize: number | undefined;
   progress(line: string): void;
-}
-
-/** Resolves when `port` on 127.0.0.1 can be bound right now. */
-export function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Refuses to go on when a port is taken: something else answering there would be measured
- * instead of Vigil.
- */
-export async function assertPortsFree(ports: Record<string, number>): Promise<void> {
-  const taken: string[] = [];
-  for (const [name, port] of Object.entries(ports)) if (!(await portFree(port))) taken.push(`${name} ${port}`);
-  if (taken.length > 0) throw new Error(`port${taken.length > 1 ? 's' : ''} already in use on 127.0.0.1: ${taken.join(', ')}. Stop what uses ${taken.length > 1 ? 'them' : 'it'} or choose others (--mqtt-port, --http-port, --vm-port, --aedes-port); refusing to measure something else.`);
 }
 
 /** Starts a fresh gateway configured for `devices` wearables. */

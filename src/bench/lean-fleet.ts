@@ -51,7 +51,7 @@ export class LeanFleet {
   /** Publishes QoS 1 from device i; resolves true on PUBACK, false when refused or disconnected. */
   publish(i: number, payload: string | Buffer, topic = `vigil/v1/dev/${this.o.devices[i]!.id}/obs`): Promise<boolean> {
     const conn = this.conns[i]!;
-    return new Promise((resolve) => conn.publish(Buffer.from(topic), Buffer.isBuffer(payload) ? payload : Buffer.from(payload), (err) => resolve(!err)));
+    return new Promise((resolve) => conn.publish(topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload), (err) => resolve(!err)));
   }
 
   /** Closes every connection and stops reconnecting. */

@@ -1,14 +1,11 @@
 /**
  * A lean MQTT 3.1.1 publisher for load generation: one TCP connection, CONNECT, QoS 1 PUBLISH
  * and PUBACK, nothing else. Thousands of these fit in one process where full clients would not,
- * so the load generators take as little CPU as possible from the gateway they measure.
- * Packets are encoded and parsed by hand ([MQTT-2.2] fixed header, [MQTT-3.1] CONNECT,
- * [MQTT-3.3] PUBLISH, [MQTT-3.4] PUBACK).
+ * so the load generators take as little CPU as possible from the gateway they measure. Packets
+ * are encoded and parsed by mqtt-packet, the codec aedes and MQTT.js use.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-
-const CONNACK = 2;
-const PUBACK = 4;
+import mqttPacket, { type Packet } from 'mqtt-packet';
 
 export interface LeanOptions {
   readonly host: string;
@@ -25,62 +22,25 @@ export interface LeanOptions {
 /** Called once per publish: no error on PUBACK, an error when the connection closed first. */
 export type PublishCallback = (err: Error | undefined) => void;
 
-/** MQTT remaining-length varint ([MQTT-2.2.3]). */
-export function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
+/** CONNECT with a clean session ([MQTT-3.1]). */
+function connectPacket(o: LeanOptions): Buffer {
+  return mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId: o.clientId,
+    keepalive: o.keepaliveS ?? 0,
+    ...(o.username !== undefined && { username: o.username }),
+    ...(o.password !== undefined && { password: Buffer.from(o.password) }),
+  });
 }
 
-function str(s: string | Buffer): Buffer {
-  const b = typeof s === 'string' ? Buffer.from(s) : s;
-  const len = Buffer.alloc(2);
-  len.writeUInt16BE(b.length);
-  return Buffer.concat([len, b]);
-}
-
-/** Encodes CONNECT (protocol level 4, clean session). */
-export function encodeConnect(o: LeanOptions): Buffer {
-  let flags = 0x02; // clean session
-  const parts = [str('MQTT'), Buffer.from([4]), Buffer.alloc(1), Buffer.alloc(2), str(o.clientId)];
-  if (o.username !== undefined) {
-    flags |= 0x80;
-    parts.push(str(o.username));
-  }
-  if (o.password !== undefined) {
-    flags |= 0x40;
-    parts.push(str(o.password));
-  }
-  parts[2]![0] = flags;
-  parts[3]!.writeUInt16BE(o.keepaliveS ?? 0);
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([0x10]), varint(body.length), body]);
-}
-
-/** Encodes a QoS 1 PUBLISH. */
-export function encodePublish(topic: Buffer, packetId: number, payload: Buffer): Buffer {
-  const len = 2 + topic.length + 2 + payload.length;
-  const head = varint(len);
-  const out = Buffer.allocUnsafe(1 + head.length + len);
-  out[0] = 0x32;
-  head.copy(out, 1);
-  let at = 1 + head.length;
-  out.writeUInt16BE(topic.length, at);
-  topic.copy(out, at + 2);
-  at += 2 + topic.length;
-  out.writeUInt16BE(packetId, at);
-  payload.copy(out, at + 2);
-  return out;
-}
+const PINGREQ = mqttPacket.generate({ cmd: 'pingreq' });
+const DISCONNECT = mqttPacket.generate({ cmd: 'disconnect' });
 
 export class LeanConnection {
   private socket: Socket | undefined;
-  private buf: Buffer = Buffer.alloc(0);
   private nextId = 1;
   private readonly inflight = new Map<number, PublishCallback>();
   private onConnack: ((rc: number) => void) | undefined;
@@ -103,7 +63,9 @@ export class LeanConnection {
     return new Promise((resolve, reject) => {
       const socket = netConnect({ host: o.host, port: o.port });
       this.socket = socket;
-      this.buf = Buffer.alloc(0);
+      const parser = mqttPacket.parser({ protocolVersion: 4 });
+      parser.on('packet', (p) => this.received(p));
+      parser.on('error', (err) => fail(err));
       socket.setNoDelay(true);
       let settled = false;
       const timer = setTimeout(() => fail(new Error('CONNACK timeout')), o.connectTimeoutMs ?? 10_000);
@@ -121,13 +83,13 @@ export class LeanConnection {
         this.connected = true;
         const ka = o.keepaliveS ?? 0;
         if (ka > 0) {
-          this.pinger = setInterval(() => socket.write(Buffer.from([0xc0, 0])), (ka * 1000) / 2);
+          this.pinger = setInterval(() => socket.write(PINGREQ), (ka * 1000) / 2);
           this.pinger.unref();
         }
         resolve();
       };
-      socket.on('connect', () => socket.write(encodeConnect(o)));
-      socket.on('data', (chunk: Buffer) => this.read(chunk));
+      socket.on('connect', () => socket.write(connectPacket(o)));
+      socket.on('data', (chunk: Buffer) => parser.parse(chunk));
       socket.on('error', (err) => fail(err));
       socket.on('close', () => {
         fail(new Error('closed before CONNACK'));
@@ -138,8 +100,8 @@ export class LeanConnection {
     });
   }
 
-  /** Sends a QoS 1 PUBLISH; `cb` runs on PUBACK or with an error when the connection closes. */
-  publish(topic: Buffer, payload: Buffer, cb: PublishCallback): void {
+  /** Sends a QoS 1 PUBLISH ([MQTT-3.3]); `cb` runs on PUBACK or with an error when the connection closes. */
+  publish(topic: string, payload: Buffer, cb: PublishCallback): void {
     const socket = this.socket;
     if (!socket || !this.connected) return cb(new Error('not connected'));
     let id = this.nextId;
@@ -147,14 +109,14 @@ export class LeanConnection {
     while (this.inflight.has(id)) id = id === 65535 ? 1 : id + 1;
     this.nextId = id === 65535 ? 1 : id + 1;
     this.inflight.set(id, cb);
-    socket.write(encodePublish(topic, id, payload));
+    socket.write(mqttPacket.generate({ cmd: 'publish', qos: 1, dup: false, retain: false, messageId: id, topic, payload }));
   }
 
   /** Closes the connection: politely (DISCONNECT) unless `force`. */
   end(force = false): void {
     const socket = this.socket;
     if (!socket) return;
-    if (!force && this.connected) socket.end(Buffer.from([0xe0, 0]));
+    if (!force && this.connected) socket.end(DISCONNECT);
     else socket.destroy();
   }
 
@@ -168,41 +130,16 @@ export class LeanConnection {
     for (const cb of cbs) cb(err);
   }
 
-  private read(chunk: Buffer): void {
-    let buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    for (;;) {
-      if (buf.length < 2) break;
-      // Remaining length: up to 4 varint bytes after the first.
-      let len = 0;
-      let mul = 1;
-      let i = 1;
-      let complete = false;
-      for (; i < Math.min(buf.length, 5); i++) {
-        const b = buf[i]!;
-        len += (b & 0x7f) * mul;
-        mul *= 128;
-        if ((b & 0x80) === 0) {
-          complete = true;
-          i++;
-          break;
-        }
+  private received(p: Packet): void {
+    if (p.cmd === 'puback' && p.messageId !== undefined) {
+      const cb = this.inflight.get(p.messageId);
+      if (cb) {
+        this.inflight.delete(p.messageId);
+        cb(undefined);
       }
-      if (!complete || buf.length < i + len) break;
-      const type = buf[0]! >> 4;
-      const body = buf.subarray(i, i + len);
-      buf = buf.subarray(i + len);
-      if (type === PUBACK && body.length >= 2) {
-        const id = body.readUInt16BE(0);
-        const cb = this.inflight.get(id);
-        if (cb) {
-          this.inflight.delete(id);
-          cb(undefined);
-        }
-      } else if (type === CONNACK && body.length >= 2) {
-        this.onConnack?.(body[1]!);
-      }
-      // Anything else (PINGRESP) needs no action from a publisher.
+    } else if (p.cmd === 'connack') {
+      this.onConnack?.(p.returnCode ?? 0);
     }
-    this.buf = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
+    // Anything else (PINGRESP) needs no action from a publisher.
   }
 }

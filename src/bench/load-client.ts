@@ -10,7 +10,7 @@ import { benchDeviceId, benchSecret, nowMs, wearablePayload, PROBE_BREACH_AT, PR
 interface Dev {
   readonly index: number;
   readonly conn: LeanConnection;
-  readonly topic: Buffer;
+  readonly topic: string;
   readonly probe: boolean;
   /** Next message index. */
   k: number;
@@ -36,7 +36,7 @@ async function connectAll(p: LoadPlan): Promise<void> {
     devices.push({
       index,
       conn: new LeanConnection({ host: p.host, port: p.port, clientId: id, username: id, password: benchSecret(index), keepaliveS: 0, connectTimeoutMs: 30_000 }),
-      topic: Buffer.from(`vigil/v1/dev/${id}/obs`),
+      topic: `vigil/v1/dev/${id}/obs`,
       probe: p.probeEvery > 0 && index % p.probeEvery === 0,
       k: 0,
       open: 0,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { SimulatedRecording } from '../replay/simulated.js';
+import { SimulatedRecording } from '../burden/simulated.js';
 import { formatInput } from '../replay/writer.js';
 import type { BenchEnv } from './env.js';
 

@@ -4,8 +4,9 @@
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { BenchVictoria } from './victoria.js';
-import { assertPortsFree, type BenchEnv, type BenchPorts } from './env.js';
+import { Victoria } from './victoria.js';
+import type { BenchEnv, BenchPorts } from './env.js';
+import { assertPortsFree } from './ports.js';
 import { runSustained, type SustainedResult } from './sustained.js';
 import { PROBE_CYCLE } from './protocol.js';
 import { runCeiling, type CeilingResult } from './ceiling.js';
@@ -75,7 +76,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   const cpuProfDir = o.profile ? join(outDir, 'profiles') : undefined;
   if (cpuProfDir) await mkdir(cpuProfDir, { recursive: true });
   o.progress(`${stamp()} starting the time-series server on 127.0.0.1:${o.ports.victoria}`);
-  const vm = await BenchVictoria.start(o.ports.victoria);
+  const vm = await Victoria.start({ port: o.ports.victoria });
   const env: BenchEnv = { startedAt: started, ports: o.ports, vm, clientProcesses: o.clientProcesses, cpuProfDir, gatewayNodeArgs: o.gatewayNodeArgs, influxBatchSize: o.influxBatchSize, progress: (l) => o.progress(`${stamp()} ${l}`) };
   const sustained: SustainedResult[] = [];
   let ceiling: CeilingResult | undefined;

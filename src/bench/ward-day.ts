@@ -17,7 +17,7 @@ import { loadConfig } from '../config/load.js';
 import { Gateway } from '../gateway.js';
 import { log } from '../core/log.js';
 import { jsonV1Profile } from '../../devices/json-v1/index.js';
-import { SimulatedRecording } from '../replay/simulated.js';
+import { SimulatedRecording } from '../burden/simulated.js';
 
 const SCENARIOS = ['stable', 'stable', 'stable', 'desaturation', 'sepsis', 'brady', 'artifact-storm', 'sensor-off'] as const;
 const BATCH = 2000;

@@ -5,7 +5,7 @@
 import type { Command } from './command.js';
 import { intFlag, parse, UsageError } from './args.js';
 import { FULL, QUICK, runBench } from '../bench/run.js';
-import { freePort } from '../bench/env.js';
+import { freePort } from '../bench/ports.js';
 
 const DEFAULT_PORTS = { mqtt: 18830, http: 18880, victoria: 18428, aedes: 18831 } as const;
 

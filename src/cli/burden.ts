@@ -4,8 +4,8 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { defaultDetectorConfig } from '../detectors/config.js';
-import { BURDEN_SCENARIOS, alarmBurden } from '../replay/burden.js';
-import { renderBurden } from '../replay/burden-report.js';
+import { BURDEN_SCENARIOS, alarmBurden } from '../burden/burden.js';
+import { renderBurden } from '../burden/burden-report.js';
 import { intFlag, parse, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { loadReplayConfig } from './replay.js';

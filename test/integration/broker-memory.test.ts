@@ -16,7 +16,6 @@ import mqtt from 'mqtt';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { until } from '../support/wait.js';
 import { RawMqtt } from '../support/raw-mqtt.js';
-import { varint } from '../../src/bench/lean-mqtt.js';
 import { deviceSecret, wardOf } from '../support/ward-config.js';
 
 /** Slow connections (under the default 200 per address). */
@@ -33,9 +32,14 @@ function rss(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 }
 
-/** An MQTT fixed header: `type` byte, then the remaining `length`. */
+/** An MQTT fixed header: `type` byte, then the remaining `length` as a varint ([MQTT-2.2.3]). */
 function fixedHeader(type: number, length: number): Buffer {
-  return Buffer.concat([Buffer.from([type]), varint(length)]);
+  const bytes = [type];
+  do {
+    bytes.push((length % 128) | (length >= 128 ? 0x80 : 0));
+    length = Math.floor(length / 128);
+  } while (length > 0);
+  return Buffer.from(bytes);
 }
 
 function open(port: number): Promise<Socket & { closedByServer: boolean }> {

@@ -66,7 +66,7 @@ describe('fault: an alarm consumer that stops reading', () => {
     // Meanwhile a device's data is still acknowledged.
     device = new LeanConnection({ host: '127.0.0.1', port, clientId: 'wb-1', username: 'wb-1', password: 'wb-1-secret-value' });
     await device.connect();
-    const acks = await Promise.all(Array.from({ length: 20 }, () => new Promise<boolean>((resolve) => device!.publish(Buffer.from('vigil/v1/dev/wb-1/obs'), Buffer.from('{"obs":{"hr":70}}'), (err) => resolve(!err)))));
+    const acks = await Promise.all(Array.from({ length: 20 }, () => new Promise<boolean>((resolve) => device!.publish('vigil/v1/dev/wb-1/obs', Buffer.from('{"obs":{"hr":70}}'), (err) => resolve(!err)))));
     expect(acks.filter(Boolean)).toHaveLength(20);
     expect(stored).toBe(20);
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { AlarmTransition, WardAssignment } from '../../../src/core/types.js';
 import { parseDetectorConfig, type DetectorConfig } from '../../../src/detectors/config.js';
 import { Pipeline, inputTs, type PipelineInput, type PipelineOutput, type PipelineState } from '../../../src/alarms/pipeline.js';
-import { SimulatedRecording } from '../../../src/replay/simulated.js';
+import { SimulatedRecording } from '../../../src/burden/simulated.js';
 
 const SCENARIOS = ['stable', 'sepsis', 'desaturation', 'brady', 'artifact-storm', 'sensor-off'] as const;
 const HOURS = 6;

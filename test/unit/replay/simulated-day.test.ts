@@ -11,7 +11,7 @@ import { defaultDetectorConfig } from '../../../src/detectors/config.js';
 import { Pipeline, detectWith, inputTs, type PipelineInput, type PipelineOutput } from '../../../src/alarms/pipeline.js';
 import { formatOutput } from '../../../src/replay/format.js';
 import { runReplay } from '../../../src/replay/run.js';
-import { SimulatedRecording } from '../../../src/replay/simulated.js';
+import { SimulatedRecording } from '../../../src/burden/simulated.js';
 import { formatInput } from '../../../src/replay/writer.js';
 
 const DAY_S = 24 * 3600;

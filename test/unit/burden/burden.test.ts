@@ -10,9 +10,9 @@ import { loadScenario } from '../../../firmware-sim/scenario.js';
 import { burdenCommand } from '../../../src/cli/burden.js';
 import { UsageError } from '../../../src/cli/args.js';
 import { defaultDetectorConfig, parseDetectorConfig } from '../../../src/detectors/config.js';
-import { BURDEN_SCENARIOS, alarmBurden, type ScenarioBurden } from '../../../src/replay/burden.js';
-import { renderBurden } from '../../../src/replay/burden-report.js';
-import { NaiveThreshold } from '../../../src/replay/naive.js';
+import { BURDEN_SCENARIOS, alarmBurden, type ScenarioBurden } from '../../../src/burden/burden.js';
+import { renderBurden } from '../../../src/burden/burden-report.js';
+import { NaiveThreshold } from '../../../src/burden/naive.js';
 import { at, obs, settings } from '../detectors/helpers.js';
 
 const config = defaultDetectorConfig();
