@@ -6,7 +6,7 @@
 import { join, resolve } from 'node:path';
 import type { VigilConfig } from './config/schema.js';
 import { Counters } from './core/counters.js';
-import { LoopMonitor } from './core/loop-monitor.js';
+import { ProcessHealth } from './core/loop-monitor.js';
 import { log as rootLog, type Logger } from './core/log.js';
 import type { Service } from './core/types.js';
 import { Census } from './census/census.js';
@@ -25,6 +25,9 @@ import { createSerialSource } from './sources/serial-ingest.js';
 import { LiveDetectors, STATE_READER } from './alarms/live.js';
 import { alarmRoutes } from './alarms/routes.js';
 import { NurseStation } from './web/station.js';
+import { logSpoolState, raiseSpoolAlarms } from './alarms/spool-state.js';
+import { influxHealth, registerInfluxMetrics } from './sinks/influx-report.js';
+import { registerBridgeMetrics } from './bridge/report.js';
 
 export interface GatewayOptions {
   readonly logger?: Logger;
@@ -34,8 +37,8 @@ export interface GatewayOptions {
 
 export class Gateway {
   readonly counters = new Counters();
-  /** How busy and how late the event loop has been (health). */
-  private readonly loop = new LoopMonitor();
+  /** Memory and the event loop (health). */
+  private readonly processHealth = new ProcessHealth();
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly started: Service[] = [];
@@ -73,9 +76,7 @@ export class Gateway {
     try {
       this.spool = await Spool.open({ dir: join(this.dataDir, 'spool'), maxBytes: c.spool.maxBytes, segmentBytes: c.spool.segmentBytes, commitIntervalMs: c.spool.commitIntervalMs, warnRatio: c.spool.warnRatio, holders: [STATE_READER], logger: log.child({ component: 'spool' }) });
       this.started.push({ name: 'spool', start: async () => {}, stop: () => this.spool.close() });
-      this.spool.on('nearFull', (s) => log.warn({ bytes: s.bytes, maxBytes: s.maxBytes }, 'spool nearing its size bound (spool.maxBytes): is InfluxDB reachable?'));
-      this.spool.on('full', (s) => log.error({ bytes: s.bytes, maxBytes: s.maxBytes }, 'spool full: new data is refused and left with the devices until InfluxDB catches up'));
-      this.spool.on('recovered', (s) => log.info({ bytes: s.bytes, maxBytes: s.maxBytes }, 'spool below its warning level again'));
+      logSpoolState(this.spool, log);
 
       this.census = await Census.open(c.census.wards, c.census.patients, join(this.dataDir, 'census.json'));
       this.rejected = new RejectedLog(join(this.dataDir, 'rejected', 'rejected.jsonl'));
@@ -129,7 +130,7 @@ export class Gateway {
       this.station = new NurseStation({ config: c, dataDir: this.dataDir, census: this.census, detectors: this.detectors, ingest: this.ingest, logger: log.child({ component: 'web' }), clock: this.clock, counters: this.counters });
       await this.startService(this.station);
       await this.startService(this.detectors);
-      this.watchSpool();
+      raiseSpoolAlarms(this.spool, this.detectors);
       // Stopped right after the sources: appends still in flight finish before detectors and writer stop.
       this.started.push({ name: 'ingest', start: async () => {}, stop: () => this.ingest.drain() });
 
@@ -146,7 +147,7 @@ export class Gateway {
 
       this.http = new HttpServer({ host: c.http.host, port: c.http.port, ...(c.http.apiToken ? { apiToken: c.http.apiToken } : {}), counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), authHook: this.station.guard, routes: [...this.station.routes(), censusRoutes(this.census, log.child({ component: 'census' }), this.clock), alarmRoutes(this.detectors, this.census, log.child({ component: 'alarms' }))] });
       await this.startService(this.http);
-      this.registerGauges();
+      this.registerMetrics();
     } catch (err) {
       await this.stop();
       throw err;
@@ -167,46 +168,23 @@ export class Gateway {
     return this.stopping;
   }
 
-  /** The body of GET /healthz. */
+  /** The body of GET /healthz, collected from the parts. */
   health(): { ok: boolean } & Record<string, unknown> {
-    const spool = this.spool.stats();
-    const writer = this.writer?.stats();
-    const ok = !spool.full && (writer === undefined || writer.state !== 'stopped');
-    const mem = process.memoryUsage();
+    const influx = this.writer?.stats();
+    const spool = this.spool.health(influx?.lagRecords);
     return {
-      ok,
-      // bytes: resident, the JavaScript heap (allocated and in use), and buffers outside it
-      memory: { rss: mem.rss, heapTotal: mem.heapTotal, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers },
-      eventLoop: this.loop.stats(),
-      broker: { clients: this.broker?.connectedClients ?? 0, port: this.broker?.addresses.tcp, tlsPort: this.broker?.addresses.tls },
-      spool: { depth: writer?.lagRecords ?? spool.lastSeq, bytes: spool.bytes, maxBytes: spool.maxBytes, nearFull: spool.nearFull, full: spool.full, lastSeq: spool.lastSeq, refused: spool.refused },
-      detectors: { failures: this.detectors.failures, ...(this.detectors.lastFailure ? { lastFailure: this.detectors.lastFailure } : {}) },
+      ok: !spool.full && (influx === undefined || influx.state !== 'stopped'),
+      ...this.processHealth.health(),
+      broker: this.broker?.health() ?? { clients: 0 },
+      spool,
+      detectors: this.detectors.health(),
       alarmState: this.detectors.restore,
       serial: this.serial?.stats(),
       webhook: this.webhook?.stats(),
       // An upstream outage is not a local failure: it does not affect `ok`.
       bridge: this.bridge?.stats() ?? { configured: false },
-      influx: writer
-        ? { configured: true, state: writer.state, lagRecords: writer.lagRecords, lastSuccessAt: writer.lastSuccessAt, lastError: writer.lastError, batches: writer.batches, pointsWritten: writer.pointsWritten, retries: writer.retries, deadLetters: writer.deadLetters }
-        : { configured: false, note: 'no influx.url: data stays in the spool' },
+      influx: influxHealth(influx),
     };
-  }
-
-  /**
-   * Turns the spool's state into technical alarms: nearing the bound (medium) means InfluxDB is
-   * not keeping up; full (high) means devices' data is being refused.
-   */
-  private watchSpool(): void {
-    const sync = () => {
-      const s = this.spool.stats();
-      const pct = Math.round((s.bytes / s.maxBytes) * 100);
-      this.detectors.system('spool_near_full', s.nearFull, 'medium', s.nearFull ? `Gateway storage ${pct}% full: is InfluxDB reachable?` : `Gateway storage back to ${pct}%`);
-      this.detectors.system('spool_full', s.full, 'high', s.full ? 'Gateway storage full: new device data is refused' : 'Gateway storage accepts data again');
-    };
-    this.spool.on('nearFull', sync);
-    this.spool.on('full', sync);
-    this.spool.on('recovered', sync);
-    if (this.spool.stats().nearFull || this.spool.stats().full) sync();
   }
 
   private async startService(s: Service): Promise<void> {
@@ -214,34 +192,13 @@ export class Gateway {
     this.started.push(s);
   }
 
-  private registerGauges(): void {
+  /** Each part registers its own series; those of the writer and the bridge read 0 while they are not configured. */
+  private registerMetrics(): void {
     const c = this.counters;
-    c.gauge('vigil_spool_bytes', 'Bytes of spool segments on disk', () => this.spool.stats().bytes);
-    c.gauge('vigil_spool_max_bytes', 'Configured spool bound (spool.maxBytes)', () => this.spool.stats().maxBytes);
-    c.gauge('vigil_spool_near_full', '1 when the spool passed its warning ratio', () => (this.spool.stats().nearFull ? 1 : 0));
-    c.gauge('vigil_spool_full', '1 when the spool refuses new data', () => (this.spool.stats().full ? 1 : 0));
-    c.gauge('vigil_spool_depth_records', 'Records not yet written to InfluxDB', () => this.writer?.stats().lagRecords ?? this.spool.stats().lastSeq);
-    c.gauge('vigil_mqtt_clients', 'Connected MQTT clients', () => this.broker.connectedClients);
-    c.gauge('vigil_mqtt_connections_open', 'Open MQTT connections, authenticated or not (bound: mqtt.limits.maxConnections)', () => this.broker.openConnections);
-    c.gauge('vigil_mqtt_buffered_bytes', 'Bytes MQTT connections hold in unfinished or unprocessed packets (bound: mqtt.limits.bufferedBytes)', () => this.broker.budget.used);
-    c.gauge('vigil_mqtt_auth_checks_peak', 'Most device-secret checks that ever ran at once (bound: mqtt.limits.maxConcurrentAuthChecks)', () => this.broker.authChecksPeak);
-    const w = () => this.writer?.stats();
-    c.externalCounter('vigil_influx_batches_total', 'Batches written to InfluxDB', () => w()?.batches ?? 0);
-    c.externalCounter('vigil_influx_points_total', 'Points written to InfluxDB', () => w()?.pointsWritten ?? 0);
-    c.externalCounter('vigil_influx_retries_total', 'InfluxDB write retries', () => w()?.retries ?? 0);
-    c.externalCounter('vigil_influx_dead_letters_total', 'Records refused by InfluxDB and kept in the dead-letter file', () => w()?.deadLetters ?? 0);
-    c.externalHistogram('vigil_influx_write_seconds', 'InfluxDB batch write latency', () => w()?.latency);
-    const b = () => this.bridge?.stats();
-    c.externalCounter('vigil_bridge_published_total', 'Messages acknowledged by the upstream broker', () => b()?.published ?? 0);
-    c.externalCounter('vigil_bridge_failures_total', 'Failed or dropped upstream connections', () => b()?.failures ?? 0);
-    c.gauge('vigil_bridge_lag_records', 'Records not yet forwarded upstream', () => b()?.lagRecords ?? 0);
-    c.gauge('vigil_bridge_connected', '1 when connected to the upstream broker', () => (b()?.connected ? 1 : 0));
-    c.gauge('vigil_influx_last_write_seconds', 'Latency of the last successful InfluxDB write', () => (w()?.lastWriteLatencyMs ?? 0) / 1000);
-    const signIn = this.station.signIn;
-    c.gauge('vigil_signin_limiter_keys', 'Addresses and usernames the sign-in limiter tracks (bound: web.signIn.maxTrackedKeys)', () => signIn.limiter.size());
-    c.gauge('vigil_signin_checks_peak', 'Most password checks that ever ran at once (bound: web.signIn.maxConcurrentChecks)', () => signIn.checks.peak);
-    c.externalCounter('vigil_signin_refused_total', 'Sign-ins refused by the limiter (429)', () => signIn.stats.refused);
-    c.externalCounter('vigil_signin_busy_total', 'Sign-ins refused because the password checks were all busy (503)', () => signIn.stats.busy);
-    c.gauge('vigil_live_streams', 'Open live-feed (server-sent events) streams', () => this.station.feed.size());
+    this.spool.registerMetrics(c, () => this.writer?.stats().lagRecords);
+    this.broker.registerMetrics(c);
+    registerInfluxMetrics(c, () => this.writer?.stats());
+    registerBridgeMetrics(c, () => this.bridge?.stats());
+    this.station.registerMetrics(c);
   }
 }

@@ -136,6 +136,11 @@ export class LiveDetectors implements Service {
   lastFailure: string | undefined;
   restore: RestoreReport | undefined;
 
+  /** The detectors' section of /healthz: inputs they threw on, and the last such error. */
+  health(): { failures: number; lastFailure?: string } {
+    return { failures: this.failures, ...(this.lastFailure ? { lastFailure: this.lastFailure } : {}) };
+  }
+
   constructor(private readonly opts: LiveDetectorsOptions) {
     this.pipeline = new Pipeline(opts.config);
   }

@@ -13,7 +13,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../core/log.js';
-import type { Service } from '../core/types.js';
+import type { Counters } from '../core/counters.js';
+import type { Reporting, Service } from '../core/types.js';
 import { SpoolFullError } from '../core/errors.js';
 import { TokenBucket } from './token-bucket.js';
 import { SecretVerifier } from './secrets.js';
@@ -40,7 +41,7 @@ const NOT_AUTHORIZED = 5;
 /** QoS 2 messages one session may have stored and not yet released by PUBREL. */
 export const MAX_QOS2_IN_FLIGHT = 32;
 
-export class MqttBroker implements Service {
+export class MqttBroker implements Service, Reporting {
   readonly name = 'mqtt';
   private aedes: Aedes | undefined;
   private readonly servers: Server[] = [];
@@ -87,6 +88,18 @@ export class MqttBroker implements Service {
   /** Most scrypt checks of device secrets that ever ran at once. */
   get authChecksPeak(): number {
     return this.credentials.peak;
+  }
+
+  /** The broker's section of /healthz: connected clients and the ports it listens on. */
+  health(): { clients: number; port?: number; tlsPort?: number } {
+    return { clients: this.connectedClients, port: this.addresses.tcp, tlsPort: this.addresses.tls };
+  }
+
+  registerMetrics(c: Counters): void {
+    c.gauge('vigil_mqtt_clients', 'Connected MQTT clients', () => this.connectedClients);
+    c.gauge('vigil_mqtt_connections_open', 'Open MQTT connections, authenticated or not (bound: mqtt.limits.maxConnections)', () => this.openConnections);
+    c.gauge('vigil_mqtt_buffered_bytes', 'Bytes MQTT connections hold in unfinished or unprocessed packets (bound: mqtt.limits.bufferedBytes)', () => this.budget.used);
+    c.gauge('vigil_mqtt_auth_checks_peak', 'Most device-secret checks that ever ran at once (bound: mqtt.limits.maxConcurrentAuthChecks)', () => this.authChecksPeak);
   }
 
   async start(): Promise<void> {

@@ -35,3 +35,18 @@ export class LoopMonitor {
     return s;
   }
 }
+
+/** The gateway process's own sections of /healthz: its memory and its event loop. */
+export class ProcessHealth {
+  /** How busy and how late the event loop has been. */
+  private readonly loop = new LoopMonitor();
+
+  health(): { memory: Record<'rss' | 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers', number>; eventLoop: LoopStats } {
+    const mem = process.memoryUsage();
+    return {
+      // bytes: resident, the JavaScript heap (allocated and in use), and buffers outside it
+      memory: { rss: mem.rss, heapTotal: mem.heapTotal, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers },
+      eventLoop: this.loop.stats(),
+    };
+  }
+}

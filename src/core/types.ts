@@ -2,6 +2,7 @@
  * The seams between Vigil's stages. Data flows one way:
  * source → decode → observation → spool → sinks, and spool → detectors → alarm manager → alarm sinks.
  */
+import type { Counters } from './counters.js';
 import { metricInfo, type MetricName } from './metrics.js';
 
 export type { MetricName } from './metrics.js';
@@ -260,4 +261,15 @@ export interface Service {
   start(): Promise<void>;
   /** Stops accepting work, finishes or persists what is in flight, releases resources. Idempotent. */
   stop(): Promise<void>;
+}
+
+/**
+ * A part that reports on itself: its own section of GET /healthz and its own series on
+ * /metrics. The gateway only collects them, so each figure is defined where it is kept.
+ */
+export interface Reporting {
+  /** The part's section of the /healthz body, as JSON data. */
+  health(): unknown;
+  /** Registers the part's gauges and counters on the gateway's registry; they are read at scrape time. */
+  registerMetrics(counters: Counters): void;
 }

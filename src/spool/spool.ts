@@ -7,15 +7,17 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Counters } from '../core/counters.js';
 import { SpoolFullError } from '../core/errors.js';
 import { log, type Logger } from '../core/log.js';
+import type { Reporting } from '../core/types.js';
 import { checkReaderName, loadCursors, saveCursor } from './cursor.js';
 import { acquireLock } from './lock.js';
 import { checkOptions, type Settings, type SpoolOptions } from './options.js';
 import { Reader, type ReaderHost, type SegmentView } from './reader.js';
 import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from './record.js';
 import { fsyncDir, listSegmentIds, recoverSegment } from './segment.js';
-import type { SpoolPosition, SpoolReader, SpoolStats } from './types.js';
+import type { SpoolHealth, SpoolPosition, SpoolReader, SpoolStats } from './types.js';
 import { LogWriter, type Appended, type Segment } from './writer.js';
 
 export { SPOOL_DEFAULTS, type SpoolOptions } from './options.js';
@@ -38,7 +40,7 @@ export interface SpoolEvents {
   recovered: [stats: SpoolStats];
 }
 
-export class Spool extends EventEmitter<SpoolEvents> {
+export class Spool extends EventEmitter<SpoolEvents> implements Reporting {
   private readonly cursorDir: string;
   private readonly host: ReaderHost;
   private readonly readers = new Map<string, Promise<Reader>>();
@@ -256,6 +258,27 @@ export class Spool extends EventEmitter<SpoolEvents> {
       refused: this.refused,
       recoveredBytesSkipped: this.recoveredBytesSkipped,
     };
+  }
+
+  /**
+   * The spool's section of /healthz.
+   * @param depth records not yet written to InfluxDB (the writer's lag); without a writer, every record
+   */
+  health(depth?: number): SpoolHealth {
+    const s = this.stats();
+    return { depth: depth ?? s.lastSeq, bytes: s.bytes, maxBytes: s.maxBytes, nearFull: s.nearFull, full: s.full, lastSeq: s.lastSeq, refused: s.refused };
+  }
+
+  /**
+   * Registers the spool's gauges.
+   * @param depth the writer's lag in records, or undefined without a writer (as for `health`)
+   */
+  registerMetrics(c: Counters, depth: () => number | undefined = () => undefined): void {
+    c.gauge('vigil_spool_bytes', 'Bytes of spool segments on disk', () => this.stats().bytes);
+    c.gauge('vigil_spool_max_bytes', 'Configured spool bound (spool.maxBytes)', () => this.stats().maxBytes);
+    c.gauge('vigil_spool_near_full', '1 when the spool passed its warning ratio', () => (this.stats().nearFull ? 1 : 0));
+    c.gauge('vigil_spool_full', '1 when the spool refuses new data', () => (this.stats().full ? 1 : 0));
+    c.gauge('vigil_spool_depth_records', 'Records not yet written to InfluxDB', () => depth() ?? this.stats().lastSeq);
   }
 
   /** Writes and fsyncs pending appends, closes files and releases the directory. Idempotent. */

@@ -50,6 +50,12 @@ export interface SpoolStats {
   readonly recoveredBytesSkipped: number;
 }
 
+/** The spool's section of /healthz. */
+export interface SpoolHealth extends Pick<SpoolStats, 'bytes' | 'maxBytes' | 'nearFull' | 'full' | 'lastSeq' | 'refused'> {
+  /** Records not yet written to InfluxDB (every record when no writer is configured). */
+  readonly depth: number;
+}
+
 export interface SpoolReader {
   readonly name: string;
   /**

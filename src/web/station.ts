@@ -148,6 +148,16 @@ export class NurseStation implements Service {
     await this.audit.close();
   }
 
+  /** The station's gauges and counters: the sign-in limiter and checks, and the live streams. */
+  registerMetrics(c: Counters): void {
+    const signIn = this.signIn;
+    c.gauge('vigil_signin_limiter_keys', 'Addresses and usernames the sign-in limiter tracks (bound: web.signIn.maxTrackedKeys)', () => signIn.limiter.size());
+    c.gauge('vigil_signin_checks_peak', 'Most password checks that ever ran at once (bound: web.signIn.maxConcurrentChecks)', () => signIn.checks.peak);
+    c.externalCounter('vigil_signin_refused_total', 'Sign-ins refused by the limiter (429)', () => signIn.stats.refused);
+    c.externalCounter('vigil_signin_busy_total', 'Sign-ins refused because the password checks were all busy (503)', () => signIn.stats.busy);
+    c.gauge('vigil_live_streams', 'Open live-feed (server-sent events) streams', () => this.feed.size());
+  }
+
   /** Route registrations, policy first so its hooks cover the alarm, census and export API. */
   routes(): Array<(app: FastifyInstance) => void> {
     const { config, logger } = this.opts;
