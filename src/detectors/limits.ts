@@ -106,6 +106,31 @@ export function isLimitMetric(m: string): m is LimitMetric {
 const LEVEL_KEYS = new Map(LIMIT_METRICS.map((m) => [m, new Map(LEVELS.map((l) => [l, `${m}:${l}`]))]));
 const levelKey = (metric: LimitMetric, level: Level): string => LEVEL_KEYS.get(metric)!.get(level)!;
 
+/** The deadline of a level's persistence or clear delay, or of its wait for a good value. */
+const deadlineOf = (patientId: string, key: string): string => `limit|${patientId}|${key}`;
+
+/** Strictly beyond the limit on its side: a breach. */
+function beyond(side: 'low' | 'high', v: number, limit: number): boolean {
+  return side === 'low' ? v < limit : v > limit;
+}
+
+/** Back inside the limit by the hysteresis: recovered. */
+function backInside(side: 'low' | 'high', v: number, limit: number, hysteresis: number): boolean {
+  return side === 'low' ? v >= limit + hysteresis : v <= limit - hysteresis;
+}
+
+/** One limit level of one patient's metric, with the limits in force, as a value reaches it. */
+interface LevelAt {
+  readonly patientId: string;
+  readonly metric: LimitMetric;
+  readonly level: Level;
+  /** `metric:level` */
+  readonly key: string;
+  /** the level's limit */
+  readonly limit: number;
+  readonly lim: EffectiveLimits;
+}
+
 export class LimitDetector {
   /** patientId → `${metric}:${level}` → state (normal is absence). */
   private readonly states = new Map<string, Map<string, LevelState>>();
@@ -129,10 +154,11 @@ export class LimitDetector {
     if (patientId === undefined || !isLimitMetric(obs.metric)) return;
     const metric = obs.metric;
     const lim = this.limitsFor(patientId, metric);
+    const m = this.patient(patientId);
     for (const level of LEVELS) {
       const limit = lim[level];
       const key = levelKey(metric, level);
-      const st = this.patient(patientId).get(key);
+      const st = m.get(key);
       if (limit === null) {
         if (st) {
           this.end(patientId, key, st, t, `${metricInfo(metric).label} limit switched off`);
@@ -140,7 +166,10 @@ export class LimitDetector {
         }
         continue;
       }
-      this.step(patientId, metric, level, limit, lim, obs, t);
+      if (!st && !beyond(LEVEL_INFO[level].side, obs.value, limit)) continue; // normal stays normal (the common case)
+      const at: LevelAt = { patientId, metric, level, key, limit, lim };
+      if (st) this.follow(at, st, obs, t);
+      else this.begin(at, obs, t);
     }
   }
 
@@ -178,7 +207,7 @@ export class LimitDetector {
   /** Forgets a patient (discharged): their alarms are ended by the manager, not here. */
   forget(patientId: string): void {
     this.inForce.delete(patientId);
-    for (const key of this.states.get(patientId)?.keys() ?? []) this.ctx.clock.cancel(`limit|${patientId}|${key}`);
+    for (const key of this.states.get(patientId)?.keys() ?? []) this.ctx.clock.cancel(deadlineOf(patientId, key));
     this.states.delete(patientId);
   }
 
@@ -213,7 +242,7 @@ export class LimitDetector {
     const waitMs = this.ctx.config.technical.signalLossSeconds * 1000;
     for (const [key, st] of m) {
       if (st.deviceId !== deviceId || !st.suppressed) continue;
-      this.ctx.clock.set(`limit|${patientId}|${key}`, t + waitMs);
+      this.ctx.clock.set(deadlineOf(patientId, key), t + waitMs);
     }
   }
 
@@ -282,44 +311,51 @@ export class LimitDetector {
     this.promote(patientId, metric, level, at);
   }
 
-  private step(patientId: string, metric: LimitMetric, level: Level, limit: number, lim: EffectiveLimits, obs: Observation, t: number): void {
-    const { side, priority } = LEVEL_INFO[level];
-    const v = obs.value;
-    const breach = side === 'low' ? v < limit : v > limit;
-    const recovered = side === 'low' ? v >= limit + lim.hysteresis : v <= limit - lim.hysteresis;
-    const m = this.patient(patientId);
-    const key = levelKey(metric, level);
-    const st = m.get(key);
-    if (!st && !breach) return; // normal stays normal: nothing to do (the common case)
-    const timerKey = `limit|${patientId}|${key}`;
-    const info = metricInfo(metric);
-    const word = side === 'low' ? 'below' : 'above';
+  /** A breach where the level was normal: pending for the persistence delay (an alarm at once without one). */
+  private begin(at: LevelAt, obs: Observation, t: number): void {
+    const { patientId, metric, level, key } = at;
+    const placement: Placement = this.ctx.placement(patientId);
+    const cond: AlarmCondition = { ...placement, patientId, name: `limit:${key}`, kind: 'limit', priority: LEVEL_INFO[level].priority, metric, deviceId: obs.deviceId };
+    const st: LevelState = { phase: 'pending', since: t, extreme: obs.value, last: obs.value, deviceId: obs.deviceId, cond, limit: at.limit, shown: false, suppressed: false };
+    this.patient(patientId).set(key, st);
+    if (at.lim.delayMs <= 0) this.raise(patientId, metric, level, st, t);
+    else this.ctx.clock.set(deadlineOf(patientId, key), t + at.lim.delayMs);
+  }
 
-    if (st) {
-      st.deviceId = obs.deviceId;
-      st.last = v;
-      if (side === 'low' ? v < st.extreme : v > st.extreme) st.extreme = v;
+  /** A value for a level whose breach or alarm is under way. */
+  private follow(at: LevelAt, st: LevelState, obs: Observation, t: number): void {
+    const { side } = LEVEL_INFO[at.level];
+    const v = obs.value;
+    st.deviceId = obs.deviceId;
+    st.last = v;
+    if (side === 'low' ? v < st.extreme : v > st.extreme) st.extreme = v;
+    const recovered = backInside(side, v, at.limit, at.lim.hysteresis);
+    if (st.suppressed && this.resume(at, st, recovered, t)) return;
+    this.advance(at, st, recovered, t);
+  }
+
+  /**
+   * The first good value since the sensor recovered.
+   * @returns true when it settles the level: still beyond the limit, the held alarm continues
+   */
+  private resume(at: LevelAt, st: LevelState, recovered: boolean, t: number): boolean {
+    st.suppressed = false;
+    this.ctx.clock.cancel(deadlineOf(at.patientId, at.key));
+    if (recovered) return false;
+    // still beyond the limit: the held alarm continues, nothing new is annunciated
+    if (st.shown) {
+      const info = metricInfo(at.metric);
+      const word = LEVEL_INFO[at.level].side === 'low' ? 'below' : 'above';
+      this.ctx.alarms.raise(st.cond, t, `${info.label} still ${word} ${at.limit} ${info.unit} after the sensor recovered`, st.extreme);
     }
-    if (!st) {
-      if (!breach) return;
-      const placement: Placement = this.ctx.placement(patientId);
-      const cond: AlarmCondition = { ...placement, patientId, name: `limit:${key}`, kind: 'limit', priority, metric, deviceId: obs.deviceId };
-      const ns: LevelState = { phase: 'pending', since: t, extreme: v, last: v, deviceId: obs.deviceId, cond, limit, shown: false, suppressed: false };
-      m.set(key, ns);
-      if (lim.delayMs <= 0) this.raise(patientId, metric, level, ns, t);
-      else this.ctx.clock.set(timerKey, t + lim.delayMs);
-      return;
-    }
-    if (st.suppressed) {
-      // the first good value since the sensor recovered
-      st.suppressed = false;
-      this.ctx.clock.cancel(timerKey);
-      if (!recovered) {
-        // still beyond the limit: the held alarm continues, nothing new is annunciated
-        if (st.shown) this.ctx.alarms.raise(st.cond, t, `${info.label} still ${word} ${limit} ${info.unit} after the sensor recovered`, st.extreme);
-        return;
-      }
-    }
+    return true;
+  }
+
+  /** Moves the level's state machine on by one value (the diagram at the top). */
+  private advance(at: LevelAt, st: LevelState, recovered: boolean, t: number): void {
+    const { patientId, metric, level, key, limit, lim } = at;
+    const m = this.patient(patientId);
+    const deadline = deadlineOf(patientId, key);
     switch (st.phase) {
       case 'due':
         if (recovered) m.delete(key);
@@ -328,7 +364,7 @@ export class LimitDetector {
       case 'pending':
         if (recovered) {
           // a dip shorter than the persistence delay raises nothing
-          this.ctx.clock.cancel(timerKey);
+          this.ctx.clock.cancel(deadline);
           m.delete(key);
         }
         return;
@@ -336,14 +372,14 @@ export class LimitDetector {
         if (!recovered) return;
         st.phase = 'clearing';
         st.since = t;
-        st.edge = side === 'low' ? limit + lim.hysteresis : limit - lim.hysteresis;
+        st.edge = LEVEL_INFO[level].side === 'low' ? limit + lim.hysteresis : limit - lim.hysteresis;
         if (lim.clearDelayMs <= 0) this.clear(patientId, metric, level, st, t);
-        else this.ctx.clock.set(timerKey, t + lim.clearDelayMs);
+        else this.ctx.clock.set(deadline, t + lim.clearDelayMs);
         return;
       case 'clearing':
         if (recovered) return;
         // not recovered after all: the alarm simply continues
-        this.ctx.clock.cancel(timerKey);
+        this.ctx.clock.cancel(deadline);
         st.phase = 'alarm';
         st.since = t;
         delete st.edge;
@@ -353,7 +389,7 @@ export class LimitDetector {
   }
 
   private end(patientId: string, key: string, st: LevelState, t: number, reason: string): void {
-    this.ctx.clock.cancel(`limit|${patientId}|${key}`);
+    this.ctx.clock.cancel(deadlineOf(patientId, key));
     this.patient(patientId).delete(key);
     if (st.shown) this.ctx.alarms.clear(st.cond, t, reason);
   }
@@ -373,7 +409,6 @@ export class LimitDetector {
     const low = LEVEL_INFO[mildLevel].side === 'low';
     this.ctx.alarms.raise(mild.cond, t, `${info.label} still ${low ? 'below' : 'above'} ${mild.limit} ${info.unit} (${low ? 'lowest' : 'highest'} ${mild.extreme})`, mild.extreme);
   }
-
 
   private patient(patientId: string): Map<string, LevelState> {
     let m = this.states.get(patientId);
