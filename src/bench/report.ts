@@ -51,11 +51,31 @@ export function targets(sustained: readonly SustainedResult[], ceiling: CeilingR
   const ward = sustained.filter((s) => s.devices >= 5000 && s.ratePerDevice >= 1).at(-1);
   const none = 'not measured (no load of 5,000 devices at 1 msg/s in this run)';
   return [
-    { name: 'devices sustained at 1 msg/s (5 observations each), all detectors on', target: '≥ 5,000', measured: ward ? `${n0(ward.devices)}: ${n0(ward.ackedMsgPerS)} of ${n0(ward.offeredMsgPerS)} msg/s acked, writer lag ${n0(ward.lagAtEnd)} records` : none, met: ward ? ward.sustained : undefined },
-    { name: 'p99 publish-to-alarm latency at that load', target: '< 250 ms', measured: ward ? `${n1(ward.latencyMs.p99)} ms (${ward.latencyMs.samples} alarms)` : none, met: ward ? ward.latencyMs.p99 < 250 && ward.latencyMs.samples > 0 : undefined },
+    {
+      name: 'devices sustained at 1 msg/s (5 observations each), all detectors on',
+      target: '≥ 5,000',
+      measured: ward ? `${n0(ward.devices)}: ${n0(ward.ackedMsgPerS)} of ${n0(ward.offeredMsgPerS)} msg/s acked, writer lag ${n0(ward.lagAtEnd)} records` : none,
+      met: ward ? ward.sustained : undefined,
+    },
+    {
+      name: 'p99 publish-to-alarm latency at that load',
+      target: '< 250 ms',
+      measured: ward ? `${n1(ward.latencyMs.p99)} ms (${ward.latencyMs.samples} alarms)` : none,
+      met: ward ? ward.latencyMs.p99 < 250 && ward.latencyMs.samples > 0 : undefined,
+    },
     { name: 'gateway RSS at that load', target: '< 512 MB', measured: ward ? `${n0(ward.rssPeak / MB)} MB` : none, met: ward ? ward.rssPeak < 512 * MB : undefined },
-    { name: 'Vigil throughput / plain aedes, same clients, same run', target: '≥ 0.5', measured: ceiling ? `${ceiling.ratio.toFixed(2)} (${n0(ceiling.vigilMsgPerS)} / ${n0(ceiling.aedesMsgPerS)} msg/s)` : 'not measured', met: ceiling ? ceiling.ratio >= 0.5 : undefined },
-    { name: '`vigil replay` of a ward recording, whole process', target: '≥ 200,000 obs/s', measured: replay ? `${n0(replay.obsPerS)} obs/s (${n0(replay.observations)} observations in ${n1(replay.seconds)} s)` : 'not measured', met: replay ? replay.obsPerS >= 200_000 : undefined },
+    {
+      name: 'Vigil throughput / plain aedes, same clients, same run',
+      target: '≥ 0.5',
+      measured: ceiling ? `${ceiling.ratio.toFixed(2)} (${n0(ceiling.vigilMsgPerS)} / ${n0(ceiling.aedesMsgPerS)} msg/s)` : 'not measured',
+      met: ceiling ? ceiling.ratio >= 0.5 : undefined,
+    },
+    {
+      name: '`vigil replay` of a ward recording, whole process',
+      target: '≥ 200,000 obs/s',
+      measured: replay ? `${n0(replay.obsPerS)} obs/s (${n0(replay.observations)} observations in ${n1(replay.seconds)} s)` : 'not measured',
+      met: replay ? replay.obsPerS >= 200_000 : undefined,
+    },
   ];
 }
 
@@ -63,60 +83,92 @@ function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-/** The results as README-ready markdown. */
+/** The results as README-ready markdown: a paragraph or table per phase that ran, then the targets. */
 export function markdown(r: BenchResults): string {
+  const sections = [machineLine(r), sustainedSection(r), ceilingSection(r.ceiling), spoolSection(r.spool), restartSection(r.restart), replaySection(r.replay), soakSection(r.soak), targetsSection(r.targets)];
+  return sections.filter((x): x is string => x !== undefined).join('\n\n');
+}
+
+function machineLine(r: BenchResults): string {
   const m = r.machine;
-  const out: string[] = [];
-  out.push(`Measured ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpus} × ${m.cpuModel}, ${n0(m.memoryMB / 1024)} GB, Node ${m.node}. Gateway, time-series server, ${r.clientProcesses} load-client processes and the alarm consumer share these cores.${r.influxBatchSize ? ` Gateway influx.batchSize: ${r.influxBatchSize}.` : ''}${r.gatewayNodeArgs.length > 0 ? ` Gateway node options: \`${r.gatewayNodeArgs.join(' ')}\`.` : ''}`);
-  out.push('');
-  out.push('**Sustained load** (QoS 1, every message fsynced before PUBACK, all detectors on, 5 observations per message, the sensor state stored when it changes):');
-  out.push('');
-  out.push(table(
-    ['devices', 'msg/s offered', 'msg/s acked', 'obs/s accepted', 'points/s written (a point a message)', 'writer lag at end', 'alarm latency p50 / p99 / max (ms)', 'RSS', 'RSS per device', 'CPU: gateway / clients / time-series', 'sustained'],
-    r.sustained.map((s) => [n0(s.devices), n0(s.offeredMsgPerS), n0(s.ackedMsgPerS), n0(s.obsPerS), n0(s.writtenPerS), n0(s.lagAtEnd), `${n1(s.latencyMs.p50)} / ${n1(s.latencyMs.p99)} / ${n1(s.latencyMs.max)} (${s.latencyMs.samples})`, `${n0(s.rssPeak / MB)} MB`, `${n1(s.rssPerDevice / 1024)} KB`, `${n0(s.gatewayCpuPct)} / ${n0(s.clientsCpuPct)} / ${n0(s.victoriaCpuPct)} %`, s.sustained ? 'yes' : 'no']),
-  ));
-  out.push('');
-  out.push(`Sustained: at least 97 % of the offered messages acknowledged over the window and the time-series writer within 2 s of data at its end. Alarm latency: from the publish of the message that completes an alarm condition (a temperature over the limit, which has no persistence delay) to a nurse-call subscriber on \`vigil/v1/alarms/#\` receiving the raised alarm, MQTT delivery included; one device in ${r.sustained.map((s) => s.probeEvery).join(' / ')} (by load) is such a probe, enough for at least 1,100 alarms a window where there are devices enough; each percentile rests on the number of alarms in brackets.`);
-  out.push('');
-  out.push('Every accepted observation was then found in the time-series server: ' + r.sustained.map((s) => `${n0(s.storedObs)} of ${n0(s.acceptedObs)}`).join(', ') + '.');
-  if (r.ceiling) {
-    const c = r.ceiling;
-    out.push('');
-    out.push(`**Ceiling** (${n0(c.devices)} clients, ${c.window} publishes in flight each, as fast as PUBACKs return):`);
-    out.push('');
-    out.push(table(['broker', 'msg/s', 'obs/s', 'ratio'], [
+  return (
+    `Measured ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpus} × ${m.cpuModel}, ${n0(m.memoryMB / 1024)} GB, Node ${m.node}. ` +
+    `Gateway, time-series server, ${r.clientProcesses} load-client processes and the alarm consumer share these cores.` +
+    (r.influxBatchSize ? ` Gateway influx.batchSize: ${r.influxBatchSize}.` : '') +
+    (r.gatewayNodeArgs.length > 0 ? ` Gateway node options: \`${r.gatewayNodeArgs.join(' ')}\`.` : '')
+  );
+}
+
+const SUSTAINED_HEAD = ['devices', 'msg/s offered', 'msg/s acked', 'obs/s accepted', 'points/s written (a point a message)', 'writer lag at end', 'alarm latency p50 / p99 / max (ms)', 'RSS', 'RSS per device', 'CPU: gateway / clients / time-series', 'sustained'];
+
+function sustainedRow(s: SustainedResult): string[] {
+  const latency = `${n1(s.latencyMs.p50)} / ${n1(s.latencyMs.p99)} / ${n1(s.latencyMs.max)} (${s.latencyMs.samples})`;
+  const cpu = `${n0(s.gatewayCpuPct)} / ${n0(s.clientsCpuPct)} / ${n0(s.victoriaCpuPct)} %`;
+  return [n0(s.devices), n0(s.offeredMsgPerS), n0(s.ackedMsgPerS), n0(s.obsPerS), n0(s.writtenPerS), n0(s.lagAtEnd), latency, `${n0(s.rssPeak / MB)} MB`, `${n1(s.rssPerDevice / 1024)} KB`, cpu, s.sustained ? 'yes' : 'no'];
+}
+
+function sustainedSection(r: BenchResults): string {
+  return [
+    '**Sustained load** (QoS 1, every message fsynced before PUBACK, all detectors on, 5 observations per message, the sensor state stored when it changes):',
+    table(SUSTAINED_HEAD, r.sustained.map(sustainedRow)),
+    'Sustained: at least 97 % of the offered messages acknowledged over the window and the time-series writer within 2 s of data at its end. ' +
+      'Alarm latency: from the publish of the message that completes an alarm condition (a temperature over the limit, which has no persistence delay) ' +
+      'to a nurse-call subscriber on `vigil/v1/alarms/#` receiving the raised alarm, MQTT delivery included; ' +
+      `one device in ${r.sustained.map((s) => s.probeEvery).join(' / ')} (by load) is such a probe, enough for at least 1,100 alarms a window where there are devices enough; ` +
+      'each percentile rests on the number of alarms in brackets.',
+    'Every accepted observation was then found in the time-series server: ' + r.sustained.map((s) => `${n0(s.storedObs)} of ${n0(s.acceptedObs)}`).join(', ') + '.',
+  ].join('\n\n');
+}
+
+function ceilingSection(c: CeilingResult | undefined): string | undefined {
+  if (!c) return undefined;
+  return [
+    `**Ceiling** (${n0(c.devices)} clients, ${c.window} publishes in flight each, as fast as PUBACKs return):`,
+    table(['broker', 'msg/s', 'obs/s', 'ratio'], [
       ['plain aedes (no hooks)', n0(c.aedesMsgPerS), '–', '1.00'],
       ['Vigil (auth, ACL, spool fsync, detectors, writer)', n0(c.vigilMsgPerS), n0(c.vigilObsPerS), c.ratio.toFixed(2)],
-    ]));
-  }
-  if (r.spool) {
-    const s = r.spool;
-    out.push('');
-    out.push(`**Spool catch-up**: ${n0(s.devices)} devices × ${s.minutes} min of data (${n0(s.messages)} messages, ${n0(s.observations)} observations, ${n0(s.backlogRecords)} spool records) delivered in ${n1(s.fillS)} s with the time-series server down; written in ${n1(s.catchUpS)} s once it was back (${n0(s.catchUpObsPerS)} obs/s); ${n0(s.stored)} observations stored.`);
-  }
-  if (r.restart) {
-    const x = r.restart;
-    out.push('');
-    out.push(
-      `**Restart**: a ${x.beds}-bed ward, ${x.hours} h in the spool (${n0(x.records)} records, ${n0(x.spoolBytes / MB)} MB; alarm state ${n1(x.stateBytes / MB)} MB), killed a minute after its last save: ` +
-        `back in ${n0(x.comeBackMs)} ms (the alarm state ${x.restored ? 'restored' : 'NOT restored'} in ${n0(x.restoreMs)} ms, ${n0(x.replayed)} records replayed, ${x.activeAlarms} alarms shown again).`,
-    );
-  }
-  if (r.replay) {
-    const x = r.replay;
-    out.push('');
-    out.push(`**Replay**: \`vigil replay\` of ${x.hours} h of ${x.patients} simulated patients (${n0(x.lines)} lines, ${n0(x.bytes / MB)} MB, ${n0(x.observations)} observations, ${n0(x.outputs)} NEWS2 changes and alarm transitions out) as a whole process: ${n1(x.seconds)} s, ${n0(x.obsPerS)} obs/s (best of its runs).`);
-  }
-  if (r.soak) {
-    const x = r.soak;
-    const at = (m: number): string => (x.rssMB[m] === undefined ? '' : `${n0(x.rssMB[m]!)} MB at ${m} min`);
-    const marks = [0, 1, Math.round(x.minutes / 4), Math.round(x.minutes / 2), Math.round((3 * x.minutes) / 4), x.minutes].filter((m, i, a) => a.indexOf(m) === i);
-    out.push('');
-    out.push(`**Soak**: ${n0(x.devices)} devices at 1 msg/s for ${x.minutes} min (${n0(x.acked)} messages acknowledged, ${x.publishErrors} errors, writer lag at most ${n0(x.maxLagRecords)} records): gateway RSS ${marks.map(at).filter(Boolean).join(', ')}; over the second half it grew ${x.slopeMBPerMin.toFixed(2)} MB/min.`);
-  }
-  out.push('');
-  out.push('**Targets** (2 cores):');
-  out.push('');
-  out.push(table(['target', 'goal', 'measured', 'met'], r.targets.map((t) => [t.name, t.target, t.measured, t.met === undefined ? '–' : t.met ? 'yes' : 'no'])));
-  return out.join('\n');
+    ]),
+  ].join('\n\n');
+}
+
+function spoolSection(s: SpoolResult | undefined): string | undefined {
+  if (!s) return undefined;
+  return (
+    `**Spool catch-up**: ${n0(s.devices)} devices × ${s.minutes} min of data ` +
+    `(${n0(s.messages)} messages, ${n0(s.observations)} observations, ${n0(s.backlogRecords)} spool records) delivered in ${n1(s.fillS)} s with the time-series server down; ` +
+    `written in ${n1(s.catchUpS)} s once it was back (${n0(s.catchUpObsPerS)} obs/s); ${n0(s.stored)} observations stored.`
+  );
+}
+
+function restartSection(x: RestartResult | undefined): string | undefined {
+  if (!x) return undefined;
+  return (
+    `**Restart**: a ${x.beds}-bed ward, ${x.hours} h in the spool (${n0(x.records)} records, ${n0(x.spoolBytes / MB)} MB; alarm state ${n1(x.stateBytes / MB)} MB), killed a minute after its last save: ` +
+    `back in ${n0(x.comeBackMs)} ms (the alarm state ${x.restored ? 'restored' : 'NOT restored'} in ${n0(x.restoreMs)} ms, ${n0(x.replayed)} records replayed, ${x.activeAlarms} alarms shown again).`
+  );
+}
+
+function replaySection(x: ReplayResult | undefined): string | undefined {
+  if (!x) return undefined;
+  return (
+    `**Replay**: \`vigil replay\` of ${x.hours} h of ${x.patients} simulated patients ` +
+    `(${n0(x.lines)} lines, ${n0(x.bytes / MB)} MB, ${n0(x.observations)} observations, ${n0(x.outputs)} NEWS2 changes and alarm transitions out) ` +
+    `as a whole process: ${n1(x.seconds)} s, ${n0(x.obsPerS)} obs/s (best of its runs).`
+  );
+}
+
+function soakSection(x: SoakResult | undefined): string | undefined {
+  if (!x) return undefined;
+  const at = (m: number): string => (x.rssMB[m] === undefined ? '' : `${n0(x.rssMB[m]!)} MB at ${m} min`);
+  const marks = [0, 1, Math.round(x.minutes / 4), Math.round(x.minutes / 2), Math.round((3 * x.minutes) / 4), x.minutes].filter((m, i, a) => a.indexOf(m) === i);
+  return (
+    `**Soak**: ${n0(x.devices)} devices at 1 msg/s for ${x.minutes} min ` +
+    `(${n0(x.acked)} messages acknowledged, ${x.publishErrors} errors, writer lag at most ${n0(x.maxLagRecords)} records): ` +
+    `gateway RSS ${marks.map(at).filter(Boolean).join(', ')}; over the second half it grew ${x.slopeMBPerMin.toFixed(2)} MB/min.`
+  );
+}
+
+function targetsSection(ts: readonly Target[]): string {
+  const met = (t: Target): string => (t.met === undefined ? '–' : t.met ? 'yes' : 'no');
+  return ['**Targets** (2 cores):', table(['target', 'goal', 'measured', 'met'], ts.map((t) => [t.name, t.target, t.measured, met(t)]))].join('\n\n');
 }

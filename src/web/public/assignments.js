@@ -7,6 +7,10 @@ import { startLive } from './live.js';
 const root = document.getElementById('assignments');
 let shown = '';
 
+const INTRO_CHARGE = 'Assign a nurse and a buddy nurse to each bed for this shift. Alarms for a bed reach its nurse first; '
+  + 'if nobody acknowledges, the ward\'s escalation policy brings in the buddy and the charge nurse.';
+const INTRO_OTHERS = 'Who looks after each bed this shift (the charge nurse sets it).';
+
 await startPage('assignments');
 await load();
 // Another station's change arrives as a new ward snapshot.
@@ -19,7 +23,7 @@ async function load() {
   shown = key;
   root.replaceChildren(
     el('h1', {}, 'Caregiver assignment'),
-    el('p', { class: 'empty' }, can('assign') ? 'Assign a nurse and a buddy nurse to each bed for this shift. Alarms for a bed reach its nurse first; if nobody acknowledges, the ward\'s escalation policy brings in the buddy and the charge nurse.' : 'Who looks after each bed this shift (the charge nurse sets it).'),
+    el('p', { class: 'empty' }, can('assign') ? INTRO_CHARGE : INTRO_OTHERS),
     ...data.wards.map((w) => wardForm(w, data.staff)),
   );
 }

@@ -51,19 +51,31 @@ function bedSelect(id, census, label) {
   return el('select', { id, 'aria-label': label }, ...freeBeds(census).map((b) => el('option', { value: `${b.ward}/${b.bed}` }, `${b.wardName} · bed ${b.bed}`)));
 }
 
+/** A device assigned to a patient, with its Unassign button. */
+function deviceChip(patientId, d) {
+  const unassign = () => act('DELETE', `/api/census/patients/${encodeURIComponent(patientId)}/devices/${encodeURIComponent(d)}`, undefined, `${d} unassigned from ${patientId}`);
+  return el('span', { class: 'toolbar' }, d, ' ', el('button', { type: 'button', class: 'quiet', 'aria-label': `Unassign ${d} from ${patientId}`, onclick: unassign }, 'Unassign'));
+}
+
 function render(census, unassigned) {
   const patients = [...census.patients].sort((a, b) => `${a.ward}/${a.bed}`.localeCompare(`${b.ward}/${b.bed}`, undefined, { numeric: true }));
   const rows = patients.map((p) => {
     const enc = encodeURIComponent(p.id);
     const move = bedSelect(`move-${p.id}`, census, `New bed for ${p.id}`);
     const device = el('input', { id: `dev-${p.id}`, list: 'unassigned', 'aria-label': `Device to assign to ${p.id}`, placeholder: 'device id', size: 10 });
+    const assign = () => device.value && act('POST', `/api/census/patients/${enc}/devices`, { deviceId: device.value.trim() }, `${device.value} assigned to ${p.id}`);
+    const moveTo = () => {
+      const [ward, bed] = move.value.split('/');
+      act('POST', `/api/census/patients/${enc}/move`, { ward, bed }, `${p.id} moved to bed ${bed}`);
+    };
+    const discharge = () => confirm(`Discharge ${p.name ?? p.id} from bed ${p.bed}?`) && act('DELETE', `/api/census/patients/${enc}`, undefined, `${p.id} discharged`);
     return el('tr', {},
       el('th', { scope: 'row' }, `${p.ward} / ${p.bed}`),
       el('td', {}, el('a', { href: `/patients/${enc}` }, p.name ? `${p.name} (${p.id})` : p.id)),
-      el('td', {}, ...(p.devices.length ? p.devices.map((d) => el('span', { class: 'toolbar' }, d, ' ', el('button', { type: 'button', class: 'quiet', 'aria-label': `Unassign ${d} from ${p.id}`, onclick: () => act('DELETE', `/api/census/patients/${enc}/devices/${encodeURIComponent(d)}`, undefined, `${d} unassigned from ${p.id}`) }, 'Unassign'))) : ['none'])),
-      el('td', {}, el('span', { class: 'toolbar' }, device, el('button', { type: 'button', onclick: () => device.value && act('POST', `/api/census/patients/${enc}/devices`, { deviceId: device.value.trim() }, `${device.value} assigned to ${p.id}`) }, 'Assign'))),
-      el('td', {}, el('span', { class: 'toolbar' }, move, el('button', { type: 'button', disabled: move.options.length === 0, onclick: () => { const [ward, bed] = move.value.split('/'); act('POST', `/api/census/patients/${enc}/move`, { ward, bed }, `${p.id} moved to bed ${bed}`); } }, 'Move'))),
-      el('td', {}, el('button', { type: 'button', class: 'danger', onclick: () => confirm(`Discharge ${p.name ?? p.id} from bed ${p.bed}?`) && act('DELETE', `/api/census/patients/${enc}`, undefined, `${p.id} discharged`) }, 'Discharge')),
+      el('td', {}, ...(p.devices.length ? p.devices.map((d) => deviceChip(p.id, d)) : ['none'])),
+      el('td', {}, el('span', { class: 'toolbar' }, device, el('button', { type: 'button', onclick: assign }, 'Assign'))),
+      el('td', {}, el('span', { class: 'toolbar' }, move, el('button', { type: 'button', disabled: move.options.length === 0, onclick: moveTo }, 'Move'))),
+      el('td', {}, el('button', { type: 'button', class: 'danger', onclick: discharge }, 'Discharge')),
     );
   });
   const admitBed = bedSelect('admit-bed', census, 'Bed');

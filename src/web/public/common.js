@@ -50,6 +50,16 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A table head: one column header for each title. */
+export function headRow(...titles) {
+  return el('thead', {}, el('tr', {}, ...titles.map((t) => el('th', { scope: 'col' }, t))));
+}
+
+/** The one row of a table with nothing to list: `text` across all `columns`. */
+export function emptyRow(columns, text) {
+  return el('tr', {}, el('td', { colspan: columns, class: 'empty' }, text));
+}
+
 /** "12 s", "4 min", "2 h 5 min": an age for people. */
 export function age(ms) {
   const s = Math.max(0, Math.round(ms / 1000));

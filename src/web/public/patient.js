@@ -1,6 +1,6 @@
 // Patient view: trends of the last hours with alarm marks and limits (uPlot), NEWS2 history,
 // alarm history, manual observations and, for the charge nurse, the patient's alarm limits.
-import { api, can, el, clockTime, formatValue, LABELS, UNITS, BAND_TEXT, riskText, notify, serverNow, startPage, updateAges } from './common.js';
+import { api, can, el, emptyRow, headRow, clockTime, formatValue, LABELS, UNITS, BAND_TEXT, riskText, notify, serverNow, startPage, updateAges } from './common.js';
 import { startLive } from './live.js';
 import { observationForm, limitsForm } from './patient-forms.js';
 
@@ -229,15 +229,32 @@ function describe(id, title, series) {
 function fillNews2() {
   const rows = [...data.news2].reverse().slice(0, 12);
   document.getElementById('news2-history').replaceChildren(
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Time'), el('th', { scope: 'col' }, 'Score'), el('th', { scope: 'col' }, 'Band'))),
-    el('tbody', {}, ...(rows.length ? rows.map((n) => el('tr', {}, el('td', { class: 'num' }, clockTime(n.ts)), el('td', { class: 'num' }, `${n.score}${n.complete ? '' : ' (incomplete)'}`), el('td', {}, el('span', { class: `news2 band-${n.band}` }, BAND_TEXT[n.band])))) : [el('tr', {}, el('td', { colspan: 3, class: 'empty' }, 'No NEWS2 yet.'))])),
+    headRow('Time', 'Score', 'Band'),
+    el('tbody', {}, ...(rows.length ? rows.map(news2Row) : [emptyRow(3, 'No NEWS2 yet.')])),
   );
 }
 
 function fillAlarms() {
   const rows = [...data.alarmHistory].reverse().slice(0, 50);
   document.getElementById('alarm-history').replaceChildren(
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Time'), el('th', { scope: 'col' }, 'Priority'), el('th', { scope: 'col' }, 'State'), el('th', { scope: 'col' }, 'Reason'))),
-    el('tbody', {}, ...(rows.length ? rows.map((a) => el('tr', { class: `pri-${a.priority}` }, el('td', { class: 'num' }, clockTime(a.ts)), el('td', {}, el('span', { class: 'pri-badge' }, a.priority.toUpperCase())), el('td', {}, a.state), el('td', {}, a.reason))) : [el('tr', {}, el('td', { colspan: 4, class: 'empty' }, 'No alarms in this period.'))])),
+    headRow('Time', 'Priority', 'State', 'Reason'),
+    el('tbody', {}, ...(rows.length ? rows.map(alarmRow) : [emptyRow(4, 'No alarms in this period.')])),
+  );
+}
+
+function news2Row(n) {
+  return el('tr', {},
+    el('td', { class: 'num' }, clockTime(n.ts)),
+    el('td', { class: 'num' }, `${n.score}${n.complete ? '' : ' (incomplete)'}`),
+    el('td', {}, el('span', { class: `news2 band-${n.band}` }, BAND_TEXT[n.band])),
+  );
+}
+
+function alarmRow(a) {
+  return el('tr', { class: `pri-${a.priority}` },
+    el('td', { class: 'num' }, clockTime(a.ts)),
+    el('td', {}, el('span', { class: 'pri-badge' }, a.priority.toUpperCase())),
+    el('td', {}, a.state),
+    el('td', {}, a.reason),
   );
 }

@@ -28,8 +28,14 @@ export function tile(p, ctx) {
       el('span', { class: 'o2-acvpu' }, small(p, 'o2', ctx.ward), ' ', small(p, 'acvpu', ctx.ward)),
       sparkline(p.spark, ctx.ward.sparkMs, serverNow()),
     ),
-    alarms.length ? el('ul', { class: 'tile-alarms', 'aria-label': `Alarms, bed ${p.bed}` }, ...alarms.map((a) => el('li', { class: `pri-${a.priority}${a.acknowledged ? ' acked' : ''}${a.suppressed ? ' held' : ''}` }, `${a.priority.toUpperCase()} ${a.condition ?? a.reason}${a.acknowledged ? ' (acknowledged)' : a.suppressed ? ' (held: sensor)' : ''}`))) : null,
+    alarms.length ? el('ul', { class: 'tile-alarms', 'aria-label': `Alarms, bed ${p.bed}` }, ...alarms.map(tileAlarm)) : null,
   );
+}
+
+/** One of the bed's alarms on its tile. */
+function tileAlarm(a) {
+  const state = a.acknowledged ? ' (acknowledged)' : a.suppressed ? ' (held: sensor)' : '';
+  return el('li', { class: `pri-${a.priority}${a.acknowledged ? ' acked' : ''}${a.suppressed ? ' held' : ''}` }, `${a.priority.toUpperCase()} ${a.condition ?? a.reason}${state}`);
 }
 
 export function emptyTile(bed, care) {
