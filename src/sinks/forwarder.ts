@@ -9,7 +9,7 @@
  * - A failure worth retrying sends the same items again after full-jitter backoff, never sooner
  *   than the destination's Retry-After. A wrong setting keeps the data and retries at the longest
  *   backoff. Items refused for good are isolated by bisection and go to the dead-letter file.
- * - One log line when a failure condition starts, and one when forwarding recovers.
+ * - One log line when a failure condition starts, and one when forwarding recovers (outage-log.ts).
  * - `stop()` starts no new work, lets the send in flight finish within `stopTimeoutMs` (then
  *   commits it) or aborts it (then it stays in the spool).
  */
@@ -20,6 +20,7 @@ import { DeadLetterFile, type DeadLetter } from './dead-letter.js';
 import type { Destination, Encoded, Failure, Item } from './destination.js';
 import { abortableSleep, ForwardLoop, waitForRecords, type Sleep } from './forwarding.js';
 import { LatencyRecorder, type ForwarderState, type ForwarderStats } from './forward-stats.js';
+import { OutageLog } from './outage-log.js';
 
 export type { Sleep } from './forwarding.js';
 export type { ForwarderState, ForwarderStats } from './forward-stats.js';
@@ -82,9 +83,8 @@ export class Forwarder<I extends Item> {
   readonly #loop: ForwardLoop;
   readonly #latency = new LatencyRecorder();
   readonly #s = { batches: 0, sent: 0, retries: 0, failures: 0, deadLetters: 0, unencodable: 0, lastLatencyMs: 0 };
+  readonly #outage: OutageLog;
   #state: ForwarderState = 'starting';
-  /** The failure condition last logged, until recovery is logged. */
-  #condition: string | undefined;
   #lastSendAt = Number.NEGATIVE_INFINITY;
   #lastSuccessAt: number | undefined;
   #lastError: string | undefined;
@@ -102,6 +102,7 @@ export class Forwarder<I extends Item> {
     this.#maxItems = opts.maxItems ?? Number.POSITIVE_INFINITY;
     this.#lingerMs = opts.lingerMs ?? 0;
     this.#loop = new ForwardLoop(opts.stopTimeoutMs);
+    this.#outage = new OutageLog(this.#log, this.#d, () => this.#reader.lag());
   }
 
   /** True once `start()` or `stop()` was called. */
@@ -143,7 +144,7 @@ export class Forwarder<I extends Item> {
         const lost = await this.#connect();
         const { batch, encoded } = await this.#read();
         if (batch.entries.length === 0) {
-          this.#recovered();
+          this.#outage.recovered();
           this.#state = 'idle';
           await this.#idle(lost);
           continue;
@@ -164,8 +165,14 @@ export class Forwarder<I extends Item> {
       } catch (err) {
         // Not committed: the batch is read again. An abort caused by stop is no failure.
         if (this.#loop.stopping) break;
-        if (err instanceof DestinationFailure) this.#failed(err.failure);
-        else this.#ioFailed(err);
+        this.#s.failures += 1;
+        if (err instanceof DestinationFailure) {
+          this.#lastError = err.failure.reason;
+          this.#outage.failed(err.failure);
+        } else {
+          this.#lastError = err instanceof Error ? err.message : String(err);
+          this.#outage.ioFailed(err, this.#lastError);
+        }
         this.#state = 'backing_off';
         await this.#sleep(retryDelay(failures++, this.#backoff, this.#random), this.#loop.signal);
       }
@@ -223,7 +230,7 @@ export class Forwarder<I extends Item> {
     this.#s.unencodable += rejected.length;
     await this.#reader.commit(batch.next);
     this.#s.batches += 1;
-    this.#recovered();
+    this.#outage.recovered();
     return true;
   }
 
@@ -263,7 +270,8 @@ export class Forwarder<I extends Item> {
       if (failure.kind === 'refused' && this.#deadLetters) return failure;
       if (this.#loop.stopping) return 'stopped';
       this.#s.retries += 1;
-      this.#failed(failure);
+      this.#s.failures += 1;
+      this.#outage.failed(failure);
       this.#state = 'backing_off';
       // Retrying faster cannot fix a wrong token or URL: wait the longest and keep the data.
       const delay = failure.kind === 'config' ? this.#backoff.maxMs : retryDelay(attempt, this.#backoff, this.#random, failure.retryAfterMs);
@@ -280,39 +288,5 @@ export class Forwarder<I extends Item> {
 
   #letter(seq: number, status: number | null, reason: string, line: string): DeadLetter {
     return { ts: this.#now(), status, reason, line, seq };
-  }
-
-  /** Counts a failure the destination judged and logs it when its condition starts. */
-  #failed(f: Failure): void {
-    this.#enter(`${f.kind}:${f.status ?? 'network'}`, f.reason, () => {
-      const fields = { ...this.#d.logFields, status: f.status, reason: f.reason, lagRecords: this.#reader.lag() };
-      if (f.kind === 'config') this.#log.error({ ...fields, setting: f.setting }, this.#d.logs.config(f.status, f.setting));
-      else this.#log.warn({ ...fields, retryAfterMs: f.retryAfterMs }, this.#d.logs.retrying);
-    });
-  }
-
-  /** Spool or dead-letter I/O failed: the batch was not committed and is read again. */
-  #ioFailed(err: unknown): void {
-    const reason = err instanceof Error ? err.message : String(err);
-    this.#enter(`io:${reason}`, reason, () => this.#log.error({ err }, 'spool or dead-letter I/O failed; will retry the batch'));
-  }
-
-  /** Logs a failure condition once, when it starts, not on every retry. */
-  #enter(condition: string, reason: string, logIt: () => void): void {
-    this.#lastError = reason;
-    this.#s.failures += 1;
-    if (this.#condition === condition) return;
-    this.#condition = condition;
-    logIt();
-  }
-
-  /**
-   * Declared on a commit or an empty read, not on any confirmed send, so a batch whose dead
-   * letters or commit keep failing does not log "recovered" and "failed" on every retry.
-   */
-  #recovered(): void {
-    if (this.#condition === undefined) return;
-    this.#log.info({ after: this.#condition, lagRecords: this.#reader.lag() }, this.#d.logs.recovered);
-    this.#condition = undefined;
   }
 }
