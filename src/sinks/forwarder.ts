@@ -34,7 +34,7 @@ export interface ForwardingOptions {
   readonly minBackoffMs?: number;
   /** Longest backoff between retries, in ms; also the retry interval while a setting is wrong. Default 30000. */
   readonly maxBackoffMs?: number;
-  /** How long `stop()` lets a send in flight finish before aborting it, in ms. */
+  /** How long `stop()` lets a send in flight finish before aborting it, in ms. Default 5000 (the bridge: 3000). */
   readonly stopTimeoutMs?: number;
   /** Backoff and linger waits (tests inject virtual time). */
   readonly sleep?: Sleep;
@@ -54,7 +54,7 @@ export interface ForwarderOptions<I extends Item> extends ForwardingOptions {
   readonly maxItems?: number;
   /** Longest a partial read waits for more records before it is sent, in ms. Default 0. */
   readonly lingerMs?: number;
-  /** How long `stop()` lets a send in flight finish before aborting it, in ms. */
+  /** Required here: each destination has its own default. */
   readonly stopTimeoutMs: number;
 }
 
@@ -119,9 +119,9 @@ export class Forwarder<I extends Item> {
   async stop(): Promise<void> {
     try {
       await this.#loop.stop();
-      await this.#d.close?.();
     } finally {
       this.#state = 'stopped';
+      await this.#d.close?.();
     }
   }
 
