@@ -7,6 +7,16 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * socat runs in its own process group (see `start`), so it would outlive a process that ends
+ * without stopping its pairs (a crash, an uncaught error, a test run cut short): every pair still
+ * running is ended when this process exits.
+ */
+const LIVE = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of LIVE) c.kill('SIGTERM');
+});
+
 /** True when `socat` can be run. */
 export function socatAvailable(): boolean {
   const r = spawnSync('socat', ['-V'], { stdio: 'ignore' });
@@ -42,6 +52,8 @@ export class SocatPair {
       detached: true,
     });
     this.child = child;
+    LIVE.add(child);
+    child.once('exit', () => LIVE.delete(child));
     let exited: string | undefined;
     child.once('exit', (code, signal) => {
       exited = `socat exited (${signal ?? code})`;

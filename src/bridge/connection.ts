@@ -22,6 +22,8 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs: number;
   /** MQTT keepalive, seconds. */
   readonly keepaliveSeconds?: number;
+  /** Gives up the attempt (stop). */
+  readonly signal?: AbortSignal;
 }
 
 export class UpstreamConnection {
@@ -42,7 +44,7 @@ export class UpstreamConnection {
 
   /**
    * Connects and resolves once the broker sent CONNACK.
-   * @throws DisconnectedError (or the broker's refusal) when it cannot connect.
+   * @throws DisconnectedError (or the broker's refusal) when it cannot connect or `signal` aborts.
    */
   static open(opts: ConnectionOptions): Promise<UpstreamConnection> {
     const options: IClientOptions = {
@@ -70,6 +72,12 @@ export class UpstreamConnection {
         client.end(true);
         reject(error ?? new DisconnectedError(`connection to ${opts.url} closed before CONNACK`));
       };
+      const onAbort = (): void => {
+        cleanup();
+        client.on('error', () => undefined); // the socket may still report on its way down
+        client.end(true);
+        reject(new DisconnectedError(`connection to ${opts.url} given up`));
+      };
       const onConnect = (): void => {
         cleanup();
         // Pipelined publishes are small writes; Nagle's algorithm against the broker's delayed
@@ -81,10 +89,13 @@ export class UpstreamConnection {
         client.off('error', onError);
         client.off('close', onClose);
         client.off('connect', onConnect);
+        opts.signal?.removeEventListener('abort', onAbort);
       };
       client.on('error', onError);
       client.on('close', onClose);
       client.on('connect', onConnect);
+      if (opts.signal?.aborted) onAbort();
+      else opts.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -1,10 +1,9 @@
 /** The upstream bridge's options and statistics. */
-import type { Logger } from '../core/log.js';
-import type { Sleep } from '../sinks/forwarding.js';
-import type { SpoolReader } from '../spool/types.js';
+import type { ForwardingOptions } from '../sinks/forwarder.js';
 import type { BridgeFormat } from './config.js';
 
-export interface UpstreamBridgeOptions {
+/** `stopTimeoutMs` (how long `stop()` lets a batch in flight finish) defaults to 3000 here. */
+export interface UpstreamBridgeOptions extends ForwardingOptions {
   /** `mqtt://host:port` (TCP) or `mqtts://host:port` (TLS). */
   readonly url: string;
   readonly username?: string;
@@ -26,22 +25,10 @@ export interface UpstreamBridgeOptions {
   readonly format?: BridgeFormat;
   /** Records per batch, published pipelined before the PUBACKs are awaited. Default 500. */
   readonly batchSize?: number;
-  readonly reader: SpoolReader;
-  readonly logger?: Logger;
   /** Longest wait for a batch's PUBACKs before reconnecting, ms. Default 10000. */
   readonly publishTimeoutMs?: number;
   /** CONNACK timeout, ms. Default 10000. */
   readonly connectTimeoutMs?: number;
-  /** First reconnection backoff ceiling, ms. Default 250. */
-  readonly minBackoffMs?: number;
-  /** Longest backoff between reconnection attempts, ms. Default 30000. */
-  readonly maxBackoffMs?: number;
-  /** How long `stop()` lets a batch in flight finish, ms. Default 3000. */
-  readonly stopTimeoutMs?: number;
-  readonly sleep?: Sleep;
-  readonly random?: () => number;
-  /** Epoch ms. */
-  readonly now?: () => number;
 }
 
 export type BridgeState = 'starting' | 'connecting' | 'backing_off' | 'idle' | 'publishing' | 'stopped';

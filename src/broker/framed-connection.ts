@@ -112,6 +112,15 @@ export class FramedConnection extends Duplex {
     else this.socket.once('drain', () => done());
   }
 
+  /**
+   * Packets written in one tick (aedes corks the stream, so PUBACKs released by one spool
+   * flush arrive together) go out as one socket write: one send, not one per packet.
+   */
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: (err?: Error | null) => void): void {
+    const out = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
+    this._write(out, 'binary', done);
+  }
+
   override _final(done: (err?: Error | null) => void): void {
     this.socket.end();
     done();

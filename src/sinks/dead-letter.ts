@@ -1,6 +1,6 @@
 /**
- * The dead-letter file: records the database refused for good, or that could not be mapped to
- * line protocol, kept as JSON lines with their reason. The writer commits past a record only
+ * The dead-letter file: items a destination refused for good, or records that could not be
+ * encoded for it, kept as JSON lines with their reason. A forwarder commits past a record only
  * after its dead letter is on disk, so nothing leaves the spool without a trace.
  */
 import { mkdir, open } from 'node:fs/promises';
@@ -10,10 +10,10 @@ import { dirname } from 'node:path';
 export interface DeadLetter {
   /** Epoch ms when it was dead-lettered. */
   readonly ts: number;
-  /** HTTP status the database answered, or null when the record never reached it (mapping failed). */
+  /** Status the destination answered (HTTP), or null when the record never reached it (encoding failed). */
   readonly status: number | null;
   readonly reason: string;
-  /** The line-protocol line, or the raw spool record when it could not be mapped. */
+  /** What was sent (a line-protocol line, an alarm transition as JSON), or the raw spool record when it could not be encoded. */
   readonly line: string;
   /** Spool sequence number of the record. */
   readonly seq: number;

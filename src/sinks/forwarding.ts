@@ -1,6 +1,6 @@
 /**
- * Pieces shared by every spool reader that forwards downstream (InfluxDB writer, alarm webhook,
- * upstream bridge): an abortable sleep and the idle wait for new records.
+ * The forwarder's timing pieces (forwarder.ts): an abortable sleep, the idle wait for new
+ * records, and the life of the loop from start to a clean stop.
  */
 import type { SpoolReader } from '../spool/types.js';
 
@@ -40,6 +40,7 @@ export async function waitForRecords(reader: SpoolReader, pollMs: number, signal
 export class ForwardLoop {
   readonly #stopAbort = new AbortController();
   #requestAbort: AbortController | undefined;
+  #graceOver = false;
   #loop: Promise<void> | undefined;
 
   constructor(private readonly stopTimeoutMs: number) {}
@@ -47,6 +48,11 @@ export class ForwardLoop {
   /** True once `stop()` was called. */
   get stopping(): boolean {
     return this.#stopAbort.signal.aborted;
+  }
+
+  /** True once `start()` or `stop()` was called. */
+  get started(): boolean {
+    return this.#loop !== undefined || this.stopping;
   }
 
   /** Aborts when `stop()` is called: pass it to sleeps and waits. */
@@ -63,7 +69,10 @@ export class ForwardLoop {
   /** Stops the loop and waits for it, aborting the request in flight after `stopTimeoutMs`. */
   async stop(): Promise<void> {
     this.#stopAbort.abort();
-    const timer = setTimeout(() => this.#requestAbort?.abort(), this.stopTimeoutMs);
+    const timer = setTimeout(() => {
+      this.#graceOver = true;
+      this.#requestAbort?.abort();
+    }, this.stopTimeoutMs);
     try {
       await this.#loop;
     } finally {
@@ -74,6 +83,7 @@ export class ForwardLoop {
   /** Runs one downstream request with the signal `stop()` aborts once its grace has passed. */
   async request<T>(send: (signal: AbortSignal) => Promise<T>): Promise<T> {
     this.#requestAbort = new AbortController();
+    if (this.#graceOver) this.#requestAbort.abort();
     try {
       return await send(this.#requestAbort.signal);
     } finally {

@@ -24,8 +24,20 @@ export interface InfluxTarget {
   readonly timeoutMs?: number;
 }
 
-/** Statuses that mean a setting is wrong (token, org, bucket, URL), not the data. */
-export const CONFIG_STATUSES: ReadonlySet<number> = new Set([401, 403, 404, 405]);
+const SETTING_FOR_STATUS: Readonly<Record<number, string>> = {
+  401: 'influx.token',
+  403: 'influx.token',
+  404: 'influx.bucket',
+  405: 'influx.url',
+};
+
+/**
+ * The setting an operator should check when InfluxDB answers `status`, or undefined when the
+ * status is about the data sent rather than the configuration (token, bucket, URL).
+ */
+export function influxSettingFor(status: number): string | undefined {
+  return SETTING_FOR_STATUS[status];
+}
 
 // Network failures worth retrying. Anything not recognised is also retried: keeping data in the
 // spool and trying again is the safe default when the cause is unknown.

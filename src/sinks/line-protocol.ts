@@ -11,26 +11,13 @@
 import { isMetricName } from '../core/metrics.js';
 import { TECHNICAL_KINDS } from '../core/types.js';
 import type { SpoolEntry } from '../spool/types.js';
+import type { Encoded, RejectedRecord } from './destination.js';
 
 /** One record turned into one line. */
 export interface EncodedLine {
   /** Spool sequence number of the record the line came from. */
   readonly seq: number;
   readonly line: string;
-}
-
-/** A record that could not be turned into a line, with why. */
-export interface RejectedRecord {
-  readonly seq: number;
-  /** Short human-readable reason, e.g. `obs.value: not a finite number`. */
-  readonly reason: string;
-  /** The record as stored (UTF-8), so the dead-letter file keeps it whole. */
-  readonly raw: string;
-}
-
-export interface EncodeResult {
-  readonly lines: EncodedLine[];
-  readonly rejected: RejectedRecord[];
 }
 
 /** Thrown inside this module only; callers see it as a {@link RejectedRecord}. */
@@ -251,9 +238,10 @@ export function recordToLine(record: unknown): string {
 
 /**
  * Turns spool entries (JSON-encoded `SpoolRecord`s) into lines. Never throws: a record that is
- * not JSON or does not map is returned in `rejected` with its reason.
+ * not JSON or does not map is returned in `rejected` with its reason (e.g.
+ * `obs.value: not a finite number`).
  */
-export function encodeEntries(entries: readonly SpoolEntry[]): EncodeResult {
+export function encodeEntries(entries: readonly SpoolEntry[]): Encoded<EncodedLine> {
   const lines: EncodedLine[] = [];
   const rejected: RejectedRecord[] = [];
   for (const entry of entries) {
@@ -274,7 +262,7 @@ export function encodeEntries(entries: readonly SpoolEntry[]): EncodeResult {
       rejected.push({ seq: entry.seq, reason: err instanceof Error ? err.message : String(err), raw });
     }
   }
-  return { lines, rejected };
+  return { items: lines, rejected };
 }
 
 function isControl(r: unknown): boolean {

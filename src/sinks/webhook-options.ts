@@ -1,11 +1,9 @@
 /** Options, stats and the config schema of the alarm webhook sink (see webhook.ts). */
 import { z } from 'zod';
-import type { Logger } from '../core/log.js';
 import type { AlarmTransition } from '../core/types.js';
-import type { SpoolReader } from '../spool/types.js';
-import type { Sleep } from './forwarding.js';
+import type { ForwardingOptions } from './forwarder.js';
 import type { Fetch } from './webhook-transport.js';
-import type { WriterState } from './write-stats.js';
+import type { WriterState } from './forward-stats.js';
 
 /** The `alarms.webhook` section of the gateway config. Defaults live here. */
 export const webhookConfigSchema = z
@@ -24,7 +22,7 @@ export const webhookConfigSchema = z
   .strict();
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
 
-export interface WebhookSinkOptions {
+export interface WebhookSinkOptions extends ForwardingOptions {
   readonly url: string;
   /** Extra request headers (e.g. `Authorization`). Never logged. */
   readonly headers?: Readonly<Record<string, string>>;
@@ -32,14 +30,8 @@ export interface WebhookSinkOptions {
   readonly batchSize?: number;
   /** Per-request timeout, in ms. Default 10000. */
   readonly timeoutMs?: number;
-  /** First retry's backoff ceiling, in ms. Default 250. */
-  readonly minBackoffMs?: number;
-  /** Longest backoff between retries, in ms. Default 30000. */
-  readonly maxBackoffMs?: number;
   /** JSON-lines file for refused transitions. */
   readonly deadLetterPath: string;
-  /** This sink's own spool cursor (named `webhook`). */
-  readonly reader: SpoolReader;
   /** Spool records scanned per read; alarms are a small share of them. Default 5000. */
   readonly readSize?: number;
   /**
@@ -47,14 +39,6 @@ export interface WebhookSinkOptions {
    * Bounds the fsync rate on a busy spool; an alarm waits at most this long before it is posted.
    */
   readonly commitIntervalMs?: number;
-  /** How long `stop()` lets an in-flight request finish before aborting it, in ms. Default 5000. */
-  readonly stopTimeoutMs?: number;
-  readonly logger?: Logger;
-  readonly sleep?: Sleep;
-  /** Epoch ms. */
-  readonly now?: () => number;
-  /** Uniform draw in [0, 1) for backoff jitter. */
-  readonly random?: () => number;
   /** Replaces the global `fetch` (tests, proxies). */
   readonly fetch?: Fetch;
   /**

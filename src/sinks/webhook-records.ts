@@ -6,26 +6,13 @@
  */
 import { reachesChannel, type AlarmTransition } from '../core/types.js';
 import type { SpoolEntry } from '../spool/types.js';
+import type { Encoded, RejectedRecord } from './destination.js';
 
 /** One alarm transition found in the spool. */
 export interface SpooledAlarm {
   /** Spool sequence number of the record. */
   readonly seq: number;
   readonly transition: AlarmTransition;
-}
-
-/** A record that may have been an alarm but could not be read. */
-export interface RejectedRecord {
-  readonly seq: number;
-  /** The record as stored (copied out of the spool's read buffer). */
-  readonly raw: string;
-  readonly reason: string;
-}
-
-export interface AlarmScan {
-  /** Alarm transitions in spool order. */
-  readonly alarms: SpooledAlarm[];
-  readonly rejected: RejectedRecord[];
 }
 
 // Every alarm record carries the tag value `"alarm"`; a byte search lets the many observation
@@ -44,8 +31,11 @@ const isTransition = (a: unknown): a is AlarmTransition => {
   );
 };
 
-/** Splits spool entries into alarm transitions, rejected alarm-like records, and the rest (dropped). */
-export function scanForAlarms(entries: readonly SpoolEntry[]): AlarmScan {
+/**
+ * Splits spool entries into alarm transitions (in spool order), alarm-like records that cannot
+ * be read (rejected), and the rest (passed over).
+ */
+export function scanForAlarms(entries: readonly SpoolEntry[]): Encoded<SpooledAlarm> {
   const alarms: SpooledAlarm[] = [];
   const rejected: RejectedRecord[] = [];
   for (const { seq, payload } of entries) {
@@ -65,5 +55,5 @@ export function scanForAlarms(entries: readonly SpoolEntry[]): AlarmScan {
     }
     else rejected.push({ seq, raw, reason: 'malformed alarm record: needs id, state and ts' });
   }
-  return { alarms, rejected };
+  return { items: alarms, rejected };
 }

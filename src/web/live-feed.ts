@@ -107,15 +107,21 @@ export class LiveFeed {
   }
 
   vitalsChanged(changed: Map<string, Partial<Record<WardMetric, LatestValue>>>): void {
-    for (const [id, values] of changed) this.vitals.set(id, { ...this.vitals.get(id), ...values });
+    // Nobody watching: a stream that opens later starts from a snapshot anyway.
+    if (this.clients.size === 0) return;
+    for (const [id, values] of changed) {
+      const pending = this.vitals.get(id);
+      if (pending === undefined) this.vitals.set(id, { ...values });
+      else Object.assign(pending, values);
+    }
   }
 
   news2Changed(e: News2Event): void {
-    this.news2.push(e);
+    if (this.clients.size > 0) this.news2.push(e);
   }
 
   alarmChanged(a: AlarmTransition): void {
-    this.transitions.push(a);
+    if (this.clients.size > 0) this.transitions.push(a);
   }
 
   census(): void {

@@ -9,6 +9,8 @@ import type { AlarmTransition, DeviceMessage, MetricName, Observation, SpoolReco
 import type { News2Event } from '../detectors/news2.js';
 import { TrendRing, type TrendPoint, type TrendRingState } from './trend-ring.js';
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Metrics the station shows and keeps trends of. */
 export const WARD_METRICS = ['hr', 'pr', 'spo2', 'rr', 'temp', 'sbp', 'dbp', 'map', 'o2', 'acvpu'] as const satisfies readonly MetricName[];
 export type WardMetric = (typeof WARD_METRICS)[number];
@@ -137,8 +139,17 @@ export class WardStore {
     // that runs ahead must not push a patient's trend into the future
     const ts = Math.min(o.ts, o.rt ?? o.ts);
     if (prev === undefined || ts >= prev.ts) {
-      const value: LatestValue = { v, ts, deviceId: o.deviceId, quality };
-      p.latest.set(m, value);
+      // Updated in place: a value replaced every second would live just long enough to reach the
+      // old generation of the heap and be garbage there (at 5,000 devices, tens of MB a minute).
+      let value: Mutable<LatestValue>;
+      if (prev === undefined) p.latest.set(m, (value = { v, ts, deviceId: o.deviceId, quality }));
+      else {
+        value = prev as Mutable<LatestValue>;
+        value.v = v;
+        value.ts = ts;
+        value.deviceId = o.deviceId;
+        value.quality = quality;
+      }
       const c = changed.get(o.patientId) ?? {};
       c[m] = value;
       changed.set(o.patientId, c);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from './victoria.js';
+import { track } from './children.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
 
@@ -69,10 +70,12 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   let exited: Promise<number | null> = Promise.resolve(null);
 
   const launch = async (cli = CLI) => {
-    const proc = spawn(process.execPath, [cli, 'start', '-c', configFile], {
-      env: { ...process.env, VIGIL_LOG_LEVEL: 'info', ...opts.env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const proc = track(
+      spawn(process.execPath, [cli, 'start', '-c', configFile], {
+        env: { ...process.env, VIGIL_LOG_LEVEL: 'info', ...opts.env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
     child = proc;
     exited = new Promise((res) => proc.once('exit', (code) => res(code)));
     let buf = '';

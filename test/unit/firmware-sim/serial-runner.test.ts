@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { SimDevice } from '../../../firmware-sim/device.js';
 import { parseScenario } from '../../../firmware-sim/scenario.js';
 import { runSerialDevice } from '../../../firmware-sim/serial-runner.js';
@@ -20,6 +20,10 @@ async function openGatewayEnd(path: string): Promise<{ port: SerialPort; receive
   return { port, received };
 }
 
+/** Closes a port whether or not it is still open (cleanup after a pass or a failure). */
+function closePort(port: SerialPort): Promise<void> {
+  return new Promise<void>((r) => (port.isOpen ? port.close(() => r()) : r()));
+}
 
 describe('serial runner over a socat virtual cable', () => {
   let dir = '';
@@ -33,11 +37,14 @@ describe('serial runner over a socat virtual cable', () => {
     const scenario = parseScenario('name: short\nartifacts: { ratePerHour: 0 }\n', 'short.yaml');
     const device = new SimDevice({ id: 'bed-1', profile: 'masimo-radical7', scenario, seed: 3 });
     const socat = new SocatPair(dir, 'bed-1');
+    onTestFinished(() => socat.stop());
     await socat.start();
     const { port, received } = await openGatewayEnd(socat.gatewayPath);
+    onTestFinished(() => closePort(port));
     // 20 device seconds per real second: 5 lines in about 250 ms.
     const started = performance.now();
     const runner = runSerialDevice(device, { path: socat.devicePath, durationS: 5, speed: 20 });
+    onTestFinished(() => runner.stop());
     await runner.finished();
     const elapsed = performance.now() - started;
     const expected = Buffer.concat([...device.generate(0, 5)].flatMap((c) => (c.kind === 'data' ? [c.bytes] : [])));
@@ -46,8 +53,6 @@ describe('serial runner over a socat virtual cable', () => {
     expect(runner.stats()).toMatchObject({ chunks: 5, bytes: expected.length, dropped: 0 });
     // The last line is due at device second 4, i.e. 200 ms at this speed.
     expect(elapsed).toBeGreaterThanOrEqual(190);
-    await new Promise<void>((r) => port.close(() => r()));
-    await socat.stop();
   });
 
   it('unplug ends socat and replug recreates it at the same paths', async () => {
@@ -57,18 +62,22 @@ describe('serial runner over a socat virtual cable', () => {
     );
     const device = new SimDevice({ id: 'bed-2', profile: 'masimo-radical7', scenario, seed: 4 });
     const socat = new SocatPair(dir, 'bed-2');
+    onTestFinished(() => socat.stop());
     await socat.start();
     const first = await openGatewayEnd(socat.gatewayPath);
+    onTestFinished(() => closePort(first.port));
     let closed = false;
     first.port.on('close', () => (closed = true));
     // Long enough that a late reopen on a loaded machine still finds lines to read.
     const runner = runSerialDevice(device, { path: socat.devicePath, socat, durationS: 30, speed: 10 });
+    onTestFinished(() => runner.stop());
     // Unplugged at device second 2: the gateway's port closes when socat goes away.
     await until(() => closed, 'the gateway end closing on unplug');
     expect(first.received.length).toBeGreaterThan(0);
     // Replugged at device second 5: the link is back and a fresh open receives lines again.
     await until(() => socat.running, 'the cable replugged');
     const second = await openGatewayEnd(socat.gatewayPath);
+    onTestFinished(() => closePort(second.port));
     await until(() => Buffer.concat(second.received).toString('latin1').includes('\r\n'), 'a line after the replug');
     await runner.finished();
     // Every line the fresh open reads was generated after the replug (device second 5 or later),
@@ -78,7 +87,5 @@ describe('serial runner over a socat virtual cable', () => {
     expect(seconds.length).toBeGreaterThan(0);
     expect(seconds.every((x, i) => x >= 5 && x < 30 && (i === 0 || x === seconds[i - 1]! + 1))).toBe(true);
     expect(runner.stats().unplugs).toBe(1);
-    await new Promise<void>((r) => second.port.close(() => r()));
-    await socat.stop();
   });
 });

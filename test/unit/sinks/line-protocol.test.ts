@@ -107,7 +107,7 @@ describe('encodeEntries', () => {
       entry(10, 'null'),
       entry(11, { ...good, o: { ...good.o, ts: 2 } }),
     ]);
-    expect(result.lines).toEqual([
+    expect(result.items).toEqual([
       { seq: 1, line: 'vitals,device=d rr=16 1' },
       { seq: 11, line: 'vitals,device=d rr=16 2' },
     ]);
@@ -142,7 +142,7 @@ describe('device messages', () => {
   });
 
   it('rejects a message with a bad value, naming it, and one with no values', () => {
-    const { lines, rejected } = encodeEntries([entry(1, msg({ v: { hr: 'fast' } })), entry(2, msg({ v: {} })), entry(3, msg())]);
+    const { items: lines, rejected } = encodeEntries([entry(1, msg({ v: { hr: 'fast' } })), entry(2, msg({ v: {} })), entry(3, msg())]);
     expect(rejected.map((r) => [r.seq, r.reason])).toEqual([[1, 'msg.v.hr: not a finite number'], [2, 'msg.v: no values']]);
     expect(lines.map((l) => l.seq)).toEqual([3]);
   });

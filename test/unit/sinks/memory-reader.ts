@@ -1,4 +1,4 @@
-/** An in-memory SpoolReader for tests of the writer's logic: same contract, no disk. */
+/** An in-memory SpoolReader for unit tests of forwarding: same contract, no disk. */
 import type { SpoolBatch, SpoolEntry, SpoolPosition, SpoolReader } from '../../../src/spool/types.js';
 import type { SpoolRecord } from '../../../src/core/types.js';
 

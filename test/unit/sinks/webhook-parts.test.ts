@@ -43,7 +43,7 @@ describe('scanForAlarms', () => {
       entry(5, JSON.stringify({ t: 'alarm', a: { ...a, ts: 'soon' } })),
       entry(6, JSON.stringify({ t: 'alarm', a: { ...a, id: 'y' } })),
     ]);
-    expect(scan.alarms.map((x) => [x.seq, x.transition.id])).toEqual([[2, 'x'], [6, 'y']]);
+    expect(scan.items.map((x) => [x.seq, x.transition.id])).toEqual([[2, 'x'], [6, 'y']]);
     expect(scan.rejected.map((r) => [r.seq, r.reason.split(':')[0]])).toEqual([[4, 'malformed JSON'], [5, 'malformed alarm record']]);
   });
 
@@ -56,7 +56,7 @@ describe('scanForAlarms', () => {
       entry(4, JSON.stringify({ t: 'alarm', a: { ...a, state: 'escalated' } })), // stored before tiers existed
       entry(5, JSON.stringify({ t: 'alarm', a: { ...a, state: 'acknowledged' } })),
     ]);
-    expect(scan.alarms.map((x) => x.seq)).toEqual([1, 3, 4, 5]);
+    expect(scan.items.map((x) => x.seq)).toEqual([1, 3, 4, 5]);
     expect(scan.rejected).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-/** Counters and a latency histogram for the InfluxDB writer, shaped for Prometheus export. */
+/** What a forwarder reports: its state, counters and send latency, shaped for health and Prometheus. */
 
 /** Upper bounds of the write-latency buckets, in ms (Prometheus `le`). */
 export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000] as const;
@@ -13,7 +13,43 @@ export interface LatencyHistogram {
   readonly count: number;
 }
 
+/** `starting` until the loop runs; `sending` while a send is in flight. */
+export type ForwarderState = 'starting' | 'idle' | 'sending' | 'backing_off' | 'stopped';
+
+export interface ForwarderStats {
+  readonly state: ForwarderState;
+  /** Epoch ms of the last confirmed send. */
+  readonly lastSuccessAt?: number;
+  /** Reason of the most recent failure, kept after recovery for diagnosis. */
+  readonly lastError?: string;
+  /** Batches committed to the cursor. */
+  readonly batches: number;
+  /** Items the destination confirmed (an item sent again during bisection counts again). */
+  readonly sent: number;
+  /** Failed sends that were retried. */
+  readonly retries: number;
+  /** Failures of any kind: sends, connections, spool or dead-letter I/O. */
+  readonly failures: number;
+  /** Records and items written to the dead-letter file. */
+  readonly deadLetters: number;
+  /** Records that could not be encoded. */
+  readonly unencodable: number;
+  /** Duration of the last confirmed send, in ms. */
+  readonly lastLatencyMs: number;
+  readonly latency: LatencyHistogram;
+  /** Records appended to the spool but not yet committed by this forwarder. */
+  readonly lagRecords: number;
+}
+
+/** The state the InfluxDB writer and the webhook report (health `influx.state`). */
 export type WriterState = 'idle' | 'writing' | 'backing_off' | 'stopped';
+
+const WRITER_STATE: Readonly<Record<ForwarderState, WriterState>> = { starting: 'idle', idle: 'idle', sending: 'writing', backing_off: 'backing_off', stopped: 'stopped' };
+
+/** A forwarder's state in the words the HTTP forwarders have always reported. */
+export function writerState(state: ForwarderState): WriterState {
+  return WRITER_STATE[state];
+}
 
 export interface WriterStats {
   readonly state: WriterState;
