@@ -3,7 +3,7 @@
  * read from its `stats()` (undefined when no `influx.url` is configured).
  */
 import type { Counters } from '../core/counters.js';
-import type { WriterStats } from './write-stats.js';
+import type { WriterStats } from './forward-stats.js';
 
 /** The writer's section of /healthz. */
 export function influxHealth(w: WriterStats | undefined): Record<string, unknown> {
