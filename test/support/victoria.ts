@@ -4,10 +4,13 @@
  * how line protocol maps to series and when writes become visible.
  */
 import { Victoria, type VictoriaOptions } from '../../src/bench/victoria.js';
+import { trackPid } from './children.js';
 
 export { freePort } from '../../src/bench/ports.js';
 export type { ExportedSeries, Victoria } from '../../src/bench/victoria.js';
 
-export function startVictoria(opts: VictoriaOptions = {}): Promise<Victoria> {
-  return Victoria.start(opts);
+export async function startVictoria(opts: VictoriaOptions = {}): Promise<Victoria> {
+  const vm = await Victoria.start(opts);
+  trackPid(() => vm.pid);
+  return vm;
 }
