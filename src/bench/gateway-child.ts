@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { GATEWAY_NODE_OPTIONS } from '../core/heap.js';
 import { cpuMsOf } from './proc.js';
 
 const CLI = resolve(fileURLToPath(import.meta.url), '../../cli/main.js');
@@ -41,7 +42,8 @@ export class GatewayChild {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-gw-'));
     const cfgFile = join(dir, 'vigil.yaml');
     await writeFile(cfgFile, stringify({ ...o.config, dataDir: join(dir, 'data') }));
-    const args = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), CLI, 'start', '-c', cfgFile];
+    // as deployed (the systemd unit and the image launch it so), then what the run adds
+    const args = [...GATEWAY_NODE_OPTIONS, ...(o.nodeArgs ?? []), ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), CLI, 'start', '-c', cfgFile];
     return GatewayChild.spawn(args, dir, o.httpPort);
   }
 

@@ -35,6 +35,8 @@ export interface ReplayResult {
   readonly seconds: number;
   readonly obsPerS: number;
   readonly outputs: number;
+  /** The most NEWS2 changes and alarm transitions one patient had, per 6 h of the recording. */
+  readonly busiestPer6h: { readonly news2: number; readonly alarms: number };
 }
 
 export async function runReplayRate(env: BenchEnv, o: ReplayOptions): Promise<ReplayResult> {
@@ -65,15 +67,34 @@ export async function runReplayRate(env: BenchEnv, o: ReplayOptions): Promise<Re
     const bytes = (await stat(file)).size;
     let best = Number.POSITIVE_INFINITY;
     let outputs = 0;
+    let last = '';
     for (let k = 0; k < o.runs; k++) {
       const t0 = performance.now();
       const { stdout } = await run(process.execPath, [CLI, 'replay', file], { maxBuffer: 1 << 28 });
       best = Math.min(best, (performance.now() - t0) / 1000);
       outputs = stdout.split('\n').length - 1;
+      last = stdout;
     }
+    const busiestPer6h = busiest(last, o.hours);
     env.progress(`replay: ${observations} observations in ${best.toFixed(2)} s (${Math.round(observations / best)} obs/s)`);
-    return { patients: o.patients, hours: o.hours, lines, observations, bytes, seconds: best, obsPerS: observations / best, outputs };
+    return { patients: o.patients, hours: o.hours, lines, observations, bytes, seconds: best, obsPerS: observations / best, outputs, busiestPer6h };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The most NEWS2 changes and alarm transitions of any one patient in `vigil replay`'s output, per 6 h. */
+function busiest(output: string, hours: number): { news2: number; alarms: number } {
+  const counts = new Map<string, { news2: number; alarms: number }>();
+  for (const line of output.split('\n')) {
+    if (!line) continue;
+    const e = JSON.parse(line) as { patient?: string; type?: string };
+    if (e.patient === undefined || (e.type !== 'news2' && e.type !== 'alarm')) continue;
+    const c = counts.get(e.patient) ?? { news2: 0, alarms: 0 };
+    if (e.type === 'news2') c.news2++;
+    else c.alarms++;
+    counts.set(e.patient, c);
+  }
+  const per6h = (n: number): number => Math.ceil((n * 6) / hours);
+  return { news2: per6h(Math.max(0, ...[...counts.values()].map((c) => c.news2))), alarms: per6h(Math.max(0, ...[...counts.values()].map((c) => c.alarms))) };
 }

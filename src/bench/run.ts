@@ -13,6 +13,8 @@ import { runCeiling, type CeilingResult } from './ceiling.js';
 import { runSpoolCatchUp, type SpoolResult } from './spool-catchup.js';
 import { runRestart, type RestartResult } from './restart.js';
 import { runReplayRate, type ReplayResult } from './replay.js';
+import { DEFAULT_MAX_ALARMS, DEFAULT_MAX_NEWS2 } from '../web/ward-store.js';
+import { runHistories, type HistoriesResult } from './histories.js';
 import { runSoak, type SoakResult } from './soak.js';
 import { machine, markdown, targets, type BenchResults } from './report.js';
 import { summarise, type CpuProfile } from './profile-summary.js';
@@ -32,6 +34,8 @@ export interface BenchOptions {
   readonly restart: { readonly beds: number; readonly hours: number } | undefined;
   /** A long run for memory growth: devices at 1 msg/s for minutes. */
   readonly soak: { readonly devices: number; readonly minutes: number } | undefined;
+  /** The station's histories filled at this many patients. */
+  readonly histories: { readonly patients: number } | undefined;
   /** `vigil replay` of a simulated recording: patients and hours. */
   readonly replay: { readonly patients: number; readonly hours: number } | undefined;
   readonly clientProcesses: number;
@@ -55,6 +59,7 @@ export const FULL = {
   restart: { beds: 30, hours: 24 },
   replay: { patients: 6, hours: 24 },
   soak: { devices: 1000, minutes: 30 },
+  histories: { patients: 5000 },
 } as const;
 
 export const QUICK = {
@@ -65,6 +70,7 @@ export const QUICK = {
   restart: { beds: 8, hours: 2 },
   replay: { patients: 6, hours: 4 },
   soak: { devices: 200, minutes: 2 },
+  histories: { patients: 500 },
 } as const;
 
 export async function runBench(o: BenchOptions): Promise<BenchResults> {
@@ -84,6 +90,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   let restart: RestartResult | undefined;
   let replay: ReplayResult | undefined;
   let soak: SoakResult | undefined;
+  let histories: HistoriesResult | undefined;
   try {
     for (const level of o.levels) {
       sustained.push(await runSustained(env, { devices: level.devices, rate: level.rate, warmupS: o.warmupS, windowS: o.windowS, probeEvery: probeEveryFor(level.devices, level.rate, o.windowS, o.probeEvery) }));
@@ -93,6 +100,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     // a wearable every 5 s and a cuff every 5 min a bed; saved every minute, as by default
     if (o.restart) restart = await runRestart(env, { ...o.restart, intervalS: 5, checkpointSeconds: 60 });
     if (o.replay) replay = await runReplayRate(env, { ...o.replay, runs: 3 });
+    if (o.histories) {
+      const fills = [{ label: 'every log at its cap', news2: DEFAULT_MAX_NEWS2, alarms: DEFAULT_MAX_ALARMS }];
+      if (replay) fills.unshift({ label: 'the busiest simulated patient, 6 h', ...replay.busiestPer6h });
+      histories = await runHistories(env, o.histories.patients, fills);
+    }
     if (o.soak) soak = await runSoak(env, o.soak);
   } finally {
     await vm.dispose();
@@ -111,7 +123,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     ...(restart ? { restart } : {}),
     ...(replay ? { replay } : {}),
     ...(soak ? { soak } : {}),
-    targets: targets(sustained, ceiling, replay),
+    ...(histories ? { histories } : {}),
+    targets: targets(sustained, ceiling, replay, histories),
   };
   if (cpuProfDir) {
     // One profile per gateway started, in start order: say where each one's time went.

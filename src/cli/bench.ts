@@ -36,6 +36,9 @@ separate load-client processes over real TCP (QoS 1, every detector on). Phases:
              over it with its alarms (default ${FULL.restart.beds} beds, ${FULL.restart.hours} h)
   replay     \`vigil replay\` of a simulated ward recording as a whole process, obs/s
              (default ${FULL.replay.patients} patients, ${FULL.replay.hours} h)
+  histories  the station's trends, NEWS2 and alarm logs filled to their 6-h horizon at N
+             patients (at the replay's busiest patient's rates, and at their caps): the MB
+             they hold (default ${FULL.histories.patients} patients)
   soak       devices at 1 msg/s for a long run: RSS each minute and its slope over the
              second half (default ${FULL.soak.devices} devices, ${FULL.soak.minutes} min)
 Prints progress on stderr, a markdown table on stdout, and writes JSON to --out.
@@ -53,6 +56,8 @@ Options:
   --replay-hours H     Hours of the replayed recording (default ${FULL.replay.hours}; quick ${QUICK.replay.hours}; 0 skips it)
   --soak-minutes M     Minutes of the soak (default ${FULL.soak.minutes}; quick ${QUICK.soak.minutes}; 0 skips it)
   --soak-devices N     Devices in the soak (default ${FULL.soak.devices})
+  --histories-patients N
+                       Patients whose histories are filled (default ${FULL.histories.patients}; quick ${QUICK.histories.patients}; 0 skips it)
   --clients N          Load-client processes (default 2)
   --profile            Run the gateway under node --cpu-prof (profiles in OUT/profiles)
   --influx-batch-size N
@@ -79,6 +84,7 @@ Example:
       'replay-hours': { type: 'string' },
       'soak-minutes': { type: 'string' },
       'soak-devices': { type: 'string' },
+      'histories-patients': { type: 'string' },
       clients: { type: 'string' },
       profile: { type: 'boolean' },
       'gateway-node-args': { type: 'string' },
@@ -99,6 +105,7 @@ Example:
     const spoolDevices = intFlag('spool-devices', values['spool-devices'], base.spool.devices, 0, 100_000);
     const restartBeds = intFlag('restart-beds', values['restart-beds'], base.restart.beds, 0, 5000);
     const replayHours = intFlag('replay-hours', values['replay-hours'], base.replay.hours, 0, 168);
+    const historiesPatients = intFlag('histories-patients', values['histories-patients'], base.histories.patients, 0, 100_000);
     const soakMinutes = intFlag('soak-minutes', values['soak-minutes'], base.soak.minutes, 0, 24 * 60);
     const results = await runBench({
       ports,
@@ -110,6 +117,7 @@ Example:
       spool: spoolDevices > 0 ? { devices: spoolDevices, minutes: intFlag('spool-minutes', values['spool-minutes'], base.spool.minutes, 1, 1440) } : undefined,
       restart: restartBeds > 0 ? { beds: restartBeds, hours: intFlag('restart-hours', values['restart-hours'], base.restart.hours, 1, 168) } : undefined,
       replay: replayHours > 0 ? { patients: base.replay.patients, hours: replayHours } : undefined,
+      histories: historiesPatients > 0 ? { patients: historiesPatients } : undefined,
       soak: soakMinutes > 0 ? { devices: intFlag('soak-devices', values['soak-devices'], base.soak.devices, 1, 100_000), minutes: soakMinutes } : undefined,
       clientProcesses: intFlag('clients', values.clients, 2, 1, 64),
       outDir: values.out ?? 'bench-results',

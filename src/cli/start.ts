@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { parse } from './args.js';
 import { loadConfig } from '../config/load.js';
 import { log, setLogLevel } from '../core/log.js';
+import { GATEWAY_NODE_OPTIONS, tuneHeap } from '../core/heap.js';
 import { Gateway } from '../gateway.js';
 import { runUntilSignal } from './lifecycle.js';
 
@@ -23,6 +24,9 @@ Environment overrides (win over the file):
   VIGIL_INFLUX_URL, VIGIL_INFLUX_TOKEN, VIGIL_INFLUX_ORG, VIGIL_INFLUX_BUCKET,
   VIGIL_LOG_LEVEL (overrides log.level)
 
+Launch it with node ${GATEWAY_NODE_OPTIONS.join(' ')} (the systemd unit and the image do; it
+warns when they are missing): at thousands of devices it keeps memory and alarm latency down.
+
 Logs are JSON lines on stderr. SIGTERM or SIGINT stops accepting data, flushes to InfluxDB
 as far as it can within a few seconds, fsyncs the spool and exits 0.
 
@@ -35,6 +39,10 @@ Example:
     const file = values.config ?? process.env.VIGIL_CONFIG;
     const config = loadConfig(file);
     setLogLevel((process.env.VIGIL_LOG_LEVEL as typeof config.log.level | undefined) ?? config.log.level);
+    const missing = tuneHeap();
+    if (missing.length > 0) {
+      log().warn({ missing, hint: `node ${missing.join(' ')} …/cli/main.js start, or NODE_OPTIONS="${missing.join(' ')}"` }, 'node options for a large ward are missing: at thousands of devices memory and alarm latency will be higher');
+    }
     const gateway = new Gateway(config);
     await gateway.start();
     log().info({ config: file ?? '(defaults)', dataDir: gateway.dataDir }, 'Vigil gateway started');

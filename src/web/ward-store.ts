@@ -7,6 +7,7 @@
  */
 import type { AlarmTransition, DeviceMessage, MetricName, Observation, SpoolRecord } from '../core/types.js';
 import type { News2Event } from '../detectors/news2.js';
+import { AlarmLog, News2Log, type News2Point } from './history-log.js';
 import { TrendRing, type TrendPoint, type TrendRingState } from './trend-ring.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -37,12 +38,7 @@ export interface SensorState {
 const SENSOR_STATES: Readonly<Record<string, SensorState['state'] | 'ok'>> = { sensor_off: 'off', sensor_poor: 'poor', pulse_lost: 'pulse_lost', sensor_ok: 'ok' };
 
 /** One NEWS2 score as it changed. */
-export interface News2Point {
-  readonly ts: number;
-  readonly score: number;
-  readonly band: string;
-  readonly complete: boolean;
-}
+export type { News2Point } from './history-log.js';
 
 export interface WardStoreOptions {
   /** Trend resolution of the recent part, ms (default 10 s). */
@@ -53,7 +49,7 @@ export interface WardStoreOptions {
   readonly olderBucketMs?: number;
   /** How far back trends and histories reach, ms (default 6 h). */
   readonly horizonMs?: number;
-  /** Most alarm transitions kept per patient (default 500). */
+  /** Most alarm transitions kept per patient (default 100: three times the busiest simulated patient over 6 h). */
   readonly maxAlarms?: number;
   /** Most NEWS2 changes kept per patient (default 1000). */
   readonly maxNews2?: number;
@@ -68,8 +64,8 @@ interface Trend {
 interface PatientData {
   latest: Map<WardMetric, LatestValue>;
   trends: Map<WardMetric, Trend>;
-  news2: News2Point[];
-  alarms: AlarmTransition[];
+  news2: News2Log;
+  alarms: AlarmLog;
   /** Device → its sensor state, while not ok. */
   sensors: Map<string, SensorState>;
 }
@@ -83,6 +79,10 @@ export interface WardStoreState {
 
 /** A store with nothing in it. */
 export const EMPTY_WARD: WardStoreState = { patients: [], unassigned: [], conditions: [] };
+
+/** Most NEWS2 changes and alarm transitions a patient's logs keep, unless told otherwise. */
+export const DEFAULT_MAX_NEWS2 = 1000;
+export const DEFAULT_MAX_ALARMS = 100;
 
 export class WardStore {
   private readonly patients = new Map<string, PatientData>();
@@ -104,8 +104,8 @@ export class WardStore {
     this.recentSlots = Math.floor(recentMs / this.bucketMs) + 1;
     const olderBucketMs = opts.olderBucketMs ?? 120_000;
     this.older = this.horizonMs > recentMs ? { bucketMs: olderBucketMs, slots: Math.floor(this.horizonMs / olderBucketMs) + 1 } : undefined;
-    this.maxAlarms = opts.maxAlarms ?? 500;
-    this.maxNews2 = opts.maxNews2 ?? 1000;
+    this.maxAlarms = opts.maxAlarms ?? DEFAULT_MAX_ALARMS;
+    this.maxNews2 = opts.maxNews2 ?? DEFAULT_MAX_NEWS2;
   }
 
   /**
@@ -159,9 +159,8 @@ export class WardStore {
 
   addNews2(e: News2Event): void {
     const p = this.data(e.patientId);
-    p.news2.push({ ts: e.ts, score: e.score, band: e.band, complete: e.complete });
-    trimByTs(p.news2, e.ts - this.horizonMs);
-    if (p.news2.length > this.maxNews2) p.news2.splice(0, p.news2.length - this.maxNews2);
+    p.news2.push(e);
+    p.news2.dropBefore(e.ts - this.horizonMs);
   }
 
   addAlarm(a: AlarmTransition): void {
@@ -170,8 +169,7 @@ export class WardStore {
     if (a.patientId === undefined) return;
     const p = this.data(a.patientId);
     p.alarms.push(a);
-    trimByTs(p.alarms, a.ts - this.horizonMs);
-    if (p.alarms.length > this.maxAlarms) p.alarms.splice(0, p.alarms.length - this.maxAlarms);
+    p.alarms.dropBefore(a.ts - this.horizonMs);
   }
 
   /** Adds `condition`, what each alarm was raised for, to active alarms. */
@@ -201,11 +199,11 @@ export class WardStore {
   }
 
   news2History(patientId: string, sinceTs: number): News2Point[] {
-    return (this.patients.get(patientId)?.news2 ?? []).filter((x) => x.ts >= sinceTs);
+    return this.patients.get(patientId)?.news2.since(sinceTs) ?? [];
   }
 
   alarmHistory(patientId: string, sinceTs: number): AlarmTransition[] {
-    return (this.patients.get(patientId)?.alarms ?? []).filter((x) => x.ts >= sinceTs);
+    return this.patients.get(patientId)?.alarms.since(sinceTs) ?? [];
   }
 
   /** Devices sending data without being assigned to a patient, with when they were last heard (epoch ms). */
@@ -218,7 +216,7 @@ export class WardStore {
     return {
       patients: [...this.patients].map(([id, p]) => [
         id,
-        { latest: [...p.latest], trends: [...p.trends].map(([m, t]) => [m, { recent: t.recent.snapshot(), ...(t.older && { older: t.older.snapshot() }) }]), news2: p.news2, alarms: p.alarms, sensors: [...p.sensors] },
+        { latest: [...p.latest], trends: [...p.trends].map(([m, t]) => [m, { recent: t.recent.snapshot(), ...(t.older && { older: t.older.snapshot() }) }]), news2: p.news2.since(Number.NEGATIVE_INFINITY), alarms: p.alarms.since(Number.NEGATIVE_INFINITY), sensors: [...p.sensors] },
       ]),
       unassigned: [...this.unassigned],
       conditions: [...this.conditions],
@@ -235,7 +233,7 @@ export class WardStore {
         const older = this.older && (t.older ? TrendRing.restore(t.older, this.older.bucketMs, this.older.slots) : new TrendRing(this.older.bucketMs, this.older.slots));
         trends.set(m, { recent: TrendRing.restore(t.recent, this.bucketMs, this.recentSlots), ...(older && { older }) });
       }
-      this.patients.set(id, { latest: new Map(p.latest), trends, news2: [...p.news2], alarms: [...p.alarms], sensors: new Map(p.sensors ?? []) });
+      this.patients.set(id, { latest: new Map(p.latest), trends, news2: News2Log.from(p.news2, this.maxNews2), alarms: AlarmLog.from(p.alarms, this.maxAlarms), sensors: new Map(p.sensors ?? []) });
     }
     for (const [d, t] of s.unassigned) this.unassigned.set(d, t);
     for (const [id, r] of s.conditions) this.conditions.set(id, r);
@@ -249,7 +247,7 @@ export class WardStore {
   private data(patientId: string): PatientData {
     let p = this.patients.get(patientId);
     if (!p) {
-      p = { latest: new Map(), trends: new Map(), news2: [], alarms: [], sensors: new Map() };
+      p = { latest: new Map(), trends: new Map(), news2: new News2Log(this.maxNews2), alarms: new AlarmLog(this.maxAlarms), sensors: new Map() };
       this.patients.set(patientId, p);
     }
     return p;
@@ -272,10 +270,4 @@ export class WardStore {
     tr.recent.add(ts, v);
     tr.older?.add(ts, v);
   }
-}
-
-function trimByTs(list: Array<{ ts: number }>, cutoff: number): void {
-  let i = 0;
-  while (i < list.length && list[i]!.ts < cutoff) i++;
-  if (i > 0) list.splice(0, i);
 }

@@ -6,7 +6,7 @@
  * Holders are child processes running the built lock module (dist/, built by `npm test`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,6 +53,15 @@ async function take(dir: string, osLock: boolean): Promise<void> {
   releases.push(await acquireLock(dir, { osLock }));
 }
 
+/** Threads of `pid` still listed (a zombie's ending threads included). */
+const threads = (pid: number): number => {
+  try {
+    return readdirSync(`/proc/${pid}/task`).length;
+  } catch {
+    return 0;
+  }
+};
+
 const state = (pid: number): string | undefined => {
   const p = probeProcess(pid);
   return p?.exists ? p.state : undefined;
@@ -77,6 +86,9 @@ describe.each([
     expect(holder.line).toMatch(/^held /);
     process.kill(holder.pid, 'SIGKILL');
     await until(() => state(holder.pid) === 'Z', `process ${holder.pid} to be a zombie`);
+    // The main thread shows Z while the process's other threads may still be ending; its files
+    // (and so the flock) are let go when the last of them has.
+    await until(() => threads(holder.pid) <= 1, `process ${holder.pid}'s other threads to end`);
     await take(dir, osLock);
     expect(parseHolder(readFileSync(join(dir, 'LOCK'), 'utf8'))).toMatchObject({ pid: process.pid });
     expect(state(holder.pid)).toBe('Z'); // still unreaped: its PID was never free

@@ -1,0 +1,45 @@
+/**
+ * Histories full: the station keeps, per patient, every vital's trend over its horizon (6 h), the
+ * NEWS2 changes and the alarm transitions. A sustained window or a soak of minutes does not fill
+ * them, so this phase fills a ward store directly, in a process of its own, and reports the
+ * memory it holds at the given number of patients: once at the change rates of the busiest
+ * patient of the simulated ward (from the replay phase, per 6 h), once with every log at its cap.
+ * The trends are fixed-size from a patient's first value, so a gateway under load already holds
+ * them; the logs added to its RSS give the steady state of a ward whose histories are all full.
+ */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { BenchEnv } from './env.js';
+
+const CHILD = resolve(fileURLToPath(import.meta.url), '../histories-child.js');
+const run = promisify(execFile);
+
+/** How many NEWS2 changes and alarm transitions a patient's logs hold. */
+export interface HistoryFill {
+  readonly label: string;
+  readonly news2: number;
+  readonly alarms: number;
+}
+
+export interface HistoriesResult {
+  readonly patients: number;
+  /** MB the trends of every vital hold (whole from a patient's first value, so already in a gateway's RSS under load). */
+  readonly trendsMB: number;
+  /** MB the NEWS2 and alarm logs hold at each fill (what a sustained window or soak has not filled yet). */
+  readonly fills: ReadonlyArray<HistoryFill & { readonly logsMB: number }>;
+}
+
+export async function runHistories(env: BenchEnv, patients: number, fills: readonly HistoryFill[]): Promise<HistoriesResult> {
+  const out: Array<HistoriesResult['fills'][number]> = [];
+  let trendsMB = 0;
+  for (const f of fills) {
+    env.progress(`histories: ${patients} patients, ${f.label} (${f.news2} NEWS2 changes, ${f.alarms} alarm transitions each)`);
+    const { stdout } = await run(process.execPath, ['--expose-gc', CHILD, String(patients), String(f.news2), String(f.alarms)]);
+    const r = JSON.parse(stdout) as { trendsMB: number; logsMB: number };
+    trendsMB = r.trendsMB;
+    out.push({ ...f, logsMB: r.logsMB });
+  }
+  return { patients, trendsMB, fills: out };
+}
