@@ -37,7 +37,8 @@ import type { Appended } from '../spool/writer.js';
 import type { SpoolBatch, SpoolPosition, SpoolReader } from '../spool/types.js';
 import type { ActiveAlarm } from './manager.js';
 import { alarmTopic } from '../broker/topics.js';
-import { loadState, saveState, serialiseState, type SavedState } from './state-file.js';
+import { BlobWriter, NO_BLOBS, type BlobReader } from '../core/blobs.js';
+import { loadState, saveState, serialiseState, STATE_FORMAT, type SavedState } from './state-file.js';
 
 export interface AlarmPublisher {
   publish(topic: string, payload: string, opts: { qos: 1; retain: boolean }): Promise<void>;
@@ -54,9 +55,10 @@ export interface AlarmSpool {
 
 /** Something built from the same records and outputs as the detectors, saved and restored with them. */
 export interface StateView {
-  snapshot(): unknown;
-  /** `undefined`: back to empty. */
-  restore(state: unknown): void;
+  /** JSON data; large arrays may go to `blobs` (copied at once), referred to from the data. */
+  snapshot(blobs: BlobWriter): unknown;
+  /** `undefined`: back to empty. `blobs`: the binary parts saved with the state. */
+  restore(state: unknown, blobs: BlobReader): void;
 }
 
 export interface LiveDetectorsOptions {
@@ -267,17 +269,18 @@ export class LiveDetectors implements Service {
     const at = this.last;
     if (file === undefined || at === undefined || this.stateReader === undefined || this.replaying) return;
     const started = performance.now();
+    const blobs = new BlobWriter();
     const views: Record<string, unknown> = {};
-    for (const [name, v] of this.views) views[name] = v.snapshot();
-    const state: SavedState = { format: 1, savedAt: this.opts.clock(), seq: at.seq, pipeline: this.pipeline.snapshot(), views };
-    const json = serialiseState(state);
+    for (const [name, v] of this.views) views[name] = v.snapshot(blobs);
+    const state: SavedState = { format: STATE_FORMAT, savedAt: this.opts.clock(), seq: at.seq, pipeline: this.pipeline.snapshot(), views };
+    const serialised = serialiseState(state, blobs);
     const serialisedMs = performance.now() - started;
     try {
       // What the state says was sent must be in the spool before the state is.
       await Promise.allSettled([...this.pendingWrites]);
-      await saveState(file, json);
+      await saveState(file, serialised);
       await this.stateReader.commit(at.next);
-      this.opts.logger.debug({ seq: at.seq, bytes: json.length, serialisedMs: Math.round(serialisedMs), ms: Math.round(performance.now() - started) }, 'alarm state saved');
+      this.opts.logger.debug({ seq: at.seq, bytes: serialised.json.length + serialised.blobs.reduce((n, b) => n + b.length, 0), serialisedMs: Math.round(serialisedMs), ms: Math.round(performance.now() - started) }, 'alarm state saved');
     } catch (err) {
       this.opts.counters.reject('alarm_state_not_saved');
       this.opts.logger.error({ file, err: (err as Error).message }, 'alarm state could not be saved: a restart would replay from the previous save');
@@ -297,11 +300,11 @@ export class LiveDetectors implements Service {
     if (loaded.kind === 'loaded') {
       try {
         this.pipeline = Pipeline.restore(this.opts.config, loaded.state.pipeline);
-        for (const [name, v] of this.views) v.restore(loaded.state.views[name]);
+        for (const [name, v] of this.views) v.restore(loaded.state.views[name], loaded.blobs);
       } catch (err) {
         problem = `saved alarm state could not be loaded: ${(err as Error).message}`;
         this.pipeline = new Pipeline(this.opts.config);
-        for (const v of this.views.values()) v.restore(undefined);
+        for (const v of this.views.values()) v.restore(undefined, NO_BLOBS);
       }
       if (problem === undefined) {
         const seq = Math.min(loaded.state.seq, lastSeq);

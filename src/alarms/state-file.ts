@@ -4,11 +4,13 @@
  * the last input it includes. A restart loads it and replays the spool after that seq, so the
  * state after a restart is the state before it.
  *
- * One JSON file, replaced atomically (written beside, fsynced, renamed), readable by the
- * gateway's user only: it holds patient data.
+ * One file, replaced atomically (written beside, fsynced, renamed), readable by the gateway's
+ * user only: it holds patient data. It is the state as one line of JSON, then a newline and the
+ * binary parts the JSON refers to (see `core/blobs.ts`). Format 1 (JSON only) is still read.
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
+import { BlobReader, NO_BLOBS, type BlobWriter } from '../core/blobs.js';
 import { PIPELINE_STATE_VERSION, type PipelineState } from './pipeline.js';
 
 /** What the file holds. */
@@ -24,46 +26,57 @@ export interface SavedState {
   readonly views: Readonly<Record<string, unknown>>;
 }
 
-export const STATE_FORMAT = 1;
+export const STATE_FORMAT = 2;
+/** Formats this build reads. */
+const READABLE = new Set<unknown>([1, STATE_FORMAT]);
+const NEWLINE = 0x0a;
 
 /** What reading the file found. */
 export type LoadedState =
-  | { readonly kind: 'loaded'; readonly state: SavedState }
+  | { readonly kind: 'loaded'; readonly state: SavedState; readonly blobs: BlobReader }
   | { readonly kind: 'none' }
   /** There is a file, but this build cannot use it (why, in words for the log and the station). */
   | { readonly kind: 'unusable'; readonly problem: string };
 
 /** Reads the saved state, never throwing for what a file can hold. */
 export async function loadState(file: string): Promise<LoadedState> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
     return { kind: 'unusable', problem: `${file} cannot be read: ${(err as Error).message}` };
   }
+  // JSON never holds a raw newline: the first one ends it
+  const nl = bytes.indexOf(NEWLINE);
   let raw: Partial<SavedState>;
   try {
-    raw = JSON.parse(text) as Partial<SavedState>;
+    raw = JSON.parse(bytes.toString('utf8', 0, nl === -1 ? bytes.length : nl)) as Partial<SavedState>;
   } catch (err) {
     return { kind: 'unusable', problem: `${file} is not valid JSON: ${(err as Error).message}` };
   }
-  if (raw.format !== STATE_FORMAT) return { kind: 'unusable', problem: `${file} is in format ${String(raw.format)}; this build reads format ${STATE_FORMAT}` };
+  if (!READABLE.has(raw.format)) return { kind: 'unusable', problem: `${file} is in format ${String(raw.format)}; this build reads formats ${[...READABLE].join(' and ')}` };
   if (raw.pipeline?.version !== PIPELINE_STATE_VERSION) {
     return { kind: 'unusable', problem: `${file} holds detector state of version ${String(raw.pipeline?.version)}; this build reads version ${PIPELINE_STATE_VERSION}` };
   }
   if (!Number.isSafeInteger(raw.seq) || typeof raw.savedAt !== 'number' || typeof raw.views !== 'object' || raw.views === null) {
     return { kind: 'unusable', problem: `${file} is incomplete (seq, savedAt or views missing)` };
   }
-  return { kind: 'loaded', state: raw as SavedState };
+  return { kind: 'loaded', state: raw as SavedState, blobs: nl === -1 ? NO_BLOBS : new BlobReader(bytes.subarray(nl + 1)) };
+}
+
+/** A state as the file holds it: its JSON, and the binary parts that JSON refers to. */
+export interface SerialisedState {
+  readonly json: string;
+  readonly blobs: readonly Uint8Array[];
 }
 
 /** Writes the state (already serialised, so the caller chooses when to pay for it). */
-export async function saveState(file: string, json: string): Promise<void> {
-  await writeFileAtomic(file, json, 0o600);
+export async function saveState(file: string, s: SerialisedState): Promise<void> {
+  await writeFileAtomic(file, [Buffer.from(s.json), Buffer.from('\n'), ...s.blobs], 0o600);
 }
 
-/** Serialises a state for `saveState`. */
-export function serialiseState(s: SavedState): string {
-  return JSON.stringify(s);
+/** Serialises a state for `saveState`, with the binary parts its snapshots put in `blobs`. */
+export function serialiseState(s: SavedState, blobs?: BlobWriter): SerialisedState {
+  return { json: JSON.stringify(s), blobs: blobs?.parts() ?? [] };
 }

@@ -8,15 +8,18 @@ export async function writeJsonAtomic(file: string, value: unknown, mode?: numbe
 }
 
 /**
- * Writes `text` to `file` durably: temp file, fsync, rename, fsync of the directory.
+ * Writes `text` (or the buffers, one after the other) to `file` durably: temp file, fsync,
+ * rename, fsync of the directory.
  * @param mode permissions of a new file (e.g. 0o600 for patient data and secrets)
  */
-export async function writeFileAtomic(file: string, text: string, mode?: number): Promise<void> {
+export async function writeFileAtomic(file: string, text: string | readonly Uint8Array[], mode?: number): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   const fh = await open(tmp, 'w', mode);
   try {
-    await fh.writeFile(text);
+    // each writeFile continues where the previous one ended
+    if (typeof text === 'string') await fh.writeFile(text);
+    else for (const part of text) await fh.writeFile(part);
     await fh.sync();
   } finally {
     await fh.close();

@@ -12,6 +12,19 @@ export interface Sample {
   deviceId: string;
 }
 
+/**
+ * A window as saved: the first time, then each sample's time after the one before (ms), the
+ * values, and each sample's device as an index into `devices`; a third of the JSON of a list of
+ * samples. (Older saves hold the list; `from` reads both.)
+ */
+export interface SampleWindowState {
+  readonly t0: number;
+  readonly dt: readonly number[];
+  readonly v: readonly number[];
+  readonly dev: readonly number[];
+  readonly devices: readonly string[];
+}
+
 const scratch = { values: new Float64Array(64) };
 
 export class SampleWindow {
@@ -81,9 +94,34 @@ export class SampleWindow {
     return out;
   }
 
-  static from(samples: readonly Sample[]): SampleWindow {
+  /** The window as data, for `from`. */
+  state(): SampleWindowState {
+    const dt: number[] = [];
+    const v: number[] = [];
+    const dev: number[] = [];
+    let prev = this.n > 0 ? this.ts[this.head]! : 0;
+    for (let k = 0; k < this.n; k++) {
+      const i = (this.head + k) % this.ts.length;
+      dt.push(this.ts[i]! - prev);
+      prev = this.ts[i]!;
+      v.push(this.v[i]!);
+      dev.push(this.dev[i]!);
+    }
+    return { t0: this.n > 0 ? this.ts[this.head]! : 0, dt, v, dev, devices: [...this.devices] };
+  }
+
+  static from(saved: readonly Sample[] | SampleWindowState): SampleWindow {
     const w = new SampleWindow();
-    for (const s of samples) w.push(s.ts, s.v, s.deviceId);
+    if (Array.isArray(saved)) {
+      for (const s of saved as readonly Sample[]) w.push(s.ts, s.v, s.deviceId);
+      return w;
+    }
+    const { t0, dt, v, dev, devices } = saved as SampleWindowState;
+    let ts = t0;
+    for (let k = 0; k < dt.length; k++) {
+      ts += dt[k]!;
+      w.push(ts, v[k]!, devices[dev[k]!] ?? 'unknown');
+    }
     return w;
   }
 

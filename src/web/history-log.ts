@@ -11,6 +11,7 @@
  * At 5,000 patients with every NEWS2 log full (1,000 changes each) it holds 50 MB where objects
  * took some 400 MB.
  */
+import { NO_BLOBS, type BlobReader, type BlobRef, type BlobWriter } from '../core/blobs.js';
 import type { AlarmTransition } from '../core/types.js';
 import type { News2Band } from '../detectors/news2-score.js';
 
@@ -70,10 +71,15 @@ abstract class TimedRing<T extends { ts: number }> {
   since(sinceTs: number): T[] {
     const out: T[] = [];
     for (let k = 0; k < this.count; k++) {
-      const i = (this.head + k) % this.ts.length;
+      const i = this.slot(k);
       if (this.ts[i]! >= sinceTs) out.push(this.get(i));
     }
     return out;
+  }
+
+  /** The slot of the k-th oldest entry. */
+  protected slot(k: number): number {
+    return (this.head + k) % this.ts.length;
   }
 
   /** Stores `e`'s payload at slot `i`. */
@@ -95,6 +101,11 @@ abstract class TimedRing<T extends { ts: number }> {
 
 const BANDS: readonly News2Band[] = ['none', 'low', 'low-medium', 'medium', 'high'];
 const COMPLETE = 0x80;
+/** Bytes a NEWS2 change takes among the blobs: time (f64), score, band and completeness. */
+const NEWS2_BYTES = 10;
+
+/** A NEWS2 log as saved: its changes among the saved state's blobs, or (older saves) as a list. */
+export type News2LogState = readonly News2Point[] | { readonly count: number; readonly data: BlobRef };
 
 export class News2Log extends TimedRing<News2Point> {
   declare private score: Uint8Array;
@@ -105,6 +116,38 @@ export class News2Log extends TimedRing<News2Point> {
     const log = new News2Log(max);
     for (const p of points) log.push(p);
     return log;
+  }
+
+  /** The log from `snapshot`'s data (its bytes in `blobs`). */
+  static restore(s: News2LogState, max: number, blobs: BlobReader = NO_BLOBS): News2Log {
+    if (Array.isArray(s)) return News2Log.from(s as readonly News2Point[], max);
+    const { count, data } = s as Exclude<News2LogState, readonly News2Point[]>;
+    const b = blobs.get(data);
+    if (b.length !== count * NEWS2_BYTES) throw new Error(`NEWS2 log of ${b.length} bytes for ${count} changes`);
+    // the times as stored (native byte order), copied to an aligned buffer
+    const ts = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + count * 8));
+    const log = new News2Log(max);
+    for (let k = 0; k < count; k++) {
+      const f = b[count * 9 + k]!;
+      log.push({ ts: ts[k]!, score: b[count * 8 + k]!, band: BANDS[f & ~COMPLETE] ?? 'none', complete: (f & COMPLETE) !== 0 });
+    }
+    return log;
+  }
+
+  /** The log as data, oldest first: its arrays go to `blobs` when given, else a list of changes. */
+  snapshot(blobs?: BlobWriter): News2LogState {
+    if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
+    const n = this.length;
+    const ts = new Float64Array(n);
+    const score = new Uint8Array(n);
+    const flags = new Uint8Array(n);
+    for (let k = 0; k < n; k++) {
+      const i = this.slot(k);
+      ts[k] = this.ts[i]!;
+      score[k] = this.score[i]!;
+      flags[k] = this.flags[i]!;
+    }
+    return { count: n, data: blobs.add(ts, score, flags) };
   }
 
   protected put(i: number, p: News2Point): void {

@@ -88,7 +88,7 @@ export class NurseStation implements Service {
     });
     // The ward view (trends, NEWS2 and alarm history) is built from the same records and outputs
     // as the detectors' state, so it is saved and restored with it.
-    opts.detectors.keep('ward', { snapshot: () => this.store.snapshot(), restore: (s) => this.store.restore((s as WardStoreState | undefined) ?? EMPTY_WARD) });
+    opts.detectors.keep('ward', { snapshot: (blobs) => this.store.snapshot(blobs), restore: (s, blobs) => this.store.restore((s as WardStoreState | undefined) ?? EMPTY_WARD, blobs) });
     const limits = web.signIn;
     this.signIn = {
       limiter: new SignInLimiter({ maxFailures: limits.maxFailures, windowMs: limits.windowSeconds * 1000, maxTrackedKeys: limits.maxTrackedKeys, clock }),

@@ -5,6 +5,8 @@
  * slot). However long the gateway runs, a trend holds the same memory; data older than its window
  * is dropped.
  */
+import { NO_BLOBS, type BlobReader, type BlobRef, type BlobWriter } from '../core/blobs.js';
+
 /** One trend point: mean, lowest and highest value within the bucket starting at `t` (epoch ms). */
 export interface TrendPoint {
   t: number;
@@ -14,12 +16,12 @@ export interface TrendPoint {
   n: number;
 }
 
-/** A ring as JSON data: its shape and its arrays (base64, little-endian as stored). */
+/** A ring as JSON data: its shape and its arrays (little-endian as stored: among the saved state's blobs, or base64). */
 export interface TrendRingState {
   readonly bucketMs: number;
   readonly slots: number;
   readonly newest: number;
-  readonly data: string;
+  readonly data: string | BlobRef;
 }
 
 const EMPTY = -1;
@@ -35,6 +37,8 @@ export class TrendRing {
   private readonly hi: Int16Array;
   /** Values in the bucket; 0: an empty slot. */
   private readonly n: Uint16Array;
+  /** The four arrays' bytes, one after the other (what a snapshot saves). */
+  private readonly bytes: Uint8Array;
   /** The newest bucket number (`floor(t / bucketMs)`) seen, EMPTY before any. */
   private newest = EMPTY;
 
@@ -44,10 +48,13 @@ export class TrendRing {
     /** buckets kept */
     readonly slots: number,
   ) {
-    this.mean = new Float32Array(slots);
-    this.lo = new Int16Array(slots);
-    this.hi = new Int16Array(slots);
-    this.n = new Uint16Array(slots);
+    // one buffer for the four: one allocation, and one copy to save them
+    const buf = new ArrayBuffer(slots * BYTES_PER_SLOT);
+    this.mean = new Float32Array(buf, 0, slots);
+    this.lo = new Int16Array(buf, 4 * slots, slots);
+    this.hi = new Int16Array(buf, 6 * slots, slots);
+    this.n = new Uint16Array(buf, 8 * slots, slots);
+    this.bytes = new Uint8Array(buf);
   }
 
   /** Start of the oldest bucket the ring covers now, epoch ms (+∞ while empty). */
@@ -95,21 +102,18 @@ export class TrendRing {
     return out;
   }
 
-  snapshot(): TrendRingState {
-    const parts = [this.mean, this.lo, this.hi, this.n].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
-    return { bucketMs: this.bucketMs, slots: this.slots, newest: this.newest, data: Buffer.concat(parts).toString('base64') };
+  /** The ring as data; its arrays go to `blobs` when given, else into the data as base64. */
+  snapshot(blobs?: BlobWriter): TrendRingState {
+    const data = blobs ? blobs.add(this.bytes) : Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString('base64');
+    return { bucketMs: this.bucketMs, slots: this.slots, newest: this.newest, data };
   }
 
   /** A ring from a snapshot; one of another shape (a changed setting) is replayed into the new shape. */
-  static restore(s: TrendRingState, bucketMs: number, slots: number): TrendRing {
+  static restore(s: TrendRingState, bucketMs: number, slots: number, blobs: BlobReader = NO_BLOBS): TrendRing {
     const saved = new TrendRing(s.bucketMs, s.slots);
-    const buf = Buffer.from(s.data, 'base64');
+    const buf = typeof s.data === 'string' ? Buffer.from(s.data, 'base64') : blobs.get(s.data);
     if (buf.length !== s.slots * BYTES_PER_SLOT) throw new Error(`trend snapshot of ${buf.length} bytes, expected ${s.slots * BYTES_PER_SLOT}`);
-    let at = 0;
-    for (const into of [saved.mean, saved.lo, saved.hi, saved.n]) {
-      new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(buf.subarray(at, at + into.byteLength));
-      at += into.byteLength;
-    }
+    saved.bytes.set(buf);
     saved.newest = s.newest;
     if (s.bucketMs === bucketMs && s.slots === slots) return saved;
     const ring = new TrendRing(bucketMs, slots);

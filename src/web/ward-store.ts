@@ -7,7 +7,8 @@
  */
 import type { AlarmTransition, DeviceMessage, MetricName, Observation, SpoolRecord } from '../core/types.js';
 import type { News2Event } from '../detectors/news2.js';
-import { AlarmLog, News2Log, type News2Point } from './history-log.js';
+import { NO_BLOBS, type BlobReader, type BlobWriter } from '../core/blobs.js';
+import { AlarmLog, News2Log, type News2LogState, type News2Point } from './history-log.js';
 import { TrendRing, type TrendPoint, type TrendRingState } from './trend-ring.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -72,7 +73,7 @@ interface PatientData {
 
 /** Everything a ward store holds, as JSON data (see `snapshot`). */
 export interface WardStoreState {
-  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, { recent: TrendRingState; older?: TrendRingState }]>; news2: News2Point[]; alarms: AlarmTransition[]; sensors?: Array<[string, SensorState]> }]>;
+  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, { recent: TrendRingState; older?: TrendRingState }]>; news2: News2LogState; alarms: AlarmTransition[]; sensors?: Array<[string, SensorState]> }]>;
   readonly unassigned: ReadonlyArray<readonly [string, number]>;
   readonly conditions: ReadonlyArray<readonly [string, string]>;
 }
@@ -211,29 +212,39 @@ export class WardStore {
     return [...this.unassigned].map(([deviceId, lastSeen]) => ({ deviceId, lastSeen })).sort((a, b) => a.deviceId.localeCompare(b.deviceId));
   }
 
-  /** The whole store as JSON data: what a restart brings back with `restore`. */
-  snapshot(): WardStoreState {
+  /**
+   * The whole store as JSON data: what a restart brings back with `restore`. With `blobs`, the
+   * trends and NEWS2 logs put their arrays there (copied now) rather than into the data.
+   */
+  snapshot(blobs?: BlobWriter): WardStoreState {
     return {
       patients: [...this.patients].map(([id, p]) => [
         id,
-        { latest: [...p.latest], trends: [...p.trends].map(([m, t]) => [m, { recent: t.recent.snapshot(), ...(t.older && { older: t.older.snapshot() }) }]), news2: p.news2.since(Number.NEGATIVE_INFINITY), alarms: p.alarms.since(Number.NEGATIVE_INFINITY), sensors: [...p.sensors] },
+        {
+          // copies: latest values are updated in place
+          latest: [...p.latest].map(([m, v]) => [m, { ...v }]),
+          trends: [...p.trends].map(([m, t]) => [m, { recent: t.recent.snapshot(blobs), ...(t.older && { older: t.older.snapshot(blobs) }) }]),
+          news2: p.news2.snapshot(blobs),
+          alarms: p.alarms.since(Number.NEGATIVE_INFINITY),
+          sensors: [...p.sensors],
+        },
       ]),
       unassigned: [...this.unassigned],
       conditions: [...this.conditions],
     };
   }
 
-  restore(s: WardStoreState): void {
+  restore(s: WardStoreState, blobs: BlobReader = NO_BLOBS): void {
     this.patients.clear();
     this.unassigned.clear();
     this.conditions.clear();
     for (const [id, p] of s.patients) {
       const trends = new Map<WardMetric, Trend>();
       for (const [m, t] of p.trends) {
-        const older = this.older && (t.older ? TrendRing.restore(t.older, this.older.bucketMs, this.older.slots) : new TrendRing(this.older.bucketMs, this.older.slots));
-        trends.set(m, { recent: TrendRing.restore(t.recent, this.bucketMs, this.recentSlots), ...(older && { older }) });
+        const older = this.older && (t.older ? TrendRing.restore(t.older, this.older.bucketMs, this.older.slots, blobs) : new TrendRing(this.older.bucketMs, this.older.slots));
+        trends.set(m, { recent: TrendRing.restore(t.recent, this.bucketMs, this.recentSlots, blobs), ...(older && { older }) });
       }
-      this.patients.set(id, { latest: new Map(p.latest), trends, news2: News2Log.from(p.news2, this.maxNews2), alarms: AlarmLog.from(p.alarms, this.maxAlarms), sensors: new Map(p.sensors ?? []) });
+      this.patients.set(id, { latest: new Map(p.latest), trends, news2: News2Log.restore(p.news2, this.maxNews2, blobs), alarms: AlarmLog.from(p.alarms, this.maxAlarms), sensors: new Map(p.sensors ?? []) });
     }
     for (const [d, t] of s.unassigned) this.unassigned.set(d, t);
     for (const [id, r] of s.conditions) this.conditions.set(id, r);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { WardStore } from '../../../src/web/ward-store.js';
+import { BlobReader, BlobWriter } from '../../../src/core/blobs.js';
+import { WardStore, type WardStoreState } from '../../../src/web/ward-store.js';
 import type { AlarmTransition, Observation, SpoolRecord } from '../../../src/core/types.js';
 
 const obs = (ts: number, metric: Observation['metric'], value: number, extra: Partial<Observation> = {}): SpoolRecord => ({
@@ -66,5 +67,54 @@ describe('WardStore', () => {
     store.retain(new Set(['P2']));
     expect(store.latest('P1')).toEqual({});
     expect(store.latest('P2').hr?.v).toBe(70);
+  });
+});
+
+describe('WardStore saved with its arrays as blobs', () => {
+  /** A store with two patients' trends over hours, NEWS2 changes and alarm transitions. */
+  function filled(): WardStore {
+    const store = new WardStore();
+    const t0 = 1_800_000_000_000;
+    for (let k = 0; k < 2_000; k++) {
+      const ts = t0 + k * 7_000;
+      store.addRecords([obs(ts, 'hr', 60 + (k % 37)), obs(ts, 'spo2', 90 + (k % 9), { patientId: 'P2' }), obs(ts, 'temp', 36 + (k % 20) / 10)]);
+      if (k % 13 === 0) store.addNews2({ type: 'news2', ts, patientId: k % 2 ? 'P1' : 'P2', score: k % 11, band: k % 3 ? 'low' : 'medium', complete: k % 5 !== 0, missing: [], parts: {}, spo2Scale: 1 });
+      if (k % 97 === 0) store.addAlarm({ ts, id: `P1:limit:hr:high:${k}`, kind: 'limit', priority: 'high', state: 'raised', reason: `HR ${k}`, patientId: 'P1' });
+    }
+    return store;
+  }
+  /** What the station shows of both patients, as data (latest values are updated in place). */
+  const view = (s: WardStore): unknown =>
+    structuredClone(['P1', 'P2'].map((id) => ({ latest: s.latest(id), hr: s.trend(id, 'hr', 0), spo2: s.trend(id, 'spo2', 0), temp: s.trend(id, 'temp', 0), news2: s.news2History(id, 0), alarms: s.alarmHistory(id, 0) })));
+
+  it('restores exactly what it showed, from JSON and the blobs, and the blobs are copies taken at the snapshot', () => {
+    const store = filled();
+    const before = view(store);
+    const blobs = new BlobWriter();
+    const json = JSON.stringify(store.snapshot(blobs));
+    const bytes = Buffer.concat(blobs.parts());
+    // the store goes on after the snapshot; what was saved does not move with it
+    store.addRecords([obs(1_800_000_000_000 + 2_000 * 7_000, 'hr', 200)]);
+    store.addNews2({ type: 'news2', ts: 1_800_000_000_000 + 2_000 * 7_000, patientId: 'P1', score: 9, band: 'high', complete: true, missing: [], parts: {}, spo2Scale: 1 });
+    expect(view(store)).not.toEqual(before);
+    const back = new WardStore();
+    back.restore(JSON.parse(json) as WardStoreState, new BlobReader(bytes));
+    expect(view(back)).toEqual(before);
+    // no base64 left in the JSON: the arrays are in the blobs
+    expect(json.length).toBeLessThan(bytes.length);
+  });
+
+  it('still restores a state saved with the arrays inside the JSON', () => {
+    const store = filled();
+    const back = new WardStore();
+    back.restore(JSON.parse(JSON.stringify(store.snapshot())) as WardStoreState);
+    expect(view(back)).toEqual(view(store));
+  });
+
+  it('names the problem when the blobs are shorter than the state says', () => {
+    const blobs = new BlobWriter();
+    const state = JSON.parse(JSON.stringify(filled().snapshot(blobs))) as WardStoreState;
+    const bytes = Buffer.concat(blobs.parts());
+    expect(() => new WardStore().restore(state, new BlobReader(bytes.subarray(0, bytes.length - 1)))).toThrow(/binary part, which holds/);
   });
 });

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { BlobReader, BlobWriter } from '../../../src/core/blobs.js';
+
+describe('BlobWriter and BlobReader', () => {
+  it('give back every part added, across chunk boundaries, as it was when added', () => {
+    const w = new BlobWriter();
+    const big = new Float64Array(700_000).map((_, i) => i * 0.5); // 5.6 MB: more than a chunk
+    const small = new Uint16Array([1, 2, 3]);
+    const refs = [w.add(small), w.add(big, small), w.add(new Uint8Array(0)), w.add(small)];
+    small[0] = 99; // changed after it was added: the blob keeps the copy
+    big[10] = -1;
+    const r = new BlobReader(Buffer.concat(w.parts()));
+    const u16 = (b: Buffer): number[] => [...new Uint16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length))];
+    expect(u16(r.get(refs[0]!))).toEqual([1, 2, 3]);
+    const both = r.get(refs[1]!);
+    expect(both.length).toBe(big.byteLength + 6);
+    const f64 = new Float64Array(both.buffer.slice(both.byteOffset, both.byteOffset + big.byteLength));
+    expect(f64[10]).toBe(5);
+    expect(f64[699_999]).toBe(349_999.5);
+    expect(u16(both.subarray(big.byteLength))).toEqual([1, 2, 3]);
+    expect(refs[2]).toEqual({ blob: refs[1]!.blob + refs[1]!.bytes, bytes: 0 });
+    expect(u16(r.get(refs[3]!))).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a reference past the end, naming both sizes', () => {
+    const r = new BlobReader(Buffer.alloc(10));
+    expect(() => r.get({ blob: 4, bytes: 7 })).toThrow('saved state names bytes 4–11 of its binary part, which holds 10');
+  });
+});
