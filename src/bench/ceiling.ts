@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { LoadClients } from './clients.js';
 import { OBS_PER_MESSAGE } from './protocol.js';
 import { processesFor, sleep, startGateway, type BenchEnv } from './env.js';
+import { own } from './proc.js';
 import { assertPortsFree } from './ports.js';
 
 const PLAIN_AEDES = fileURLToPath(new URL('./plain-aedes.js', import.meta.url));
@@ -64,6 +65,7 @@ export async function runCeiling(env: BenchEnv, o: CeilingOptions): Promise<Ceil
   env.progress(`ceiling: plain aedes, ${o.devices} clients, ${o.window} in flight each`);
   await assertPortsFree({ aedes: env.ports.aedes });
   const aedes = fork(PLAIN_AEDES, [String(env.ports.aedes)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  own(aedes);
   let aedesRate: number;
   try {
     await new Promise<void>((resolve, reject) => {

@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FromClient, LoadPlan, LoadStats, ToClient } from './protocol.js';
+import { own } from './proc.js';
 
 const CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 
@@ -39,6 +40,7 @@ export class LoadClients {
       const count = Math.min(per, plan.first + plan.count - first);
       if (count <= 0) break;
       const proc = fork(CLIENT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      own(proc);
       this.procs.push(proc);
       proc.on('message', (m: FromClient) => {
         if (m.type === 'probe') this.onProbe?.(m.device, m.at);

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { GATEWAY_NODE_OPTIONS } from '../core/heap.js';
-import { cpuMsOf } from './proc.js';
+import { cpuMsOf, own } from './proc.js';
 
 const CLI = resolve(fileURLToPath(import.meta.url), '../../cli/main.js');
 
@@ -42,9 +42,8 @@ export class GatewayChild {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-gw-'));
     const cfgFile = join(dir, 'vigil.yaml');
     await writeFile(cfgFile, stringify({ ...o.config, dataDir: join(dir, 'data') }));
-    // as deployed (the systemd unit and the image launch it so), then what the run adds
-    const args = [...GATEWAY_NODE_OPTIONS, ...(o.nodeArgs ?? []), ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), CLI, 'start', '-c', cfgFile];
-    return GatewayChild.spawn(args, dir, o.httpPort);
+    const args = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), CLI, 'start', '-c', cfgFile];
+    return GatewayChild.spawn(args, dir, o.httpPort, true);
   }
 
   /** Starts `vigil start` over an existing config and data (its directory is the caller's). */
@@ -52,8 +51,10 @@ export class GatewayChild {
     return GatewayChild.spawn([CLI, 'start', '-c', cfgFile], dir, httpPort);
   }
 
-  private static async spawn(args: string[], dir: string, httpPort: number): Promise<GatewayChild> {
-    const proc = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, VIGIL_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  private static async spawn(args: string[], dir: string, httpPort: number, ownsDir = false): Promise<GatewayChild> {
+    // as deployed (the systemd unit and the image launch it so), then what the run adds
+    const proc = spawn(process.execPath, [...GATEWAY_NODE_OPTIONS, ...args], { cwd: dir, env: { ...process.env, VIGIL_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    own(proc, ownsDir ? dir : undefined);
     const gw = new GatewayChild(proc, dir, httpPort);
     try {
       await gw.waitHealthy();

@@ -53,7 +53,8 @@ export interface BenchOptions {
 
 export const FULL = {
   levels: [{ devices: 100, rate: 1 }, { devices: 1000, rate: 1 }, { devices: 5000, rate: 1 }],
-  warmupS: 5, windowS: 20, probeEvery: 20,
+  // a minute a load: every window holds one save of the alarm state (alarms.checkpointSeconds)
+  warmupS: 5, windowS: 60, probeEvery: 20,
   ceiling: { devices: 2000, window: 2, warmupS: 3, windowS: 10 },
   spool: { devices: 1000, minutes: 5 },
   restart: { beds: 30, hours: 24 },
