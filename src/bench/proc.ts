@@ -14,16 +14,17 @@ export function cpuMsOf(pid: number | undefined): number {
   }
 }
 
-/** Children (and their scratch directories) to stop if the benchmark ends before it stops them. */
+/** Children (and their scratch directories) to stop if this process ends before it stops them. */
 const owned = new Map<ChildProcess, string | undefined>();
 let hooked = false;
 
 /**
  * Kills `child` (and removes `dir`, when given) if this process exits, or is interrupted with
- * Ctrl-C or SIGTERM, while the child still runs: an interrupted `vigil bench` leaves no gateway
- * holding ports and memory behind.
+ * Ctrl-C or SIGTERM, while the child still runs: an interrupted `vigil bench`, or a test worker
+ * the runner ends, leaves no gateway or server holding ports and memory behind.
+ * @returns `child`
  */
-export function own(child: ChildProcess, dir?: string): void {
+export function own<T extends ChildProcess>(child: T, dir?: string): T {
   if (!hooked) {
     hooked = true;
     const cleanUp = (): void => {
@@ -34,13 +35,15 @@ export function own(child: ChildProcess, dir?: string): void {
       owned.clear();
     };
     process.once('exit', cleanUp);
+    // A signal ends the process without 'exit': do what it would do, after the children are gone.
     for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
       process.once(signal, () => {
-        process.stderr.write(`vigil bench: ${signal}, stopping what it started\n`);
-        process.exit(code); // 'exit' runs cleanUp, and stops the time-series server
+        if (owned.size > 0) process.stderr.write(`${signal}: stopping the processes this run started\n`);
+        process.exit(code); // 'exit' runs cleanUp
       });
     }
   }
   owned.set(child, dir);
   child.once('exit', () => owned.delete(child));
+  return child;
 }

@@ -19,7 +19,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signalAlive } from '../spool/lock.js';
 import { freePort } from './ports.js';
+import { own } from './proc.js';
 
 /** Path of the server binary; `VIGIL_VICTORIA_BIN` overrides it. */
 export const VICTORIA_BIN = process.env.VIGIL_VICTORIA_BIN ?? '/usr/bin/victoria-metrics';
@@ -58,17 +60,8 @@ async function sweepStaleDirs(): Promise<void> {
   const names = await readdir(tmpdir()).catch(() => [] as string[]);
   for (const name of names) {
     const pid = Number(/^vigil-vm-(\d+)-/.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || signalAlive(pid)) continue;
     await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -78,10 +71,6 @@ export class Victoria {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private output = '';
-  // When this process exits normally the server goes with it. Vitest workers are killed without
-  // an 'exit' event, so callers must still dispose() (or stop()) themselves.
-  private readonly killOnExit = (): void => void this.child?.kill('SIGKILL');
-
   private constructor(
     readonly port: number,
     readonly dataDir: string,
@@ -99,7 +88,6 @@ export class Victoria {
     if (ownsDir) await sweepStaleDirs();
     const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`)));
     const vm = new Victoria(port, dataDir, ownsDir, opts.startTimeoutMs ?? 20_000);
-    process.once('exit', vm.killOnExit);
     await vm.launch();
     return vm;
   }
@@ -117,19 +105,17 @@ export class Victoria {
   /** Starts the server (again, after `stop` or `kill`) on the same port and data, and waits for `/health`. */
   async launch(): Promise<void> {
     this.output = '';
-    const proc = spawn(
-      VICTORIA_BIN,
-      [
-        `-httpListenAddr=127.0.0.1:${this.port}`,
-        `-storageDataPath=${this.dataDir}`,
-        '-retentionPeriod=100y',
-        // Keep one sample per series and millisecond, so a replayed batch does not double up.
-        '-dedup.minScrapeInterval=1ms',
-        // Make just-written samples queryable at once instead of after the default 30 s.
-        '-search.latencyOffset=0s',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const args = [
+      `-httpListenAddr=127.0.0.1:${this.port}`,
+      `-storageDataPath=${this.dataDir}`,
+      '-retentionPeriod=100y',
+      // Keep one sample per series and millisecond, so a replayed batch does not double up.
+      '-dedup.minScrapeInterval=1ms',
+      // Make just-written samples queryable at once instead of after the default 30 s.
+      '-search.latencyOffset=0s',
+    ];
+    // killed, and a data directory of its own removed, if this process ends first
+    const proc = own(spawn(VICTORIA_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] }), this.ownsDir ? this.dataDir : undefined);
     this.child = proc;
     const keep = (chunk: Buffer): void => void (this.output = (this.output + chunk.toString('utf8')).slice(-8000));
     proc.stdout?.on('data', keep);
@@ -170,7 +156,6 @@ export class Victoria {
   /** Stops the server and removes the data directory when this harness created it. */
   async dispose(): Promise<void> {
     await this.stop();
-    process.removeListener('exit', this.killOnExit);
     if (this.ownsDir) await rm(this.dataDir, { recursive: true, force: true });
   }
 

@@ -99,7 +99,8 @@ export function holderAlive(holder: LockHolder, now: LockHolder, probe: ProcessP
   return holder.start === undefined || holder.start === probe.start; // another start time: the PID was reused
 }
 
-function signalAlive(pid: number): boolean {
+/** Whether a process with this PID exists (signal 0), whoever it belongs to. */
+export function signalAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from './victoria.js';
-import { track } from './children.js';
+import { own } from '../../src/bench/proc.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
 
@@ -70,7 +70,7 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   let exited: Promise<number | null> = Promise.resolve(null);
 
   const launch = async (cli = CLI) => {
-    const proc = track(
+    const proc = own(
       spawn(process.execPath, [cli, 'start', '-c', configFile], {
         env: { ...process.env, VIGIL_LOG_LEVEL: 'info', ...opts.env },
         stdio: ['ignore', 'ignore', 'pipe'],

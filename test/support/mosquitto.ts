@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './victoria.js';
-import { track } from './children.js';
+import { own } from '../../src/bench/proc.js';
 
 /** Path of the broker; `VIGIL_MOSQUITTO_BIN` overrides it. */
 export const MOSQUITTO_BIN = process.env.VIGIL_MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
@@ -89,7 +89,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
 
   const start = async (): Promise<void> => {
     if (running()) return;
-    const proc = track(spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const proc = own(spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }));
     child = proc;
     exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     const spawnError = new Promise<Error>((resolve) => proc.once('error', resolve));

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { track } from './children.js';
+import { own } from '../../src/bench/proc.js';
 
 export interface PtyPair {
   /** Link to one end (the device side in tests). */
@@ -31,7 +31,7 @@ export async function createPtyPair(dir: string, options: PtyPairOptions = {}): 
   const a = join(dir, options.names?.a ?? 'A');
   const b = join(dir, options.names?.b ?? 'B');
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const child = track(
+  const child = own(
     spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
       stdio: ['ignore', 'ignore', 'pipe'],
     }),

@@ -1,16 +1,14 @@
 /**
  * VictoriaMetrics for integration tests: the benchmark's harness (src/bench/victoria.ts), on a
  * free 127.0.0.1 port and a temporary data directory unless told otherwise. Read the harness for
- * how line protocol maps to series and when writes become visible.
+ * how line protocol maps to series and when writes become visible. Its server dies with the test
+ * worker, whatever ends it (the harness owns it, src/bench/proc.ts).
  */
 import { Victoria, type VictoriaOptions } from '../../src/bench/victoria.js';
-import { trackPid } from './children.js';
 
 export { freePort } from '../../src/bench/ports.js';
 export type { ExportedSeries, Victoria } from '../../src/bench/victoria.js';
 
-export async function startVictoria(opts: VictoriaOptions = {}): Promise<Victoria> {
-  const vm = await Victoria.start(opts);
-  trackPid(() => vm.pid);
-  return vm;
+export function startVictoria(opts: VictoriaOptions = {}): Promise<Victoria> {
+  return Victoria.start(opts);
 }
