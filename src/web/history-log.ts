@@ -23,9 +23,13 @@ export interface News2Point {
   readonly complete: boolean;
 }
 
-const FIRST_CAPACITY = 8;
+/** Slots a log starts with: it doubles from there up to its `max`. */
+const firstCapacity = (max: number): number => Math.max(1, Math.min(max, 8));
 
-/** A ring of timestamped entries whose payload a subclass keeps in its own arrays. */
+/**
+ * A ring of timestamped entries whose payload a subclass keeps in its own arrays, made with
+ * `firstCapacity(max)` slots and resized by `resize` as the ring grows.
+ */
 abstract class TimedRing<T extends { ts: number }> {
   protected ts: Float64Array;
   /** index of the oldest entry */
@@ -36,8 +40,7 @@ abstract class TimedRing<T extends { ts: number }> {
     /** most entries kept */
     readonly max: number,
   ) {
-    this.ts = new Float64Array(Math.max(1, Math.min(max, FIRST_CAPACITY)));
-    this.resize(this.ts.length, () => 0);
+    this.ts = new Float64Array(firstCapacity(max));
   }
 
   get length(): number {
@@ -108,9 +111,9 @@ const NEWS2_BYTES = 10;
 export type News2LogState = readonly News2Point[] | { readonly count: number; readonly data: BlobRef };
 
 export class News2Log extends TimedRing<News2Point> {
-  declare private score: Uint8Array;
+  private score = new Uint8Array(firstCapacity(this.max));
   /** band index | COMPLETE */
-  declare private flags: Uint8Array;
+  private flags = new Uint8Array(firstCapacity(this.max));
 
   static from(points: readonly News2Point[], max: number): News2Log {
     const log = new News2Log(max);
@@ -163,12 +166,9 @@ export class News2Log extends TimedRing<News2Point> {
   protected resize(capacity: number, from: (k: number) => number): void {
     const score = new Uint8Array(capacity);
     const flags = new Uint8Array(capacity);
-    // unset while the base constructor makes the first arrays
-    if ((this.score as Uint8Array | undefined) !== undefined) {
-      for (let k = 0; k < this.length; k++) {
-        score[k] = this.score[from(k)]!;
-        flags[k] = this.flags[from(k)]!;
-      }
+    for (let k = 0; k < this.length; k++) {
+      score[k] = this.score[from(k)]!;
+      flags[k] = this.flags[from(k)]!;
     }
     this.score = score;
     this.flags = flags;
@@ -176,7 +176,7 @@ export class News2Log extends TimedRing<News2Point> {
 }
 
 export class AlarmLog extends TimedRing<AlarmTransition> {
-  declare private items: AlarmTransition[];
+  private items = new Array<AlarmTransition>(firstCapacity(this.max));
 
   static from(transitions: readonly AlarmTransition[], max: number): AlarmLog {
     const log = new AlarmLog(max);
@@ -194,8 +194,7 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
 
   protected resize(capacity: number, from: (k: number) => number): void {
     const items = new Array<AlarmTransition>(capacity);
-    // unset while the base constructor makes the first arrays
-    if ((this.items as AlarmTransition[] | undefined) !== undefined) for (let k = 0; k < this.length; k++) items[k] = this.items[from(k)]!;
+    for (let k = 0; k < this.length; k++) items[k] = this.items[from(k)]!;
     this.items = items;
   }
 }
