@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { launchChromium, openPage, signIn, type WatchedPage } from '../support/browser.js';
-import { audioState, bursts, instrumentContext, probe, pulses, resetProbe, shape, type Pulse } from '../support/station-probe.js';
+import { audioState, bursts, instrumentContext, probe, pulses, resetProbe, shape, untouched, type Pulse } from '../support/station-probe.js';
 import { startWearables, type Wearables } from '../support/wearables.js';
 import { hashPassword } from '../../src/web/passwords.js';
 import { FUNDAMENTAL_HZ, PATTERNS, period } from '../../src/web/public/alarm-sound.js';
@@ -154,12 +154,27 @@ describe('alarm signals at the nurse station', () => {
       const res = await b.context.request.post(`${base}/api/session`, { data: { username: NURSE.username, password: NURSE.password } });
       expect(res.status()).toBe(200);
       await b.page.goto(`${base}/ward`);
-      await listed(b.page, '3', 'high');
-      await b.page.locator('#sound-banner').waitFor({ state: 'visible' });
-      expect(await b.page.locator('#sound-banner').textContent()).toMatch(/Sound is OFF: alarms at this station are SILENT/);
-      expect(await b.page.locator('#audio-status').textContent()).toBe('Sound off');
-      expect((await audioState(b.page)).map((c) => c.state)).toEqual(['suspended']);
-      expect((await probe(b.page)).starts).toEqual([]);
+      // Until sound is turned on, the page is only read, never touched (see `untouched`).
+      const read = await untouched(b.page);
+      type Seen = { listed: boolean; banner: string | null; status: string; contexts: string[]; activated: boolean; started: number };
+      let seen: Seen | undefined;
+      await expect
+        .poll(
+          async () =>
+            (seen = await read<Seen>(`({
+              listed: [...document.querySelectorAll('#alarm-list .alarm.pri-high .alarm-where')].some((e) => e.firstChild.textContent === 'Bed 3'),
+              banner: document.getElementById('sound-banner').hidden ? null : document.getElementById('sound-banner').textContent,
+              status: document.getElementById('audio-status').textContent,
+              contexts: window.__probe.contexts.map((c) => c.state),
+              activated: navigator.userActivation.hasBeenActive,
+              started: window.__probe.starts.length,
+            })`)).listed,
+          { timeout: 30_000 },
+        )
+        .toBe(true);
+      // The browser kept sound off on a page nobody has touched, and the page says so.
+      expect(seen).toMatchObject({ activated: false, contexts: ['suspended'], status: 'Sound off', started: 0 });
+      expect(seen!.banner).toMatch(/Sound is OFF: alarms at this station are SILENT/);
       await b.page.screenshot({ path: join(OUT, 'station-sound-off.png') });
 
       await b.page.getByRole('button', { name: 'Turn sound on' }).click();

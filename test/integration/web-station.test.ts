@@ -78,9 +78,10 @@ describe('nurse station in Chromium', () => {
 
     await a.page.goto(`${base}/ward`);
     await expect.poll(() => a.page.locator('#conn').textContent()).toBe('Live');
-    // Whether the browser lets sound start on this page depends on its own record of earlier
-    // clicks on the site (the form above); if it blocks it, the nurse turns it on. Blocking on a
-    // page with no gesture behind it is station-sound.test.ts's case.
+    // Whether the browser lets sound start on this page depends on whether the document counts
+    // as interacted with before the page makes its audio (a locator's look at the page counts);
+    // if it blocks it, the nurse turns it on. Blocking on a page nobody has touched is
+    // station-sound.test.ts's case.
     const banner = a.page.locator('#sound-banner');
     await expect
       .poll(async () => {

@@ -121,6 +121,21 @@ export function audioState(page: Page): Promise<Array<{ state: string; time: num
 }
 
 /**
+ * Reads a page without touching it. Playwright runs every evaluation (`page.evaluate`, and each
+ * locator's look at the page) as if the user had just interacted, which gives the document the
+ * user activation a browser asks before it lets sound start. A page that must see no gesture is
+ * read through this instead: a DevTools evaluation with no user gesture behind it.
+ */
+export async function untouched(page: Page): Promise<<T>(expression: string) => Promise<T>> {
+  const cdp = await page.context().newCDPSession(page);
+  return async <T>(expression: string): Promise<T> => {
+    const r = await cdp.send('Runtime.evaluate', { expression, returnByValue: true, userGesture: false });
+    if (r.exceptionDetails) throw new Error(`${expression}: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
+    return r.result.value as T;
+  };
+}
+
+/**
  * The pulses that play: each started oscillator, ending at the earliest stop it was given (a
  * stop before its start means it never plays, and it is left out).
  */
