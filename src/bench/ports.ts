@@ -10,8 +10,26 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A port on 127.0.0.1 that was free a moment ago (bind port 0, read it, release it). */
-export function freePort(): Promise<number> {
+/** Ports `freePort` has handed out in this process. */
+const given = new Set<number>();
+
+/**
+ * A port on 127.0.0.1 that was free a moment ago (bind port 0, read it, release it), never one
+ * handed out before in this process: the system may give the same free port twice in a row, and
+ * two servers asked to share one would fail to start.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (given.has(port)) continue;
+    // a long run forgets the oldest: thousands of ports later, one is long free again
+    if (given.size >= 4096) given.delete(given.values().next().value!);
+    given.add(port);
+    return port;
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
