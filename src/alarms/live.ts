@@ -38,7 +38,7 @@ import type { SpoolBatch, SpoolPosition, SpoolReader } from '../spool/types.js';
 import type { ActiveAlarm } from './manager.js';
 import { alarmTopic } from '../broker/topics.js';
 import { BlobWriter, NO_BLOBS, type BlobReader } from '../core/blobs.js';
-import { loadState, saveState, serialiseState, STATE_FORMAT, type SavedState } from './state-file.js';
+import { loadState, STATE_FORMAT, writeStateNow, type StateToWrite } from './state-file.js';
 
 export interface AlarmPublisher {
   publish(topic: string, payload: string, opts: { qos: 1; retain: boolean }): Promise<void>;
@@ -55,7 +55,10 @@ export interface AlarmSpool {
 
 /** Something built from the same records and outputs as the detectors, saved and restored with them. */
 export interface StateView {
-  /** JSON data; large arrays may go to `blobs` (copied at once), referred to from the data. */
+  /**
+   * JSON data, whose parts may be deferred (`core/json-stream.ts`); large arrays may go to
+   * `blobs`, referred to from the data. It is written in the same synchronous run.
+   */
   snapshot(blobs: BlobWriter): unknown;
   /** `undefined`: back to empty. `blobs`: the binary parts saved with the state. */
   restore(state: unknown, blobs: BlobReader): void;
@@ -269,18 +272,19 @@ export class LiveDetectors implements Service {
     const at = this.last;
     if (file === undefined || at === undefined || this.stateReader === undefined || this.replaying) return;
     const started = performance.now();
-    const blobs = new BlobWriter();
-    const views: Record<string, unknown> = {};
-    for (const [name, v] of this.views) views[name] = v.snapshot(blobs);
-    const state: SavedState = { format: STATE_FORMAT, savedAt: this.opts.clock(), seq: at.seq, pipeline: this.pipeline.snapshot(), views };
-    const serialised = serialiseState(state, blobs);
-    const serialisedMs = performance.now() - started;
     try {
+      // Taken and written in one synchronous run: the file is the state of this moment.
+      const blobs = new BlobWriter();
+      const views: Record<string, unknown> = {};
+      for (const [name, v] of this.views) views[name] = v.snapshot(blobs);
+      const state: StateToWrite = { format: STATE_FORMAT, savedAt: this.opts.clock(), seq: at.seq, pipeline: this.pipeline.deferredSnapshot(), views };
+      const written = writeStateNow(file, state, blobs);
+      const writtenMs = performance.now() - started;
       // What the state says was sent must be in the spool before the state is.
       await Promise.allSettled([...this.pendingWrites]);
-      await saveState(file, serialised);
+      await written.commit();
       await this.stateReader.commit(at.next);
-      this.opts.logger.debug({ seq: at.seq, bytes: serialised.json.length + serialised.blobs.reduce((n, b) => n + b.length, 0), serialisedMs: Math.round(serialisedMs), ms: Math.round(performance.now() - started) }, 'alarm state saved');
+      this.opts.logger.debug({ seq: at.seq, bytes: written.bytes, writtenMs: Math.round(writtenMs), ms: Math.round(performance.now() - started) }, 'alarm state saved');
     } catch (err) {
       this.opts.counters.reject('alarm_state_not_saved');
       this.opts.logger.error({ file, err: (err as Error).message }, 'alarm state could not be saved: a restart would replay from the previous save');

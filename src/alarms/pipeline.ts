@@ -32,6 +32,7 @@ import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { ALARM_DEADLINE_PREFIX, AlarmManager, type ActiveAlarm, type AlarmManagerState } from './manager.js';
 import { resolveRecipients } from './escalation.js';
 import { metricInfo } from '../core/metrics.js';
+import { Deferred, made, type Deferring } from '../core/json-stream.js';
 import { observationsOf, type AlarmTransition, type CensusEntry, type ControlInput, type Observation, type PatientSettings, type Placement, type SpoolRecord, type TechnicalEvent, type WardAssignment } from '../core/types.js';
 import { VirtualClock, type ClockState } from '../detectors/clock.js';
 import type { DetectorConfig } from '../detectors/config.js';
@@ -220,18 +221,26 @@ export class Pipeline {
 
   /** The whole state as JSON data (see `PipelineState`). */
   snapshot(): PipelineState {
+    return made(this.deferredSnapshot());
+  }
+
+  /**
+   * The same, each part made when it is written (`core/json-stream.ts`), so that a save holds
+   * one part's objects at a time. Written at once: the parts are of the state as it is then.
+   */
+  deferredSnapshot(): Deferring<PipelineState> {
     return {
       version: PIPELINE_STATE_VERSION,
-      clock: this.clock.snapshot(),
-      manager: this.manager.snapshot(),
-      limits: this.limits.snapshot(),
-      news2: this.news2.snapshot(),
-      technical: this.technical.snapshot(),
-      trend: this.trend.snapshot(),
-      settings: structuredClone([...this.settingsBy]),
-      placement: structuredClone([...this.placementBy]),
-      lastHr: [...this.lastHr],
-      assignments: structuredClone([...this.assignments]),
+      clock: new Deferred(() => this.clock.snapshot()),
+      manager: new Deferred(() => this.manager.snapshot()),
+      limits: new Deferred(() => this.limits.snapshot()),
+      news2: new Deferred(() => this.news2.snapshot()),
+      technical: new Deferred(() => this.technical.snapshot()),
+      trend: new Deferred(() => this.trend.snapshot()),
+      settings: new Deferred(() => structuredClone([...this.settingsBy])),
+      placement: new Deferred(() => structuredClone([...this.placementBy])),
+      lastHr: new Deferred(() => [...this.lastHr]),
+      assignments: new Deferred(() => structuredClone([...this.assignments])),
     };
   }
 

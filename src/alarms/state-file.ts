@@ -7,10 +7,16 @@
  * One file, replaced atomically (written beside, fsynced, renamed), readable by the gateway's
  * user only: it holds patient data. It is the state as one line of JSON, then a newline and the
  * binary parts the JSON refers to (see `core/blobs.ts`). Format 1 (JSON only) is still read.
+ *
+ * It is written as it is taken, in one synchronous run (`writeStateNow`): deferred parts are
+ * made one at a time and written (`core/json-stream.ts`), the blobs straight from the arrays.
+ * Nothing can change meanwhile, so the file is the state of one moment, and the state is never
+ * held whole as objects, as text and as bytes at once (at 5,000 patients those came to 190 MB).
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../core/atomic-file.js';
+import { TempFile } from '../core/atomic-file.js';
 import { BlobReader, NO_BLOBS, type BlobWriter } from '../core/blobs.js';
+import { writeJson, type Deferring } from '../core/json-stream.js';
 import { PIPELINE_STATE_VERSION, type PipelineState } from './pipeline.js';
 
 /** What the file holds. */
@@ -65,18 +71,43 @@ export async function loadState(file: string): Promise<LoadedState> {
   return { kind: 'loaded', state: raw as SavedState, blobs: nl === -1 ? NO_BLOBS : new BlobReader(bytes.subarray(nl + 1)) };
 }
 
-/** A state as the file holds it: its JSON, and the binary parts that JSON refers to. */
-export interface SerialisedState {
-  readonly json: string;
-  readonly blobs: readonly Uint8Array[];
+/** A state to write: its pipeline's parts may be deferred, and so may the views' data. */
+export type StateToWrite = Omit<SavedState, 'pipeline'> & { readonly pipeline: PipelineState | Deferring<PipelineState> };
+
+/** A state written beside its file, not yet in place. */
+export interface WrittenState {
+  readonly bytes: number;
+  /** Makes it durable and puts it in place of the previous state. */
+  commit(): Promise<void>;
+  /** Drops it: the previous state stays. */
+  discard(): Promise<void>;
 }
 
-/** Writes the state (already serialised, so the caller chooses when to pay for it). */
-export async function saveState(file: string, s: SerialisedState): Promise<void> {
-  await writeFileAtomic(file, [Buffer.from(s.json), Buffer.from('\n'), ...s.blobs], 0o600);
-}
-
-/** Serialises a state for `saveState`, with the binary parts its snapshots put in `blobs`. */
-export function serialiseState(s: SavedState, blobs?: BlobWriter): SerialisedState {
-  return { json: JSON.stringify(s), blobs: blobs?.parts() ?? [] };
+/**
+ * Writes the state beside `file` now, synchronously: the deferred parts are made as they are
+ * written, and the blobs' bytes are taken from their arrays, which cannot change meanwhile.
+ * @throws when it cannot be written (nothing is left behind)
+ */
+export function writeStateNow(file: string, s: StateToWrite, blobs: BlobWriter): WrittenState {
+  const out = TempFile.open(file, 0o600);
+  try {
+    writeJson(s, (text) => out.text(text));
+    out.text('\n');
+    for (const part of blobs.parts()) out.bytes(part);
+  } catch (err) {
+    void out.discard().catch(() => {});
+    throw err;
+  }
+  return {
+    bytes: out.size,
+    commit: async () => {
+      try {
+        await out.commit();
+      } catch (err) {
+        await out.discard().catch(() => {});
+        throw err;
+      }
+    },
+    discard: () => out.discard(),
+  };
 }

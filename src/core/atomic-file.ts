@@ -1,6 +1,8 @@
 /** Small durable-file helpers: a reader never sees a half-written file, even after a crash. */
-import { open, readFile, rename, mkdir } from 'node:fs/promises';
+import { close, closeSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { open, readFile, rename, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 
 /** Writes JSON to `file` durably: temp file, fsync, rename, fsync of the directory. */
 export async function writeJsonAtomic(file: string, value: unknown, mode?: number): Promise<void> {
@@ -25,11 +27,105 @@ export async function writeFileAtomic(file: string, text: string | readonly Uint
     await fh.close();
   }
   await rename(tmp, file);
-  const dir = await open(dirname(file), 'r');
+  await syncDir(dirname(file));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
   try {
-    await dir.sync();
+    await fh.sync();
   } finally {
-    await dir.close();
+    await fh.close();
+  }
+}
+
+const TEXT_CHUNK = 1024 * 1024;
+
+/**
+ * A file written now, synchronously, beside the one it will replace: for data that must be
+ * taken as it stands at one moment without first being copied (it cannot change while this
+ * writes it). `commit` makes it durable and puts it in place (fsync, rename, fsync of the
+ * directory); `discard` removes it. Until `commit`, the file it replaces is untouched.
+ */
+export class TempFile {
+  private readonly chunk = Buffer.allocUnsafe(TEXT_CHUNK);
+  private used = 0;
+  private written = 0;
+  private fd: number | undefined;
+
+  private constructor(
+    private readonly file: string,
+    private readonly tmp: string,
+    fd: number,
+  ) {
+    this.fd = fd;
+  }
+
+  /** @param mode permissions of a new file (e.g. 0o600 for patient data) */
+  static open(file: string, mode?: number): TempFile {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}`;
+    return new TempFile(file, tmp, openSync(tmp, 'w', mode));
+  }
+
+  /** Bytes written so far. */
+  get size(): number {
+    return this.written + this.used;
+  }
+
+  /** Appends text as UTF-8 (gathered into chunks before it is written). */
+  text(s: string): void {
+    if (s.length * 3 > TEXT_CHUNK - this.used) {
+      this.flush();
+      if (s.length * 3 > TEXT_CHUNK) return this.bytes(Buffer.from(s));
+    }
+    this.used += this.chunk.write(s, this.used);
+  }
+
+  /** Appends bytes: small ones gathered like text, large ones written from where they are. */
+  bytes(b: Uint8Array): void {
+    if (b.length > TEXT_CHUNK - this.used) {
+      this.flush();
+      if (b.length >= TEXT_CHUNK) return this.writeAll(b);
+    }
+    this.chunk.set(b, this.used);
+    this.used += b.length;
+  }
+
+  async commit(): Promise<void> {
+    this.flush();
+    const fd = this.take();
+    try {
+      await promisify(fsync)(fd);
+    } finally {
+      await promisify(close)(fd);
+    }
+    await rename(this.tmp, this.file);
+    await syncDir(dirname(this.file));
+  }
+
+  async discard(): Promise<void> {
+    if (this.fd !== undefined) closeSync(this.take());
+    await rm(this.tmp, { force: true });
+  }
+
+  private flush(): void {
+    if (this.used === 0) return;
+    this.writeAll(this.chunk.subarray(0, this.used));
+    this.used = 0;
+  }
+
+  private writeAll(b: Uint8Array): void {
+    if (this.fd === undefined) throw new Error(`${this.tmp}: already committed or discarded`);
+    for (let off = 0; off < b.length; ) off += writeSync(this.fd, b, off, b.length - off);
+    this.written += b.length;
+  }
+
+  private take(): number {
+    const fd = this.fd;
+    if (fd === undefined) throw new Error(`${this.tmp}: already committed or discarded`);
+    this.fd = undefined;
+    return fd;
   }
 }
 

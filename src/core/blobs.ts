@@ -1,11 +1,11 @@
 /**
  * Binary parts of a saved state, kept beside its JSON rather than inside it. A snapshot of
  * typed arrays (the station's trends and NEWS2 logs: tens of MB at thousands of patients) hands
- * their bytes to a `BlobWriter`, which copies them at once (the arrays go on changing) into a few
- * large chunks, and keeps a `BlobRef` in the JSON; the file holds the JSON, a newline and the
- * bytes. Base64 in the JSON cost a third more bytes, a string of them and a JSON string of that:
- * at 5,000 patients a save held some 400 MB of heap for a moment and stopped the event loop for
- * half a second.
+ * them to a `BlobWriter`, which keeps them (not a copy) and gives a `BlobRef` for the JSON; the
+ * file holds the JSON, a newline and the bytes. So the bytes must be written before the arrays
+ * change: in the same synchronous run as the snapshot (`alarms/state-file.ts`). Base64 in the
+ * JSON cost a third more bytes, a string of them and a JSON string of that, and a copy of the
+ * arrays another 70 MB: at 5,000 patients a save held some 400 MB for a moment.
  */
 
 /** Where a snapshot's bytes are among the blobs: offset and length. */
@@ -14,47 +14,24 @@ export interface BlobRef {
   readonly bytes: number;
 }
 
-const CHUNK = 4 * 1024 * 1024;
-
 export class BlobWriter {
-  private readonly full: Buffer[] = [];
-  private chunk: Buffer = Buffer.allocUnsafe(0);
-  private used = 0;
+  private readonly list: Uint8Array[] = [];
   private size = 0;
 
-  /** Copies `parts`, one after the other, and says where they are. */
+  /** Keeps `parts`, one after the other, and says where they will be. */
   add(...parts: ArrayBufferView[]): BlobRef {
     const at = this.size;
     for (const p of parts) {
-      let bytes = p instanceof Uint8Array ? p : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
-      if (bytes.length <= this.chunk.length - this.used) {
-        // the usual case: it fits in the chunk being filled
-        this.chunk.set(bytes, this.used);
-        this.used += bytes.length;
-        this.size += bytes.length;
-        continue;
-      }
-      while (bytes.length > 0) {
-        if (this.used === this.chunk.length) this.next(bytes.length);
-        const n = Math.min(bytes.length, this.chunk.length - this.used);
-        this.chunk.set(bytes.subarray(0, n), this.used);
-        this.used += n;
-        this.size += n;
-        bytes = bytes.subarray(n);
-      }
+      const bytes = p instanceof Uint8Array ? p : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+      this.list.push(bytes);
+      this.size += bytes.length;
     }
     return { blob: at, bytes: this.size - at };
   }
 
-  /** Everything added, in order. */
-  parts(): Buffer[] {
-    return [...this.full, this.chunk.subarray(0, this.used)].filter((b) => b.length > 0);
-  }
-
-  private next(atLeast: number): void {
-    if (this.used > 0) this.full.push(this.chunk.subarray(0, this.used));
-    this.chunk = Buffer.allocUnsafe(Math.max(CHUNK, atLeast));
-    this.used = 0;
+  /** Everything added, in order: views of the arrays themselves. */
+  parts(): readonly Uint8Array[] {
+    return this.list;
   }
 }
 

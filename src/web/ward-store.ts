@@ -8,6 +8,7 @@
 import type { AlarmTransition, DeviceMessage, MetricName, Observation, SpoolRecord } from '../core/types.js';
 import type { News2Event } from '../detectors/news2.js';
 import { NO_BLOBS, type BlobReader, type BlobWriter } from '../core/blobs.js';
+import { DeferredList, type Deferring } from '../core/json-stream.js';
 import { AlarmLog, News2Log, type News2LogState, type News2Point } from './history-log.js';
 import { TrendRing, type TrendPoint, type TrendRingState } from './trend-ring.js';
 
@@ -214,11 +215,20 @@ export class WardStore {
 
   /**
    * The whole store as JSON data: what a restart brings back with `restore`. With `blobs`, the
-   * trends and NEWS2 logs put their arrays there (copied now) rather than into the data.
+   * trends and NEWS2 logs put their arrays there rather than into the data. The patients are
+   * made one at a time as they are written (`core/json-stream.ts`), so written at once.
    */
-  snapshot(blobs?: BlobWriter): WardStoreState {
+  snapshot(blobs?: BlobWriter): Deferring<WardStoreState> {
     return {
-      patients: [...this.patients].map(([id, p]) => [
+      patients: new DeferredList(() => this.patientStates(blobs)),
+      unassigned: [...this.unassigned],
+      conditions: [...this.conditions],
+    };
+  }
+
+  private *patientStates(blobs?: BlobWriter): Generator<WardStoreState['patients'][number]> {
+    for (const [id, p] of this.patients) {
+      yield [
         id,
         {
           // copies: latest values are updated in place
@@ -228,10 +238,8 @@ export class WardStore {
           alarms: p.alarms.since(Number.NEGATIVE_INFINITY),
           sensors: [...p.sensors],
         },
-      ]),
-      unassigned: [...this.unassigned],
-      conditions: [...this.conditions],
-    };
+      ];
+    }
   }
 
   restore(s: WardStoreState, blobs: BlobReader = NO_BLOBS): void {

@@ -1,0 +1,70 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TempFile } from '../../../src/core/atomic-file.js';
+import { Deferred, DeferredList, made, writeJson, type Deferring } from '../../../src/core/json-stream.js';
+
+const written = (v: unknown): string => {
+  const parts: string[] = [];
+  writeJson(v, (t) => parts.push(t));
+  return parts.join('');
+};
+
+describe('JSON written as it is made', () => {
+  it('gives the text JSON.stringify gives, deferred parts made in order, each once', () => {
+    const made: string[] = [];
+    const value = {
+      a: 1,
+      skipped: undefined,
+      f: () => 1,
+      text: 'line\nbreak "quoted"',
+      nested: { list: new DeferredList(() => [1, 2].map((n) => (made.push(`item ${n}`), { n, deeper: new Deferred(() => [n]) }))), empty: new DeferredList(() => []) },
+      later: new Deferred(() => (made.push('later'), { when: new Date(0), none: null, arr: [undefined, () => 1] })),
+      map: new Map([[1, 2]]),
+    };
+    const text = written(value);
+    expect(text).toBe(JSON.stringify(value));
+    expect(made).toEqual(['item 1', 'item 2', 'later', 'item 1', 'item 2', 'later']);
+    expect(text).not.toContain('\n'); // one line: the state file's JSON ends at its first newline
+    expect(JSON.parse(text)).toEqual({ a: 1, text: 'line\nbreak "quoted"', nested: { list: [{ n: 1, deeper: [1] }, { n: 2, deeper: [2] }], empty: [] }, later: { when: '1970-01-01T00:00:00.000Z', none: null, arr: [null, null] }, map: {} });
+  });
+
+  it('made() gives the plain value of a deferring object', () => {
+    const d: Deferring<{ a: number; b: string[]; c: { x: number } }> = { a: 1, b: new DeferredList(() => ['x', 'y']), c: new Deferred(() => ({ x: 2 })) };
+    expect(made(d)).toEqual({ a: 1, b: ['x', 'y'], c: { x: 2 } });
+  });
+
+  it('refuses a value with no JSON, naming its kind', () => {
+    expect(() => written(() => 1)).toThrow('writeJson: a function has no JSON');
+  });
+});
+
+describe('TempFile', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('writes text and bytes of every size in order, and replaces the file only on commit', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'vigil-temp-'));
+    dirs.push(d);
+    const f = join(d, 'state');
+    writeFileSync(f, 'old');
+    const t = TempFile.open(f, 0o600);
+    const big = Buffer.alloc(3 * 1024 * 1024, 7); // larger than a chunk
+    const long = 'é'.repeat(600_000); // 1.2 MB of UTF-8 in one piece
+    t.text('{"a":1}');
+    t.bytes(new Uint8Array([1, 2, 3]));
+    t.bytes(big);
+    t.text(long);
+    t.bytes(new Uint8Array([4]));
+    const expected = Buffer.concat([Buffer.from('{"a":1}'), Buffer.from([1, 2, 3]), big, Buffer.from(long), Buffer.from([4])]);
+    expect(t.size).toBe(expected.length);
+    expect(readFileSync(f, 'utf8')).toBe('old');
+    await t.commit();
+    expect(readFileSync(f).equals(expected)).toBe(true);
+    expect(readdirSync(d)).toEqual(['state']);
+    await expect(t.commit()).rejects.toThrow(/already committed or discarded/);
+  });
+});
