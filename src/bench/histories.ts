@@ -4,8 +4,9 @@
  * them, so this phase fills a ward store directly, in a process of its own, and reports the
  * memory it holds at the given number of patients: once at the change rates of the busiest
  * patient of the simulated ward (from the replay phase, per 6 h), once with every log at its cap.
- * The trends are fixed-size from a patient's first value, so a gateway under load already holds
- * them; the logs added to its RSS give the steady state of a ward whose histories are all full.
+ * A vital's trend is fixed-size from the patient's first value of it, so a gateway under load
+ * already holds those of the vitals the load sends; the logs and the other vitals' trends added
+ * to its RSS give the steady state of a ward whose histories are all full.
  */
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -25,7 +26,7 @@ export interface HistoryFill {
 
 export interface HistoriesResult {
   readonly patients: number;
-  /** MB the trends of every vital hold (whole from a patient's first value, so already in a gateway's RSS under load). */
+  /** MB the trends of every trended vital hold (each whole from the patient's first value of it). */
   readonly trendsMB: number;
   /** MB the NEWS2 and alarm logs hold at each fill (what a sustained window or soak has not filled yet). */
   readonly fills: ReadonlyArray<HistoryFill & { readonly logsMB: number }>;

@@ -91,5 +91,8 @@ export function wearablePayload(i: number, k: number, ts: number, probe: boolean
   return Buffer.from(`{"ts":${Math.round(ts)},"obs":{"hr":${70 + j},"spo2":${96 + (j % 3)},"rr":${14 + (j % 3)},"temp":${temp.toFixed(1)}},"battery":${80 + (i % 20)},"sensor":"ok"}`);
 }
 
+/** The vitals in each wearable payload (the station trends each from its first value). */
+export const WEARABLE_VITALS = ['hr', 'spo2', 'rr', 'temp'] as const;
+
 /** Observations in each wearable payload (hr, spo2, rr, temp, battery). */
 export const OBS_PER_MESSAGE = 5;

@@ -25,7 +25,7 @@ import type { LiveFeed } from './live-feed.js';
 import { requirePermission } from './roles.js';
 import type { SessionStore } from './sessions.js';
 import type { StationPresence } from './presence.js';
-import { WARD_METRICS, type WardStore } from './ward-store.js';
+import { TRENDED_METRICS, type WardStore } from './ward-store.js';
 import { effectiveLimits, patientTile, wardSnapshot, type WardViewDeps } from './ward-view.js';
 
 /** Manual observations a nurse may enter; continuous signals come from devices only. */
@@ -80,7 +80,7 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
         hours,
         patient: { ...census.patient(id), ...patientTile(deps, id, now) },
         staleSeconds: deps.staleSeconds,
-        trends: Object.fromEntries(WARD_METRICS.map((m) => [m, store.trend(id, m, since).map((x) => [x.t, round(x.v), round(x.lo), round(x.hi)])])),
+        trends: Object.fromEntries(TRENDED_METRICS.map((m) => [m, store.trend(id, m, since).map((x) => [x.t, round(x.v), round(x.lo), round(x.hi)])])),
         news2: store.news2History(id, since),
         alarmHistory: store.alarmHistory(id, since),
         alarms: store.withConditions(detectors.activeAlarms({ patientId: id })),

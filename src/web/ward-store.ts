@@ -18,6 +18,13 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export const WARD_METRICS = ['hr', 'pr', 'spo2', 'rr', 'temp', 'sbp', 'dbp', 'map', 'o2', 'acvpu'] as const satisfies readonly MetricName[];
 export type WardMetric = (typeof WARD_METRICS)[number];
 const SHOWN: ReadonlySet<string> = new Set(WARD_METRICS);
+/**
+ * The vitals the patient view charts, and so trends. MAP, O₂ and ACVPU are shown as their
+ * latest values only: a trend of each would cost a tenth of all trend memory (25 MB at 5,000
+ * patients) and never be drawn.
+ */
+export const TRENDED_METRICS = ['hr', 'pr', 'spo2', 'rr', 'temp', 'sbp', 'dbp'] as const satisfies readonly WardMetric[];
+const TRENDED: ReadonlySet<WardMetric> = new Set(TRENDED_METRICS);
 
 /** A vital's newest value. */
 export interface LatestValue {
@@ -156,7 +163,7 @@ export class WardStore {
       c[m] = value;
       changed.set(o.patientId, c);
     }
-    this.addPoint(p, m, ts, v);
+    if (TRENDED.has(m)) this.addPoint(p, m, ts, v);
   }
 
   addNews2(e: News2Event): void {

@@ -25,6 +25,16 @@ describe('WardStore', () => {
     expect(store.unassignedDevices()).toEqual([{ deviceId: 'wb-09', lastSeen: 5000 }]);
   });
 
+  it('trends the charted vitals only; MAP, O2 and ACVPU keep their latest value', () => {
+    const store = new WardStore();
+    store.addRecords([obs(1000, 'sbp', 120), obs(1000, 'map', 93), obs(1000, 'o2', 1), obs(1000, 'acvpu', 0)]);
+    expect(store.trend('P1', 'sbp', 0).map((p) => p.v)).toEqual([120]);
+    for (const m of ['map', 'o2', 'acvpu'] as const) {
+      expect(store.trend('P1', m, 0)).toEqual([]);
+      expect(store.latest('P1')[m]?.ts).toBe(1000);
+    }
+  });
+
   it('buckets trends with mean, low and high, and forgets points past the horizon', () => {
     const store = new WardStore({ bucketMs: 10_000, horizonMs: 60_000 });
     store.addRecords([obs(0, 'spo2', 96), obs(4000, 'spo2', 90), obs(9999, 'spo2', 93), obs(10_000, 'spo2', 88)]);
