@@ -256,6 +256,8 @@ export class WardStore {
     for (const [id, p] of s.patients) {
       const trends = new Map<WardMetric, Trend>();
       for (const [m, t] of p.trends) {
+        // a state from a build that trended more vitals: those trends are no longer kept
+        if (!TRENDED.has(m)) continue;
         const older = this.older && (t.older ? TrendRing.restore(t.older, this.older.bucketMs, this.older.slots, blobs) : new TrendRing(this.older.bucketMs, this.older.slots));
         trends.set(m, { recent: TrendRing.restore(t.recent, this.bucketMs, this.recentSlots, blobs), ...(older && { older }) });
       }

@@ -33,6 +33,16 @@ describe('WardStore', () => {
       expect(store.trend('P1', m, 0)).toEqual([]);
       expect(store.latest('P1')[m]?.ts).toBe(1000);
     }
+    // a saved state that still holds a MAP trend (an earlier build kept one) restores without it
+    const state = JSON.parse(JSON.stringify(store.snapshot())) as WardStoreState;
+    const [, p1] = state.patients[0]!;
+    const sbp = p1.trends.find(([m]) => m === 'sbp')!;
+    p1.trends.push(['map', sbp[1]]);
+    const back = new WardStore();
+    back.restore(state);
+    expect(back.trend('P1', 'map', 0)).toEqual([]);
+    expect(back.trend('P1', 'sbp', 0).map((p) => p.v)).toEqual([120]);
+    expect(JSON.stringify(back.snapshot())).not.toContain('"map",{"recent"');
   });
 
   it('buckets trends with mean, low and high, and forgets points past the horizon', () => {
