@@ -52,7 +52,8 @@ export class DemoReporter {
     if (alarms.length === 0) this.out('    no active alarms');
     for (const a of alarms) {
       const flags = [a.acknowledged ? `acknowledged by ${a.acknowledgedBy}` : 'unacknowledged', a.escalated ? 'escalated' : '', a.conditionActive ? '' : a.latching && !a.acknowledged ? 'latched until acknowledged' : 'condition ended'].filter(Boolean).join(', ');
-      this.out(`    ALARM ${a.priority.toUpperCase().padEnd(6)} bed ${a.bed ?? '?'} ${a.reason} (${flags})`);
+      // a gateway's own alarm (e.g. a step not delivered) is of no bed; its reason names the bed
+      this.out(`    ALARM ${a.priority.toUpperCase().padEnd(6)} ${a.bed === undefined ? 'gateway' : `bed ${a.bed}`} ${a.reason} (${flags})`);
     }
   }
 }
