@@ -5,11 +5,12 @@
  * Real spool, ingest and census in a temp dir; the gateway's clock is a variable.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { LiveDetectors, STATE_READER } from '../../../src/alarms/live.js';
+import { loadState } from '../../../src/alarms/state-file.js';
 import { Census } from '../../../src/census/census.js';
 import { Counters } from '../../../src/core/counters.js';
 import type { AlarmTransition, SpoolRecord } from '../../../src/core/types.js';
@@ -38,7 +39,8 @@ async function open(dir: string, clock: { now: number }) {
   const spool = await Spool.open({ dir: join(dir, 'spool'), maxBytes: 64 * 1024 * 1024, holders: [STATE_READER], logger });
   const census = await Census.open([{ id: 'w1', beds: ['1'] }], [{ id: 'P1', ward: 'w1', bed: '1', devices: ['ox1'] }], join(dir, 'census.json'));
   const ingest = new Ingest({ spool, placementOf: (d) => census.placementOf(d), counters: new Counters(), logger });
-  const live = new LiveDetectors({ config, ingest, census, spool, counters: new Counters(), logger, clock: () => clock.now, stateFile: join(dir, 'state', 'alarms.json'), checkpointMs: 3_600_000, tickMs: 10 });
+  const counters = new Counters();
+  const live = new LiveDetectors({ config, ingest, census, spool, counters, logger, clock: () => clock.now, stateFile: join(dir, 'state', 'alarms.json'), checkpointMs: 3_600_000, tickMs: 10 });
   const sent: AlarmTransition[] = [];
   live.onSent((a) => sent.push(a));
   await live.start();
@@ -60,7 +62,7 @@ async function open(dir: string, clock: { now: number }) {
     }
     return out;
   };
-  return { spool, ingest, live, sent, stored };
+  return { spool, ingest, live, sent, stored, counters };
 }
 
 describe('LiveDetectors across a restart mid-escalation', () => {
@@ -94,5 +96,37 @@ describe('LiveDetectors across a restart mid-escalation', () => {
     expect(b.sent[0]).toMatchObject({ state: 'escalated', ts: T0 + 121_000, escalation: { tier: 3, recipients: ['charge.smith'] } });
     await b.live.stop();
     await b.spool.close();
+  });
+
+  it('counts a save it cannot write and goes on; the previous state stays, and the next save is whole', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-live-save-'));
+    dirs.push(dir);
+    const clock = { now: T0 };
+    const a = await open(dir, clock);
+    await a.ingest.manual([{ ts: T0 + 1000, deviceId: 'ox1', patientId: 'P1', ward: 'w1', bed: '1', metric: 'spo2', value: 80, unit: '%', quality: 'good' }]);
+    await until(() => a.sent.some((t) => t.state === 'raised'), 'the alarm raised');
+    await a.live.checkpoint();
+    const file = join(dir, 'state', 'alarms.json');
+    const saved = await readFile(file);
+
+    // the temp file cannot be made: a directory stands where it goes
+    const tmp = `${file}.tmp-${process.pid}`;
+    await mkdir(tmp);
+    await a.ingest.manual([{ ts: T0 + 2000, deviceId: 'ox1', patientId: 'P1', ward: 'w1', bed: '1', metric: 'spo2', value: 97, unit: '%', quality: 'good' }]);
+    await a.live.checkpoint();
+    expect(await a.counters.value('vigil_messages_rejected_total', { reason: 'alarm_state_not_saved' })).toBe(1);
+    expect((await readFile(file)).equals(saved)).toBe(true);
+    expect(a.live.activeAlarms()).toHaveLength(1); // still running, still showing the alarm
+
+    await rm(tmp, { recursive: true });
+    await a.live.checkpoint();
+    expect(await a.counters.value('vigil_messages_rejected_total', { reason: 'alarm_state_not_saved' })).toBe(1);
+    const loaded = await loadState(file);
+    if (loaded.kind !== 'loaded') throw new Error(JSON.stringify(loaded));
+    expect(loaded.state.seq).toBeGreaterThan(0);
+    expect((await readFile(file)).equals(saved)).toBe(false);
+    expect(await readdir(join(dir, 'state'))).toEqual(['alarms.json']);
+    await a.live.stop();
+    await a.spool.close();
   });
 });
