@@ -98,16 +98,5 @@ export function writeStateNow(file: string, s: StateToWrite, blobs: BlobWriter):
     void out.discard().catch(() => {});
     throw err;
   }
-  return {
-    bytes: out.size,
-    commit: async () => {
-      try {
-        await out.commit();
-      } catch (err) {
-        await out.discard().catch(() => {});
-        throw err;
-      }
-    },
-    discard: () => out.discard(),
-  };
+  return { bytes: out.size, commit: () => out.commit(), discard: () => out.discard() };
 }

@@ -1,6 +1,6 @@
 /** Small durable-file helpers: a reader never sees a half-written file, even after a crash. */
 import { close, closeSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { open, readFile, rename, mkdir, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -10,24 +10,18 @@ export async function writeJsonAtomic(file: string, value: unknown, mode?: numbe
 }
 
 /**
- * Writes `text` (or the buffers, one after the other) to `file` durably: temp file, fsync,
- * rename, fsync of the directory.
+ * Writes `text` to `file` durably: temp file, fsync, rename, fsync of the directory (`TempFile`).
  * @param mode permissions of a new file (e.g. 0o600 for patient data and secrets)
  */
-export async function writeFileAtomic(file: string, text: string | readonly Uint8Array[], mode?: number): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', mode);
+export async function writeFileAtomic(file: string, text: string, mode?: number): Promise<void> {
+  const out = TempFile.open(file, mode);
   try {
-    // each writeFile continues where the previous one ended
-    if (typeof text === 'string') await fh.writeFile(text);
-    else for (const part of text) await fh.writeFile(part);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    out.text(text);
+  } catch (err) {
+    await out.discard().catch(() => {});
+    throw err;
   }
-  await rename(tmp, file);
-  await syncDir(dirname(file));
+  await out.commit();
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -92,16 +86,22 @@ export class TempFile {
     this.used += b.length;
   }
 
+  /** Makes it durable and puts it in place; when that fails, it is removed and the file it would replace stays. */
   async commit(): Promise<void> {
-    this.flush();
-    const fd = this.take();
     try {
-      await promisify(fsync)(fd);
-    } finally {
-      await promisify(close)(fd);
+      this.flush();
+      const fd = this.take();
+      try {
+        await promisify(fsync)(fd);
+      } finally {
+        await promisify(close)(fd);
+      }
+      await rename(this.tmp, this.file);
+      await syncDir(dirname(this.file));
+    } catch (err) {
+      await this.discard().catch(() => {});
+      throw err;
     }
-    await rename(this.tmp, this.file);
-    await syncDir(dirname(this.file));
   }
 
   async discard(): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,5 +66,17 @@ describe('TempFile', () => {
     expect(readFileSync(f).equals(expected)).toBe(true);
     expect(readdirSync(d)).toEqual(['state']);
     await expect(t.commit()).rejects.toThrow(/already committed or discarded/);
+  });
+
+  it('a commit that fails removes what it wrote and leaves the file it would replace', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'vigil-temp-'));
+    dirs.push(d);
+    const f = join(d, 'state');
+    mkdirSync(join(f, 'inside'), { recursive: true }); // a directory with something in it: no rename over it
+    const t = TempFile.open(f);
+    t.text('new');
+    await expect(t.commit()).rejects.toThrow();
+    expect(readdirSync(d)).toEqual(['state']);
+    expect(readdirSync(f)).toEqual(['inside']);
   });
 });
