@@ -7,13 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GATEWAY_NODE_OPTIONS } from '../core/heap.js';
-import { cpuMsOf, own } from './proc.js';
-
-const CLI = resolve(fileURLToPath(import.meta.url), '../../cli/main.js');
+import { cpuMsOf, own, VIGIL_CLI } from './proc.js';
 
 export interface GatewayChildOptions {
   readonly config: Record<string, unknown>;
@@ -42,13 +39,13 @@ export class GatewayChild {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-gw-'));
     const cfgFile = join(dir, 'vigil.yaml');
     await writeFile(cfgFile, stringify({ ...o.config, dataDir: join(dir, 'data') }));
-    const args = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), CLI, 'start', '-c', cfgFile];
+    const args = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), VIGIL_CLI, 'start', '-c', cfgFile];
     return GatewayChild.spawn(args, dir, o.httpPort, true);
   }
 
   /** Starts `vigil start` over an existing config and data (its directory is the caller's). */
   static startIn(dir: string, cfgFile: string, httpPort: number): Promise<GatewayChild> {
-    return GatewayChild.spawn([CLI, 'start', '-c', cfgFile], dir, httpPort);
+    return GatewayChild.spawn([VIGIL_CLI, 'start', '-c', cfgFile], dir, httpPort);
   }
 
   private static async spawn(args: string[], dir: string, httpPort: number, ownsDir = false): Promise<GatewayChild> {

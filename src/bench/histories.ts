@@ -8,14 +8,11 @@
  * already holds those of the vitals the load sends; the logs and the other vitals' trends added
  * to its RSS give the steady state of a ward whose histories are all full.
  */
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { BenchEnv } from './env.js';
+import { runNode } from './proc.js';
 
-const CHILD = resolve(fileURLToPath(import.meta.url), '../histories-child.js');
-const run = promisify(execFile);
+const CHILD = fileURLToPath(new URL('./histories-child.js', import.meta.url));
 
 /** How many NEWS2 changes and alarm transitions a patient's logs hold. */
 export interface HistoryFill {
@@ -37,7 +34,7 @@ export async function runHistories(env: BenchEnv, patients: number, fills: reado
   let trendsMB = 0;
   for (const f of fills) {
     env.progress(`histories: ${patients} patients, ${f.label} (${f.news2} NEWS2 changes, ${f.alarms} alarm transitions each)`);
-    const { stdout } = await run(process.execPath, ['--expose-gc', CHILD, String(patients), String(f.news2), String(f.alarms)]);
+    const { stdout } = await runNode(CHILD, [String(patients), String(f.news2), String(f.alarms)], { nodeArgs: ['--expose-gc'] });
     const r = JSON.parse(stdout) as { trendsMB: number; logsMB: number };
     trendsMB = r.trendsMB;
     out.push({ ...f, logsMB: r.logsMB });

@@ -1,6 +1,23 @@
-/** What /proc says about a process the benchmark started, and who stops it if the benchmark ends early. */
-import type { ChildProcess } from 'node:child_process';
+/** The benchmark's child processes: running a script to its end, what /proc says of one, and who stops them if the benchmark ends early. */
+import { execFile, type ChildProcess, type ExecFileOptions } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/** `vigil`'s entry point in the built tree, for the phases that run it as a process of its own. */
+export const VIGIL_CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Runs a script with this node to its end: its output, or a rejection carrying it (`stdout`,
+ * `signal`). `nodeArgs` go before the script.
+ */
+export async function runNode(script: string, args: readonly string[], opts: ExecFileOptions & { nodeArgs?: readonly string[] } = {}): Promise<{ stdout: string; stderr: string }> {
+  const { nodeArgs = [], ...exec } = opts;
+  const { stdout, stderr } = await execFileAsync(process.execPath, [...nodeArgs, script, ...args], { ...exec, encoding: 'utf8' });
+  return { stdout, stderr };
+}
 
 /** CPU time a process has used (user + system), ms; 0 once it is gone. */
 export function cpuMsOf(pid: number | undefined): number {

@@ -3,19 +3,15 @@
  * `vigil replay FILE` as a whole process, observations per second of wall time, the process's
  * start included. The recording is written first (not timed).
  */
-import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { SimulatedRecording } from '../burden/simulated.js';
 import { formatInput } from '../replay/writer.js';
 import type { BenchEnv } from './env.js';
+import { runNode, VIGIL_CLI } from './proc.js';
 
-const CLI = resolve(fileURLToPath(import.meta.url), '../../cli/main.js');
-const run = promisify(execFile);
 const SCENARIOS = ['stable', 'sepsis', 'desaturation', 'brady', 'artifact-storm', 'sensor-off'] as const;
 
 export interface ReplayOptions {
@@ -70,7 +66,7 @@ export async function runReplayRate(env: BenchEnv, o: ReplayOptions): Promise<Re
     let last = '';
     for (let k = 0; k < o.runs; k++) {
       const t0 = performance.now();
-      const { stdout } = await run(process.execPath, [CLI, 'replay', file], { maxBuffer: 1 << 28 });
+      const { stdout } = await runNode(VIGIL_CLI, ['replay', file], { maxBuffer: 1 << 28 });
       best = Math.min(best, (performance.now() - t0) / 1000);
       outputs = stdout.split('\n').length - 1;
       last = stdout;

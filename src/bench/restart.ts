@@ -5,18 +5,16 @@
  * last alarm-state save: the worst a crash leaves. Then `vigil start` is timed from spawn to
  * answering /healthz, with what it reports of the restore.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { GatewayChild } from './gateway-child.js';
 import type { BenchEnv } from './env.js';
+import { runNode } from './proc.js';
 
-const WARD_DAY = resolve(fileURLToPath(import.meta.url), '../ward-day.js');
-const run = promisify(execFile);
+const WARD_DAY = fileURLToPath(new URL('./ward-day.js', import.meta.url));
 
 export interface RestartOptions {
   /** Beds (one patient, a wearable and a cuff each). */
@@ -69,7 +67,7 @@ export async function runRestart(env: BenchEnv, o: RestartOptions): Promise<Rest
     const file = join(dir, 'vigil.yaml');
     await writeFile(file, stringify(config));
     env.progress(`restart: writing ${o.hours} h of a ${o.beds}-bed ward into the spool (a wearable every ${o.intervalS} s, a cuff every 5 min)`);
-    const day = await run(process.execPath, [WARD_DAY, file, String(o.hours), String(o.intervalS), '3600', String(o.checkpointSeconds - 1)], { maxBuffer: 1 << 20, env: { ...process.env, VIGIL_LOG_LEVEL: 'error' } }).catch(
+    const day = await runNode(WARD_DAY, [file, String(o.hours), String(o.intervalS), '3600', String(o.checkpointSeconds - 1)], { maxBuffer: 1 << 20, env: { ...process.env, VIGIL_LOG_LEVEL: 'error' } }).catch(
       // killed on purpose once it has written the day: its output says so
       (err: { stdout?: string; signal?: string }) => {
         if (err.signal === 'SIGKILL' && err.stdout) return { stdout: err.stdout };
