@@ -12,6 +12,7 @@ if (!gc) throw new Error('run with node --expose-gc');
 const [patients, news2, alarms] = process.argv.slice(2).map(Number) as [number, number, number];
 const BANDS = ['none', 'low', 'low-medium', 'medium', 'high'] as const;
 const STATES = ['raised', 'acknowledged', 'resolved'] as const;
+const patientOf = (i: number): string => `P-${String(i).padStart(5, '0')}`;
 
 gc();
 const before = process.memoryUsage();
@@ -19,7 +20,7 @@ const store = new WardStore();
 const end = Date.now();
 const start = end - store.horizonMs;
 for (let i = 0; i < patients; i++) {
-  const patientId = `P-${String(i).padStart(5, '0')}`;
+  const patientId = patientOf(i);
   const m = (ts: number): SpoolRecord => ({
     t: 'msg',
     m: { ts, deviceId: `W-${i}`, patientId, ward: 'W1', bed: String(i), v: { hr: 80, pr: 80, spo2: 96, rr: 16, temp: 37, sbp: 120, dbp: 80, map: 93, o2: 0, acvpu: 0 } },
@@ -30,7 +31,7 @@ for (let i = 0; i < patients; i++) {
 gc();
 const trends = process.memoryUsage();
 for (let i = 0; i < patients; i++) {
-  const patientId = `P-${String(i).padStart(5, '0')}`;
+  const patientId = patientOf(i);
   for (let k = 0; k < news2; k++) store.addNews2({ type: 'news2', patientId, ts: start + ((k + 1) * store.horizonMs) / (news2 + 1), score: k % 9, band: BANDS[k % 5]!, complete: true, missing: [], parts: {}, spo2Scale: 1 });
   for (let k = 0; k < alarms; k++) {
     const a: AlarmTransition = {

@@ -99,7 +99,8 @@ export class SampleWindow {
     const dt: number[] = [];
     const v: number[] = [];
     const dev: number[] = [];
-    let prev = this.n > 0 ? this.ts[this.head]! : 0;
+    const t0 = this.n > 0 ? this.ts[this.head]! : 0;
+    let prev = t0;
     for (let k = 0; k < this.n; k++) {
       const i = (this.head + k) % this.ts.length;
       dt.push(this.ts[i]! - prev);
@@ -107,7 +108,7 @@ export class SampleWindow {
       v.push(this.v[i]!);
       dev.push(this.dev[i]!);
     }
-    return { t0: this.n > 0 ? this.ts[this.head]! : 0, dt, v, dev, devices: [...this.devices] };
+    return { t0, dt, v, dev, devices: [...this.devices] };
   }
 
   static from(saved: readonly Sample[] | SampleWindowState): SampleWindow {

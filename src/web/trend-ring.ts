@@ -48,7 +48,7 @@ export class TrendRing {
     /** buckets kept */
     readonly slots: number,
   ) {
-    // one buffer for the four: one allocation, and one copy to save them
+    // one buffer for the four: one allocation, and one part of the saved state's blobs
     const buf = new ArrayBuffer(slots * BYTES_PER_SLOT);
     this.mean = new Float32Array(buf, 0, slots);
     this.lo = new Int16Array(buf, 4 * slots, slots);
