@@ -9,7 +9,7 @@ import type { AlarmTransition, DeviceMessage, MetricName, Observation, SpoolReco
 import type { News2Event } from '../detectors/news2.js';
 import { NO_BLOBS, type BlobReader, type BlobWriter } from '../core/blobs.js';
 import { DeferredList, type Deferring } from '../core/json-stream.js';
-import { AlarmLog, News2Log, type News2LogState, type News2Point } from './history-log.js';
+import { AlarmLog, News2Log, type AlarmLogState, type News2LogState, type News2Point } from './history-log.js';
 import { TrendRing, type TrendPoint, type TrendRingState } from './trend-ring.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -81,7 +81,7 @@ interface PatientData {
 
 /** Everything a ward store holds, as JSON data (see `snapshot`). */
 export interface WardStoreState {
-  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, { recent: TrendRingState; older?: TrendRingState }]>; news2: News2LogState; alarms: AlarmTransition[]; sensors?: Array<[string, SensorState]> }]>;
+  readonly patients: ReadonlyArray<readonly [string, { latest: Array<[WardMetric, LatestValue]>; trends: Array<[WardMetric, { recent: TrendRingState; older?: TrendRingState }]>; news2: News2LogState; alarms: AlarmLogState; sensors?: Array<[string, SensorState]> }]>;
   readonly unassigned: ReadonlyArray<readonly [string, number]>;
   readonly conditions: ReadonlyArray<readonly [string, string]>;
 }
@@ -242,7 +242,7 @@ export class WardStore {
           latest: [...p.latest].map(([m, v]) => [m, { ...v }]),
           trends: [...p.trends].map(([m, t]) => [m, { recent: t.recent.snapshot(blobs), ...(t.older && { older: t.older.snapshot(blobs) }) }]),
           news2: p.news2.snapshot(blobs),
-          alarms: p.alarms.since(Number.NEGATIVE_INFINITY),
+          alarms: p.alarms.snapshot(blobs),
           sensors: [...p.sensors],
         },
       ];
@@ -258,10 +258,12 @@ export class WardStore {
       for (const [m, t] of p.trends) {
         // a state from a build that trended more vitals: those trends are no longer kept
         if (!TRENDED.has(m)) continue;
-        const older = this.older && (t.older ? TrendRing.restore(t.older, this.older.bucketMs, this.older.slots, blobs) : new TrendRing(this.older.bucketMs, this.older.slots));
-        trends.set(m, { recent: TrendRing.restore(t.recent, this.bucketMs, this.recentSlots, blobs), ...(older && { older }) });
+        const tr = this.newTrend();
+        tr.recent.load(t.recent, blobs);
+        if (tr.older && t.older) tr.older.load(t.older, blobs);
+        trends.set(m, tr);
       }
-      this.patients.set(id, { latest: new Map(p.latest), trends, news2: News2Log.restore(p.news2, this.maxNews2, blobs), alarms: AlarmLog.from(p.alarms, this.maxAlarms), sensors: new Map(p.sensors ?? []) });
+      this.patients.set(id, { latest: new Map(p.latest), trends, news2: News2Log.restore(p.news2, this.maxNews2, blobs), alarms: AlarmLog.restore(p.alarms, this.maxAlarms, blobs), sensors: new Map(p.sensors ?? []) });
     }
     for (const [d, t] of s.unassigned) this.unassigned.set(d, t);
     for (const [id, r] of s.conditions) this.conditions.set(id, r);
@@ -292,10 +294,16 @@ export class WardStore {
   private addPoint(p: PatientData, m: WardMetric, ts: number, v: number): void {
     let tr = p.trends.get(m);
     if (!tr) {
-      tr = { recent: new TrendRing(this.bucketMs, this.recentSlots), ...(this.older && { older: new TrendRing(this.older.bucketMs, this.older.slots) }) };
+      tr = this.newTrend();
       p.trends.set(m, tr);
     }
     tr.recent.add(ts, v);
     tr.older?.add(ts, v);
+  }
+
+  /** An empty trend: its fine and coarse rings over one buffer. */
+  private newTrend(): Trend {
+    const [recent, older] = TrendRing.together([{ bucketMs: this.bucketMs, slots: this.recentSlots }, ...(this.older ? [this.older] : [])]);
+    return { recent: recent!, ...(older && { older }) };
   }
 }

@@ -25,6 +25,30 @@ describe('TrendRing', () => {
     const coarser = TrendRing.restore(saved, 60_000, 10);
     expect(coarser.points(0).map((p) => p.t)).toEqual([60_000, 120_000, 180_000, 240_000, 300_000, 360_000]);
   });
+
+  it('rings made together keep to their own slots, and save the same bytes as rings of their own', () => {
+    const [fine, coarse] = TrendRing.together([{ bucketMs: 10_000, slots: 7 }, { bucketMs: 60_000, slots: 5 }]);
+    const alone = [new TrendRing(10_000, 7), new TrendRing(60_000, 5)];
+    for (let s = 0; s < 500; s++) {
+      const v = 40 + ((s * 7) % 23) * 0.9;
+      for (const r of [fine!, coarse!, ...alone]) r.add(s * 1000, v);
+    }
+    expect(fine!.points(0)).toEqual(alone[0]!.points(0));
+    expect(coarse!.points(0)).toEqual(alone[1]!.points(0));
+    expect(fine!.points(0)).toHaveLength(7);
+    expect(coarse!.points(0)).toHaveLength(5);
+    expect(fine!.snapshot()).toEqual(alone[0]!.snapshot());
+    expect(coarse!.snapshot()).toEqual(alone[1]!.snapshot());
+    // loaded back in place, and replayed into another shape with nothing of the old left
+    const [back] = TrendRing.together([{ bucketMs: 10_000, slots: 7 }, { bucketMs: 60_000, slots: 5 }]);
+    back!.load(fine!.snapshot());
+    expect(back!.points(0)).toEqual(fine!.points(0));
+    const other = new TrendRing(60_000, 5);
+    other.add(0, 1);
+    other.load(fine!.snapshot());
+    expect(other.points(0).map((p) => [p.t, p.n])).toEqual([[420_000, 5], [480_000, 2]]);
+    expect(other.points(0)).toEqual(TrendRing.restore(fine!.snapshot(), 60_000, 5).points(0));
+  });
 });
 
 describe('WardStore memory', () => {
