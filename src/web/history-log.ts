@@ -5,14 +5,14 @@
  *
  * - NEWS2 changes: 10 bytes a change in typed arrays (time, score, and band and completeness in
  *   one byte) instead of an object each.
- * - Alarm transitions: the transitions themselves (about 300 bytes each with their strings; kept
- *   as JSON text they took more).
+ * - Alarm transitions: UTF-8 JSON text in one buffer per log, about 150 bytes a transition with
+ *   its time and its share of the buffer, where an object with its strings took about 300.
  *
- * At 5,000 patients with every NEWS2 log full (1,000 changes each) it holds 50 MB where objects
- * took some 400 MB.
+ * At 5,000 patients with every log full (1,000 NEWS2 changes and 100 alarm transitions each)
+ * they hold 121 MB, where objects took some 530 MB.
  */
 import { NO_BLOBS, type BlobReader, type BlobRef, type BlobWriter } from '../core/blobs.js';
-import type { AlarmTransition } from '../core/types.js';
+import type { AlarmKind, AlarmPriority, AlarmState, AlarmTransition } from '../core/types.js';
 import type { News2Band } from '../detectors/news2-score.js';
 
 /** One NEWS2 change as the station shows it. */
@@ -49,6 +49,11 @@ abstract class TimedRing<T extends { ts: number }> {
 
   /** Appends an entry; the oldest gives way once `max` are kept. */
   push(e: T): void {
+    this.pushAt(e.ts, (i) => this.put(i, e));
+  }
+
+  /** Appends an entry at `ts` whose payload `write` stores at the slot it is given. */
+  protected pushAt(ts: number, write: (i: number) => void): void {
     if (this.count === this.ts.length) {
       if (this.count < this.max) this.grow(Math.min(this.max, this.count * 2));
       else {
@@ -57,8 +62,8 @@ abstract class TimedRing<T extends { ts: number }> {
       }
     }
     const i = (this.head + this.count) % this.ts.length;
-    this.ts[i] = e.ts;
-    this.put(i, e);
+    this.ts[i] = ts;
+    write(i);
     this.count++;
   }
 
@@ -175,8 +180,39 @@ export class News2Log extends TimedRing<News2Point> {
   }
 }
 
+/**
+ * A transition's fields after its time, in the order the alarm manager writes them: each entry
+ * of the alarm log is the JSON array of their values (absent ones null, trailing ones left out).
+ */
+const FIELDS = ['id', 'kind', 'priority', 'state', 'reason', 'patientId', 'ward', 'bed', 'metric', 'deviceId', 'by', 'value', 'escalation'] as const satisfies ReadonlyArray<keyof AlarmTransition>;
+const KNOWN: ReadonlySet<string> = new Set(['ts', ...FIELDS]);
+/** Values of these fields are kept as their index in the list (a name not listed, as itself). */
+const CODES: Partial<Record<(typeof FIELDS)[number], readonly string[]>> = {
+  kind: ['limit', 'news2', 'trend', 'technical'] satisfies AlarmKind[],
+  priority: ['high', 'medium', 'low'] satisfies AlarmPriority[],
+  state: ['raised', 'escalated', 'acknowledged', 'cleared', 'resolved'] satisfies AlarmState[],
+};
+/** An alarm log as saved: its transitions among the saved state's blobs, or (older saves) as a list. */
+export type AlarmLogState = readonly AlarmTransition[] | { readonly count: number; readonly data: BlobRef };
+
+/** Bytes the text of a log starts with. */
+const FIRST_TEXT = 256;
+
+/**
+ * An alarm log whose transitions are kept as UTF-8 JSON text in one buffer, each a list of its
+ * values (`FIELDS`), and are made again when read (the station reads a patient's at a time, and
+ * seldom). An object a transition with its strings took about 300 bytes; as text it takes about
+ * 110, and 150 with its time, its place and room to spare. Entries sit in the text in
+ * the order of the ring, so when the end of the text is reached the live ones move to its start
+ * (or to a larger buffer): no entry is split, and every byte before the end is kept by an entry
+ * or reclaimed at the next move.
+ */
 export class AlarmLog extends TimedRing<AlarmTransition> {
-  private items = new Array<AlarmTransition>(firstCapacity(this.max));
+  /** Each slot's entry: its start and length in `text`. */
+  private at = new Uint32Array(2 * firstCapacity(this.max));
+  private text = Buffer.alloc(FIRST_TEXT);
+  /** End of the last entry written. */
+  private end = 0;
 
   static from(transitions: readonly AlarmTransition[], max: number): AlarmLog {
     const log = new AlarmLog(max);
@@ -184,17 +220,133 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
     return log;
   }
 
+  /** The log from `snapshot`'s data (its bytes in `blobs`); throws naming what does not fit. */
+  static restore(s: AlarmLogState, max: number, blobs: BlobReader = NO_BLOBS): AlarmLog {
+    if (Array.isArray(s)) return AlarmLog.from(s as readonly AlarmTransition[], max);
+    const { count, data } = s as Exclude<AlarmLogState, readonly AlarmTransition[]>;
+    const b = blobs.get(data);
+    const head = count * 12;
+    if (!Number.isSafeInteger(count) || count < 0 || b.length < head) throw new Error(`alarm log of ${b.length} bytes for ${count} transitions`);
+    // copied to aligned buffers: the blob's bytes need not be
+    const ts = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + count * 8));
+    const lens = new Uint32Array(b.buffer.slice(b.byteOffset + count * 8, b.byteOffset + head));
+    const text = b.subarray(head);
+    const log = new AlarmLog(max);
+    let start = 0;
+    for (let k = 0; k < count; k++) {
+      const len = lens[k]!;
+      if (start + len > text.length || !Array.isArray(parse(text.toString('utf8', start, start + len)))) throw new Error(`alarm log entry ${k + 1} of ${count} is not a transition`);
+      const from = start;
+      log.pushAt(ts[k]!, (i) => log.putEntry(i, len, (at) => text.copy(log.text, at, from, from + len)));
+      start += len;
+    }
+    if (start !== text.length) throw new Error(`alarm log of ${count} transitions holds ${text.length - start} bytes more than they take`);
+    return log;
+  }
+
+  /**
+   * The log as data, oldest first: with `blobs`, its times, entry lengths and text go there
+   * (the text as it is: the live entries are one run of it), else a list of transitions.
+   */
+  snapshot(blobs?: BlobWriter): AlarmLogState {
+    if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
+    const n = this.length;
+    const ts = new Float64Array(n);
+    const lens = new Uint32Array(n);
+    for (let k = 0; k < n; k++) {
+      const i = this.slot(k);
+      ts[k] = this.ts[i]!;
+      lens[k] = this.at[2 * i + 1]!;
+    }
+    const first = n > 0 ? this.at[2 * this.slot(0)]! : this.end;
+    return { count: n, data: blobs.add(ts, lens, this.text.subarray(first, this.end)) };
+  }
+
   protected put(i: number, a: AlarmTransition): void {
-    this.items[i] = a;
+    const json = encode(a);
+    this.putEntry(i, Buffer.byteLength(json), (at) => this.text.write(json, at));
+  }
+
+  /** Stores at slot `i` an entry of `bytes` bytes that `write` puts into the text at the offset it is given. */
+  private putEntry(i: number, bytes: number, write: (at: number) => void): void {
+    // at the end of the text, or emptied (by age) while holding more than a new log
+    if (this.end + bytes > this.text.length || (this.length === 0 && this.text.length > FIRST_TEXT)) this.makeRoom(bytes);
+    write(this.end);
+    this.at[2 * i] = this.end;
+    this.at[2 * i + 1] = bytes;
+    this.end += bytes;
+  }
+
+  /** Bytes the text buffer holds (entries and room for more). */
+  get textBytes(): number {
+    return this.text.length;
   }
 
   protected get(i: number): AlarmTransition {
-    return this.items[i]!;
+    const start = this.at[2 * i]!;
+    return decode(this.ts[i]!, this.text.toString('utf8', start, start + this.at[2 * i + 1]!));
   }
 
   protected resize(capacity: number, from: (k: number) => number): void {
-    const items = new Array<AlarmTransition>(capacity);
-    for (let k = 0; k < this.length; k++) items[k] = this.items[from(k)]!;
-    this.items = items;
+    const at = new Uint32Array(2 * capacity);
+    for (let k = 0; k < this.length; k++) at.set(this.at.subarray(2 * from(k), 2 * from(k) + 2), 2 * k);
+    this.at = at;
   }
+
+  /**
+   * Moves the live entries to the start of the text, into a buffer with room for `bytes` more
+   * and a quarter to spare: the present one when that fits, else a new one.
+   */
+  private makeRoom(bytes: number): void {
+    let live = 0;
+    for (let k = 0; k < this.length; k++) live += this.at[2 * this.slot(k) + 1]!;
+    const want = live + bytes;
+    const size = want <= this.text.length && want * 1.25 >= this.text.length / 2 ? this.text.length : Math.max(FIRST_TEXT, Math.ceil(want * 1.25));
+    const text = size === this.text.length ? this.text : Buffer.alloc(size);
+    let end = 0;
+    for (let k = 0; k < this.length; k++) {
+      const i = this.slot(k);
+      const start = this.at[2 * i]!;
+      const len = this.at[2 * i + 1]!;
+      // entries are in the text in ring order, so one never lands on another not yet moved
+      this.text.copy(text, end, start, start + len);
+      this.at[2 * i] = end;
+      end += len;
+    }
+    this.text = text;
+    this.end = end;
+  }
+}
+
+function encode(a: AlarmTransition): string {
+  const values: unknown[] = FIELDS.map((f) => {
+    const v = a[f];
+    if (v === undefined) return null;
+    const i = CODES[f]?.indexOf(v as string) ?? -1;
+    return i >= 0 ? i : v;
+  });
+  const extra = Object.keys(a).filter((k) => !KNOWN.has(k));
+  if (extra.length > 0) values.push(Object.fromEntries(extra.map((k) => [k, (a as unknown as Record<string, unknown>)[k]])));
+  while (values.length > 0 && values[values.length - 1] === null) values.pop();
+  return JSON.stringify(values);
+}
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function decode(ts: number, text: string): AlarmTransition {
+  const values = JSON.parse(text) as unknown[];
+  const a: Record<string, unknown> = { ts };
+  FIELDS.forEach((f, k) => {
+    const v = values[k];
+    if (v === null || v === undefined) return;
+    a[f] = typeof v === 'number' && CODES[f] ? CODES[f][v] : v;
+  });
+  if (values.length > FIELDS.length) Object.assign(a, values[FIELDS.length]);
+  return a as unknown as AlarmTransition;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlarmTransition } from '../../../src/core/types.js';
+import { BlobReader, BlobWriter } from '../../../src/core/blobs.js';
 import { AlarmLog, News2Log, type News2Point } from '../../../src/web/history-log.js';
 
 const BANDS = ['none', 'low', 'low-medium', 'medium', 'high'] as const;
@@ -53,5 +54,61 @@ describe('AlarmLog', () => {
     log.dropBefore(60_000 * 22);
     expect(log.since(0)).toEqual([22, 23, 24].map(transition));
     expect(AlarmLog.from(log.since(0), 2).since(0)).toEqual([23, 24].map(transition));
+  });
+
+  it('keeps every field as it was written, in the order it was written, whatever the text', () => {
+    const written: AlarmTransition[] = [
+      // as the alarm manager writes them: an escalation step, a Unicode reason, a fractional value
+      { ts: 1_700_000_000_123, id: 'P1:spo2-low:4', kind: 'limit', priority: 'high', state: 'raised', reason: 'SpO₂ 84 % < 90 % — "low" for 15 s', patientId: 'P1', ward: 'W', bed: '1', metric: 'spo2', deviceId: 'W-1', value: 84.5, escalation: { tier: 1, of: 3, name: 'Bedside nurse', recipients: ['nurse.a', 'rapid-response'], channels: ['station', 'mqtt'] } },
+      { ts: 1_700_000_001_000, id: 'device:B-2:battery', kind: 'technical', priority: 'low', state: 'cleared', reason: 'battery ok\nagain' },
+      { ts: 1_700_000_002_000, id: 'P1:news2:1', kind: 'news2', priority: 'medium', state: 'acknowledged', reason: 'NEWS2 5', patientId: 'P1', by: 'nurse.a', value: 0 },
+    ];
+    const log = new AlarmLog(10);
+    for (const a of written) log.push(a);
+    const back = log.since(0);
+    expect(back).toEqual(written);
+    expect(back.map((a) => JSON.stringify(a))).toEqual(written.map((a) => JSON.stringify(a)));
+    // a name or field this build does not know is kept as it is
+    const odd = { ts: 5, id: 'x', kind: 'future', priority: 'urgent', state: 'paused', reason: 'r', note: { a: [1, null] } } as unknown as AlarmTransition;
+    log.push(odd);
+    expect(log.since(0).at(-1)).toEqual(odd);
+  });
+
+  it('holds no more text than its entries and a quarter to spare, however many pass through', () => {
+    const log = new AlarmLog(50);
+    let most = 0;
+    for (let k = 0; k < 20_000; k++) {
+      const a = { ...transition(k), reason: 'x'.repeat(k % 400) };
+      log.push(a);
+      most = Math.max(most, log.textBytes);
+    }
+    const kept = log.since(0);
+    expect(kept).toEqual(Array.from({ length: 50 }, (_, i) => ({ ...transition(19_950 + i), reason: 'x'.repeat((19_950 + i) % 400) })));
+    const live = kept.reduce((n, a) => n + Buffer.byteLength(JSON.stringify(a)), 0);
+    expect(most).toBeLessThan(1.25 * live + 2 * 400 + 256);
+    // emptied by age, it gives its room back at the next entry
+    log.dropBefore(Number.POSITIVE_INFINITY);
+    log.push({ ...transition(30_000), reason: 'short' });
+    expect(log.textBytes).toBeLessThanOrEqual(256);
+    expect(log.since(0)).toEqual([{ ...transition(30_000), reason: 'short' }]);
+  });
+
+  it('is saved as its text among the blobs and comes back whole; a damaged entry is named', () => {
+    const log = new AlarmLog(20);
+    for (let k = 0; k < 47; k++) log.push({ ...transition(k), reason: `r${'é'.repeat(k % 5)}` });
+    const blobs = new BlobWriter();
+    const state = JSON.parse(JSON.stringify(log.snapshot(blobs))) as ReturnType<AlarmLog['snapshot']>;
+    const bytes = Buffer.concat(blobs.parts());
+    const back = AlarmLog.restore(state, 20, new BlobReader(bytes));
+    expect(back.since(0)).toEqual(log.since(0));
+    back.push(transition(47));
+    expect(back.since(0).map((a) => a.ts)).toEqual(Array.from({ length: 20 }, (_, i) => 60_000 * (28 + i)));
+    // a list (an older save) still restores, and a smaller max keeps the newest
+    expect(AlarmLog.restore(log.since(0), 5).since(0)).toEqual(log.since(0).slice(-5));
+    const damaged = Buffer.from(bytes);
+    damaged[damaged.length - 3] = 0x7b; // "{" inside the last entry's closing
+    expect(() => AlarmLog.restore(state, 20, new BlobReader(damaged))).toThrow(/alarm log entry 20 of 20 is not a transition/);
+    const longer = { ...(state as { count: number; data: { blob: number; bytes: number } }), data: { blob: 0, bytes: bytes.length + 2 } };
+    expect(() => AlarmLog.restore(longer, 20, new BlobReader(Buffer.concat([bytes, Buffer.from('[]')])))).toThrow(/2 bytes more/);
   });
 });
