@@ -6,7 +6,9 @@
  *
  * One file, replaced atomically (written beside, fsynced, renamed), readable by the gateway's
  * user only: it holds patient data. It is the state as one line of JSON, then a newline and the
- * binary parts the JSON refers to (see `core/blobs.ts`). Format 1 (JSON only) is still read.
+ * binary parts the JSON refers to (see `core/blobs.ts`). Format 3 keeps the station's alarm
+ * histories among the binary parts too; formats 1 (JSON only) and 2 (alarm histories in the JSON)
+ * are still read. A build that reads only older formats refuses a newer file by its format.
  *
  * It is written as it is taken, in one synchronous run (`writeStateNow`): deferred parts are
  * made one at a time and written (`core/json-stream.ts`), the blobs straight from the arrays.
@@ -32,9 +34,9 @@ export interface SavedState {
   readonly views: Readonly<Record<string, unknown>>;
 }
 
-export const STATE_FORMAT = 2;
+export const STATE_FORMAT = 3;
 /** Formats this build reads. */
-const READABLE = new Set<unknown>([1, STATE_FORMAT]);
+const READABLE = new Set<unknown>([1, 2, STATE_FORMAT]);
 const NEWLINE = 0x0a;
 
 /** What reading the file found. */
@@ -61,7 +63,7 @@ export async function loadState(file: string): Promise<LoadedState> {
   } catch (err) {
     return { kind: 'unusable', problem: `${file} is not valid JSON: ${(err as Error).message}` };
   }
-  if (!READABLE.has(raw.format)) return { kind: 'unusable', problem: `${file} is in format ${String(raw.format)}; this build reads formats ${[...READABLE].join(' and ')}` };
+  if (!READABLE.has(raw.format)) return { kind: 'unusable', problem: `${file} is in format ${String(raw.format)}; this build reads formats ${[...READABLE].join(', ').replace(/, (\d+)$/, ' and $1')}` };
   if (raw.pipeline?.version !== PIPELINE_STATE_VERSION) {
     return { kind: 'unusable', problem: `${file} holds detector state of version ${String(raw.pipeline?.version)}; this build reads version ${PIPELINE_STATE_VERSION}` };
   }

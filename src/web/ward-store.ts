@@ -222,7 +222,7 @@ export class WardStore {
 
   /**
    * The whole store as JSON data: what a restart brings back with `restore`. With `blobs`, the
-   * trends and NEWS2 logs put their arrays there rather than into the data. The patients are
+   * trends, NEWS2 and alarm logs put their bytes there rather than into the data. The patients are
    * made one at a time as they are written (`core/json-stream.ts`), so written at once.
    */
   snapshot(blobs?: BlobWriter): Deferring<WardStoreState> {

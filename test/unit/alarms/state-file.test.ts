@@ -61,17 +61,19 @@ describe('the saved alarm state file', () => {
     expect(readdirSync(dirname(f))).toEqual(['alarms.json']);
   });
 
-  it('reads a format-1 file (JSON only, from an earlier build)', async () => {
+  it('reads format-1 and format-2 files (from earlier builds)', async () => {
     const f = file();
-    writeFileSync(f, JSON.stringify(state(1, { ward: { patients: [] } })));
-    const loaded = await loadState(f);
-    expect(loaded.kind).toBe('loaded');
+    for (const format of [1, 2]) {
+      writeFileSync(f, JSON.stringify(state(format, { ward: { patients: [] } })));
+      const loaded = await loadState(f);
+      expect(loaded.kind).toBe('loaded');
+    }
   });
 
   it('says what is wrong with a file it cannot use, without throwing', async () => {
     const f = file();
-    writeFileSync(f, JSON.stringify(state(3, {})));
-    expect(await loadState(f)).toEqual({ kind: 'unusable', problem: `${f} is in format 3; this build reads formats 1 and 2` });
+    writeFileSync(f, JSON.stringify(state(4, {})));
+    expect(await loadState(f)).toEqual({ kind: 'unusable', problem: `${f} is in format 4; this build reads formats 1, 2 and 3` });
     writeFileSync(f, '{"format": 2, "seq": \n');
     expect((await loadState(f)).kind).toBe('unusable');
   });

@@ -131,6 +131,17 @@ describe('WardStore saved with its arrays as blobs', () => {
     expect(view(back)).toEqual(view(store));
   });
 
+  it('still restores a state whose alarm histories are lists in the JSON (state format 2)', () => {
+    const store = filled();
+    const blobs = new BlobWriter();
+    const state = JSON.parse(JSON.stringify(store.snapshot(blobs))) as { patients: Array<[string, { alarms: unknown }]> };
+    for (const [id, p] of state.patients) p.alarms = store.alarmHistory(id, 0);
+    const back = new WardStore();
+    back.restore(state as unknown as WardStoreState, new BlobReader(Buffer.concat(blobs.parts())));
+    expect(store.alarmHistory('P1', 0)).toHaveLength(21);
+    expect(view(back)).toEqual(view(store));
+  });
+
   it('names the problem when the blobs are shorter than the state says', () => {
     const blobs = new BlobWriter();
     const state = JSON.parse(JSON.stringify(filled().snapshot(blobs))) as WardStoreState;
