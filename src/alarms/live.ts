@@ -39,6 +39,7 @@ import type { ActiveAlarm } from './manager.js';
 import { alarmTopic } from '../broker/topics.js';
 import { BlobWriter, NO_BLOBS, type BlobReader } from '../core/blobs.js';
 import { loadState, STATE_FORMAT, writeStateNow, type StateToWrite } from './state-file.js';
+import { removeLeftTempFiles } from '../core/atomic-file.js';
 
 export interface AlarmPublisher {
   publish(topic: string, payload: string, opts: { qos: 1; retain: boolean }): Promise<void>;
@@ -295,6 +296,9 @@ export class LiveDetectors implements Service {
   private async rebuild(file: string): Promise<void> {
     const log = this.opts.logger;
     const started = performance.now();
+    // the spool's lock makes this process the only one that writes the data directory
+    const left = await removeLeftTempFiles(file);
+    if (left.length > 0) log.warn({ files: left }, 'removed alarm-state files an earlier process left half-written (it stopped while saving); the last whole state is loaded');
     const loaded = await loadState(file);
     this.stateReader = await this.opts.spool.reader(STATE_READER);
     const lastSeq = this.opts.spool.stats().lastSeq;

@@ -1,7 +1,7 @@
 /** Small durable-file helpers: a reader never sees a half-written file, even after a crash. */
 import { close, closeSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 /** Writes JSON to `file` durably: temp file, fsync, rename, fsync of the directory. */
@@ -35,6 +35,37 @@ async function syncDir(dir: string): Promise<void> {
 
 const TEXT_CHUNK = 1024 * 1024;
 
+/** The temp file a process writes `file` through (see `TempFile`) is named `file` + this + its pid. */
+const TEMP_SUFFIX = '.tmp-';
+
+/**
+ * Removes the temp files of `file` that other processes left: each stopped (killed, or out of
+ * memory) between writing one and committing it, and each is as large as the file. Call it only
+ * where no other live process writes `file` (under the lock of the directory that owns it).
+ * @returns the files removed, with their sizes
+ */
+export async function removeLeftTempFiles(file: string): Promise<Array<{ readonly path: string; readonly bytes: number }>> {
+  const dir = dirname(file);
+  const prefix = basename(file) + TEMP_SUFFIX;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: Array<{ path: string; bytes: number }> = [];
+  for (const name of names) {
+    const pid = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const path = join(dir, name);
+    const bytes = (await stat(path).catch(() => undefined))?.size ?? 0;
+    await rm(path, { force: true });
+    removed.push({ path, bytes });
+  }
+  return removed;
+}
+
 /**
  * A file written now, synchronously, beside the one it will replace: for data that must be
  * taken as it stands at one moment without first being copied (it cannot change while this
@@ -58,7 +89,7 @@ export class TempFile {
   /** @param mode permissions of a new file (e.g. 0o600 for patient data) */
   static open(file: string, mode?: number): TempFile {
     mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
+    const tmp = file + TEMP_SUFFIX + process.pid;
     return new TempFile(file, tmp, openSync(tmp, 'w', mode));
   }
 

@@ -6,7 +6,7 @@
  * silences, latches, escalations), the same NEWS2 and ward view, the retained `/active` topics,
  * and the nurse still signed in; nothing is sent again to the webhook or the upstream bridge.
  */
-import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -207,7 +207,11 @@ describe('alarm state across restarts', () => {
 
   it('after SIGKILL: everything since the start is replayed from the spool, nothing sent twice', async () => {
     await gw.kill();
+    // as a process killed while saving leaves it: a whole state's worth, never committed
+    const stateDir = join(gw.dataDir, 'state');
+    await writeFile(join(stateDir, 'alarms.json.tmp-4194303'), 'a save cut short');
     await gw.restart();
+    expect(await readdir(stateDir)).not.toContain('alarms.json.tmp-4194303');
     const health = await gw.health();
     expect((health.alarmState as { replayed: number }).replayed).toBeGreaterThan(50);
     await comesBack('SIGKILL');

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TempFile } from '../../../src/core/atomic-file.js';
+import { removeLeftTempFiles, TempFile } from '../../../src/core/atomic-file.js';
 import { Deferred, DeferredList, made, writeJson, type Deferring } from '../../../src/core/json-stream.js';
 
 const written = (v: unknown): string => {
@@ -78,5 +78,27 @@ describe('TempFile', () => {
     await expect(t.commit()).rejects.toThrow();
     expect(readdirSync(d)).toEqual(['state']);
     expect(readdirSync(f)).toEqual(['inside']);
+  });
+
+  it('what another process left half-written is found and removed; the one this process is writing, and other files, stay', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'vigil-temp-'));
+    dirs.push(d);
+    const f = join(d, 'state');
+    writeFileSync(f, 'saved');
+    writeFileSync(`${f}.tmp-4242`, 'x'.repeat(1000));
+    writeFileSync(`${f}.tmp-77`, 'y');
+    writeFileSync(`${f}.tmp-notes`, 'not a temp file');
+    writeFileSync(join(d, 'other.tmp-4242'), 'another file');
+    const mine = TempFile.open(f);
+    mine.text('being written');
+    const removed = await removeLeftTempFiles(f);
+    expect(removed.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: `${f}.tmp-4242`, bytes: 1000 },
+      { path: `${f}.tmp-77`, bytes: 1 },
+    ]);
+    expect(readdirSync(d).sort()).toEqual(['other.tmp-4242', 'state', `state.tmp-${process.pid}`, 'state.tmp-notes']);
+    await mine.commit();
+    expect(readFileSync(f, 'utf8')).toBe('being written');
+    expect(await removeLeftTempFiles(join(d, 'missing', 'state'))).toEqual([]);
   });
 });
