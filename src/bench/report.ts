@@ -11,7 +11,7 @@ import type { ReplayResult } from './replay.js';
 import type { HistoriesResult } from './histories.js';
 import type { SoakResult } from './soak.js';
 import { WEARABLE_VITALS } from './protocol.js';
-import { TRENDED_METRICS } from '../web/ward-store.js';
+import { DEFAULT_MAX_ALARMS, DEFAULT_MAX_NEWS2, TRENDED_METRICS } from '../web/ward-store.js';
 
 export interface BenchResults {
   readonly startedAt: string;
@@ -99,7 +99,7 @@ function unsentTrendsMB(h: HistoriesResult): number {
  */
 function fullHistories(ward: SustainedResult | undefined, h: HistoriesResult | undefined): Target {
   const name = 'gateway RSS at that load with every history full (its peak + the NEWS2 and alarm logs at their caps + the trends of the vitals the load does not send)';
-  const caps = h?.fills.at(-1);
+  const caps = h?.fills.find((f) => f.news2 >= DEFAULT_MAX_NEWS2 && f.alarms >= DEFAULT_MAX_ALARMS);
   if (!ward || !h || !caps || h.patients < ward.devices) return { name, target: '< 512 MB', measured: 'not measured (needs the sustained load and the histories phase at as many patients)', met: undefined };
   const parts = [ward.rssPeak / MB, caps.logsMB, unsentTrendsMB(h)];
   const mb = parts.reduce((a, b) => a + b);
