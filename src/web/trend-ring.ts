@@ -6,9 +6,10 @@
  * is dropped.
  *
  * Rings made together (`TrendRing.together`: a vital's fine and coarse trend) share one buffer
- * and two views of it. A typed array costs about 100 bytes of heap beside its bytes, and a buffer
- * of its own another allocation: with five views and a buffer each, a vital's two rings took
- * 1.6 KB besides their 3.6 KB of data, 40 MB at 5,000 patients of 5 vitals.
+ * and two views of it. A typed array costs about 100 bytes of heap besides its bytes, and a
+ * buffer of its own another allocation: with five views and a buffer each, a vital's two rings
+ * took 1.6 KB besides their 3.6 KB of data, and take 0.85 KB together (at 5,000 patients with
+ * seven trended vitals, 56 → 30 MB).
  */
 import { NO_BLOBS, type BlobReader, type BlobRef, type BlobWriter } from '../core/blobs.js';
 
