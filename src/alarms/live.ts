@@ -297,8 +297,10 @@ export class LiveDetectors implements Service {
     const log = this.opts.logger;
     const started = performance.now();
     // the spool's lock makes this process the only one that writes the data directory
-    const left = await removeLeftTempFiles(file);
-    if (left.length > 0) log.warn({ files: left }, 'removed alarm-state files an earlier process left half-written (it stopped while saving); the last whole state is loaded');
+    await removeLeftTempFiles(file).then(
+      (left) => left.length > 0 && log.warn({ files: left }, 'removed alarm-state files an earlier process left half-written (it stopped while saving); the last whole state is loaded'),
+      (err: Error) => log.warn({ err: err.message, file }, 'could not look for alarm-state files left half-written; going on'),
+    );
     const loaded = await loadState(file);
     this.stateReader = await this.opts.spool.reader(STATE_READER);
     const lastSeq = this.opts.spool.stats().lastSeq;
