@@ -90,6 +90,17 @@ abstract class TimedRing<T extends { ts: number }> {
     return (this.head + k) % this.ts.length;
   }
 
+  /** `into`, its k-th element what `read` gives for the k-th oldest entry's slot: a column as a snapshot saves it. */
+  protected inOrder<A extends Float64Array | Uint32Array | Uint8Array>(into: A, read: (i: number) => number): A {
+    for (let k = 0; k < this.count; k++) into[k] = read(this.slot(k));
+    return into;
+  }
+
+  /** The entries' times, oldest first, in an array of their own. */
+  protected times(): Float64Array {
+    return this.inOrder(new Float64Array(this.count), (i) => this.ts[i]!);
+  }
+
   /** Stores `e`'s payload at slot `i`. */
   protected abstract put(i: number, e: T): void;
   /** Reads the entry at slot `i`. */
@@ -105,6 +116,14 @@ abstract class TimedRing<T extends { ts: number }> {
     this.resize(capacity, at);
     this.head = 0;
   }
+}
+
+/**
+ * `count` elements of `Type` from `at` in a saved state's bytes (native byte order), copied to a
+ * buffer of their own: the bytes need not be aligned for the typed array.
+ */
+function aligned<A>(Type: { new (buf: ArrayBufferLike): A; readonly BYTES_PER_ELEMENT: number }, b: Buffer, at: number, count: number): A {
+  return new Type(b.buffer.slice(b.byteOffset + at, b.byteOffset + at + count * Type.BYTES_PER_ELEMENT));
 }
 
 const BANDS: readonly News2Band[] = ['none', 'low', 'low-medium', 'medium', 'high'];
@@ -132,8 +151,7 @@ export class News2Log extends TimedRing<News2Point> {
     const { count, data } = s as Exclude<News2LogState, readonly News2Point[]>;
     const b = blobs.get(data);
     if (b.length !== count * NEWS2_BYTES) throw new Error(`NEWS2 log of ${b.length} bytes for ${count} changes`);
-    // the times as stored (native byte order), copied to an aligned buffer
-    const ts = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + count * 8));
+    const ts = aligned(Float64Array, b, 0, count);
     const log = new News2Log(max);
     for (let k = 0; k < count; k++) {
       const f = b[count * 9 + k]!;
@@ -146,16 +164,7 @@ export class News2Log extends TimedRing<News2Point> {
   snapshot(blobs?: BlobWriter): News2LogState {
     if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
     const n = this.length;
-    const ts = new Float64Array(n);
-    const score = new Uint8Array(n);
-    const flags = new Uint8Array(n);
-    for (let k = 0; k < n; k++) {
-      const i = this.slot(k);
-      ts[k] = this.ts[i]!;
-      score[k] = this.score[i]!;
-      flags[k] = this.flags[i]!;
-    }
-    return { count: n, data: blobs.add(ts, score, flags) };
+    return { count: n, data: blobs.add(this.times(), this.inOrder(new Uint8Array(n), (i) => this.score[i]!), this.inOrder(new Uint8Array(n), (i) => this.flags[i]!)) };
   }
 
   protected put(i: number, p: News2Point): void {
@@ -227,9 +236,8 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
     const b = blobs.get(data);
     const head = count * 12;
     if (!Number.isSafeInteger(count) || count < 0 || b.length < head) throw new Error(`alarm log of ${b.length} bytes for ${count} transitions`);
-    // copied to aligned buffers: the blob's bytes need not be
-    const ts = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + count * 8));
-    const lens = new Uint32Array(b.buffer.slice(b.byteOffset + count * 8, b.byteOffset + head));
+    const ts = aligned(Float64Array, b, 0, count);
+    const lens = aligned(Uint32Array, b, count * 8, count);
     const text = b.subarray(head);
     const log = new AlarmLog(max);
     let start = 0;
@@ -251,15 +259,8 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
   snapshot(blobs?: BlobWriter): AlarmLogState {
     if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
     const n = this.length;
-    const ts = new Float64Array(n);
-    const lens = new Uint32Array(n);
-    for (let k = 0; k < n; k++) {
-      const i = this.slot(k);
-      ts[k] = this.ts[i]!;
-      lens[k] = this.at[2 * i + 1]!;
-    }
     const first = n > 0 ? this.at[2 * this.slot(0)]! : this.end;
-    return { count: n, data: blobs.add(ts, lens, this.text.subarray(first, this.end)) };
+    return { count: n, data: blobs.add(this.times(), this.inOrder(new Uint32Array(n), (i) => this.at[2 * i + 1]!), this.text.subarray(first, this.end)) };
   }
 
   protected put(i: number, a: AlarmTransition): void {
