@@ -91,14 +91,10 @@ export interface WrittenState {
  * @throws when it cannot be written (nothing is left behind)
  */
 export function writeStateNow(file: string, s: StateToWrite, blobs: BlobWriter): WrittenState {
-  const out = TempFile.open(file, 0o600);
-  try {
-    writeJson(s, (text) => out.text(text));
-    out.text('\n');
-    for (const part of blobs.parts()) out.bytes(part);
-  } catch (err) {
-    void out.discard().catch(() => {});
-    throw err;
-  }
+  const out = TempFile.write(file, 0o600, (o) => {
+    writeJson(s, (text) => o.text(text));
+    o.text('\n');
+    for (const part of blobs.parts()) o.bytes(part);
+  });
   return { bytes: out.size, commit: () => out.commit(), discard: () => out.discard() };
 }

@@ -1,5 +1,5 @@
 /** Small durable-file helpers: a reader never sees a half-written file, even after a crash. */
-import { close, closeSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { close, closeSync, fsync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,14 +14,7 @@ export async function writeJsonAtomic(file: string, value: unknown, mode?: numbe
  * @param mode permissions of a new file (e.g. 0o600 for patient data and secrets)
  */
 export async function writeFileAtomic(file: string, text: string, mode?: number): Promise<void> {
-  const out = TempFile.open(file, mode);
-  try {
-    out.text(text);
-  } catch (err) {
-    await out.discard().catch(() => {});
-    throw err;
-  }
-  await out.commit();
+  await TempFile.write(file, mode, (out) => out.text(text)).commit();
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -93,6 +86,21 @@ export class TempFile {
     return new TempFile(file, tmp, openSync(tmp, 'w', mode));
   }
 
+  /**
+   * Opens one and has `fill` write it.
+   * @throws what `fill` throws, with nothing left behind
+   */
+  static write(file: string, mode: number | undefined, fill: (out: TempFile) => void): TempFile {
+    const out = TempFile.open(file, mode);
+    try {
+      fill(out);
+    } catch (err) {
+      out.discardNow();
+      throw err;
+    }
+    return out;
+  }
+
   /** Bytes written so far. */
   get size(): number {
     return this.written + this.used;
@@ -136,8 +144,12 @@ export class TempFile {
   }
 
   async discard(): Promise<void> {
+    this.discardNow();
+  }
+
+  private discardNow(): void {
     if (this.fd !== undefined) closeSync(this.take());
-    await rm(this.tmp, { force: true });
+    rmSync(this.tmp, { force: true });
   }
 
   private flush(): void {

@@ -80,6 +80,21 @@ describe('TempFile', () => {
     expect(readdirSync(f)).toEqual(['inside']);
   });
 
+  it('a write that throws part-way leaves the file it would replace and nothing beside it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'vigil-temp-'));
+    dirs.push(d);
+    const f = join(d, 'state');
+    writeFileSync(f, 'old');
+    expect(() =>
+      TempFile.write(f, 0o600, (out) => {
+        out.bytes(Buffer.alloc(2 * 1024 * 1024, 1)); // on disk already: larger than a chunk
+        throw new Error('a part that has no JSON');
+      }),
+    ).toThrow('a part that has no JSON');
+    expect(readdirSync(d)).toEqual(['state']);
+    expect(readFileSync(f, 'utf8')).toBe('old');
+  });
+
   it('what another process left half-written is found and removed; the one this process is writing, and other files, stay', async () => {
     const d = mkdtempSync(join(tmpdir(), 'vigil-temp-'));
     dirs.push(d);
