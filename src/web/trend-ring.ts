@@ -143,13 +143,6 @@ export class TrendRing {
     return { bucketMs: this.bucketMs, slots: this.slots, newest: this.newest, data };
   }
 
-  /** A ring of the given shape from a snapshot (see `load`). */
-  static restore(s: TrendRingState, bucketMs: number, slots: number, blobs: BlobReader = NO_BLOBS): TrendRing {
-    const ring = new TrendRing(bucketMs, slots);
-    ring.load(s, blobs);
-    return ring;
-  }
-
   /** Takes a snapshot's data in place of this ring's; one of another shape (a changed setting) is replayed into this shape. */
   load(s: TrendRingState, blobs: BlobReader = NO_BLOBS): void {
     const buf = typeof s.data === 'string' ? Buffer.from(s.data, 'base64') : blobs.get(s.data);
