@@ -32,10 +32,10 @@ gc();
 const trends = process.memoryUsage();
 for (let i = 0; i < patients; i++) {
   const patientId = patientOf(i);
-  for (let k = 0; k < news2; k++) store.addNews2({ type: 'news2', patientId, ts: start + ((k + 1) * store.horizonMs) / (news2 + 1), score: k % 9, band: BANDS[k % 5]!, complete: true, missing: [], parts: {}, spo2Scale: 1 });
+  for (let k = 0; k < news2; k++) store.addNews2({ type: 'news2', patientId, ts: start + Math.round(((k + 1) * store.horizonMs) / (news2 + 1)), score: k % 9, band: BANDS[k % 5]!, complete: true, missing: [], parts: {}, spo2Scale: 1 });
   for (let k = 0; k < alarms; k++) {
     const a: AlarmTransition = {
-      ts: start + ((k + 1) * store.horizonMs) / (alarms + 1), id: `${patientId}:limit:spo2:low:${Math.floor(k / 3)}`, kind: 'limit', priority: 'high', state: STATES[k % 3]!,
+      ts: start + Math.round(((k + 1) * store.horizonMs) / (alarms + 1)), id: `${patientId}:limit:spo2:low:${Math.floor(k / 3)}`, kind: 'limit', priority: 'high', state: STATES[k % 3]!,
       metric: 'spo2', deviceId: `W-${i}`, reason: `SpO2 ${85 + (k % 5)} % below the low limit of 90 % for 15 s`, patientId, ward: 'W1', bed: String(i), value: 85 + (k % 5),
       ...(k % 3 === 1 ? { by: 'nurse.kim' } : {}),
     };

@@ -11,6 +11,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import mqttPacket from 'mqtt-packet';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from '../core/log.js';
 import type { Counters } from '../core/counters.js';
@@ -104,6 +105,10 @@ export class MqttBroker implements Service, Reporting {
 
   async start(): Promise<void> {
     const log = this.opts.logger;
+    // The codec aedes writes packets with otherwise keeps a 2-byte buffer for each of the
+    // 65,536 16-bit numbers once it first writes one (a packet id or topic length): 12 MB of
+    // heap for a copy of two bytes a packet. Made as needed instead, as MQTT.js has it.
+    mqttPacket.writeToStream.cacheNumbers = false;
     const aedes = await Aedes.createBroker({
       // No cap on deliveries in flight. With aedes' default (100), a subscriber that stops
       // reading holds 100 deliveries, every later publish (device data included) waits behind

@@ -3,13 +3,13 @@
  * allow. Each log starts small, doubles as entries arrive and stops at `max`, after which the
  * oldest entry gives way; `dropBefore` ages entries out by their time.
  *
- * - NEWS2 changes: 10 bytes a change in typed arrays (time, score, and band and completeness in
- *   one byte) instead of an object each.
- * - Alarm transitions: UTF-8 JSON text in one buffer per log, about 150 bytes a transition with
+ * - NEWS2 changes: 6 bytes a change in typed arrays (time as a 32-bit offset, score, and band
+ *   and completeness in one byte) instead of an object each.
+ * - Alarm transitions: UTF-8 JSON text in one buffer per log, about 120 bytes a transition with
  *   its time and its share of the buffer, where an object with its strings took about 300.
  *
  * At 5,000 patients with every log full (1,000 NEWS2 changes and 100 alarm transitions each)
- * they hold 121 MB, where objects took some 530 MB.
+ * they hold 92 MB (31 and 61), where objects took some 530 MB.
  */
 import { NO_BLOBS, type BlobReader, type BlobRef, type BlobWriter } from '../core/blobs.js';
 import type { AlarmKind, AlarmPriority, AlarmState, AlarmTransition } from '../core/types.js';
@@ -29,9 +29,18 @@ const firstCapacity = (max: number): number => Math.max(1, Math.min(max, 8));
 /**
  * A ring of timestamped entries whose payload a subclass keeps in its own arrays, made with
  * `firstCapacity(max)` slots and resized by `resize` as the ring grows.
+ *
+ * Times are kept as 32-bit offsets in ms from a base (4 bytes an entry where a float takes 8)
+ * while every time held is a whole ms within 24 days of the base: the base moves to the oldest
+ * entry when a new time is too far off, and a time that still does not fit (a fraction of a ms,
+ * or entries more than 24 days apart) turns the ring to floats for good. Either way a time reads
+ * back exactly as it was given.
  */
 abstract class TimedRing<T extends { ts: number }> {
-  protected ts: Float64Array;
+  /** Entry times: `base +` an offset each, or (`wide`) the times themselves. */
+  private times32: Int32Array | undefined;
+  private times64: Float64Array | undefined;
+  private base = 0;
   /** index of the oldest entry */
   private head = 0;
   private count = 0;
@@ -40,7 +49,7 @@ abstract class TimedRing<T extends { ts: number }> {
     /** most entries kept */
     readonly max: number,
   ) {
-    this.ts = new Float64Array(firstCapacity(max));
+    this.times32 = new Int32Array(firstCapacity(max));
   }
 
   get length(): number {
@@ -54,23 +63,23 @@ abstract class TimedRing<T extends { ts: number }> {
 
   /** Appends an entry at `ts` whose payload `write` stores at the slot it is given. */
   protected pushAt(ts: number, write: (i: number) => void): void {
-    if (this.count === this.ts.length) {
+    if (this.count === this.capacity) {
       if (this.count < this.max) this.grow(Math.min(this.max, this.count * 2));
       else {
         this.head = (this.head + 1) % this.count;
         this.count--;
       }
     }
-    const i = (this.head + this.count) % this.ts.length;
-    this.ts[i] = ts;
+    const i = (this.head + this.count) % this.capacity;
+    this.setTime(i, ts);
     write(i);
     this.count++;
   }
 
   /** Drops the entries before `cutoff` (epoch ms). */
   dropBefore(cutoff: number): void {
-    while (this.count > 0 && this.ts[this.head]! < cutoff) {
-      this.head = (this.head + 1) % this.ts.length;
+    while (this.count > 0 && this.time(this.head) < cutoff) {
+      this.head = (this.head + 1) % this.capacity;
       this.count--;
     }
   }
@@ -80,14 +89,24 @@ abstract class TimedRing<T extends { ts: number }> {
     const out: T[] = [];
     for (let k = 0; k < this.count; k++) {
       const i = this.slot(k);
-      if (this.ts[i]! >= sinceTs) out.push(this.get(i));
+      if (this.time(i) >= sinceTs) out.push(this.get(i));
     }
     return out;
   }
 
+  /** Whether times are kept as floats (see the class). */
+  get wide(): boolean {
+    return this.times64 !== undefined;
+  }
+
+  /** The time of the entry at slot `i`, epoch ms. */
+  protected time(i: number): number {
+    return this.times64 ? this.times64[i]! : this.base + this.times32![i]!;
+  }
+
   /** The slot of the k-th oldest entry. */
   protected slot(k: number): number {
-    return (this.head + k) % this.ts.length;
+    return (this.head + k) % this.capacity;
   }
 
   /** `into`, its k-th element what `read` gives for the k-th oldest entry's slot: a column as a snapshot saves it. */
@@ -98,7 +117,7 @@ abstract class TimedRing<T extends { ts: number }> {
 
   /** The entries' times, oldest first, in an array of their own. */
   protected times(): Float64Array {
-    return this.inOrder(new Float64Array(this.count), (i) => this.ts[i]!);
+    return this.inOrder(new Float64Array(this.count), (i) => this.time(i));
   }
 
   /** Stores `e`'s payload at slot `i`. */
@@ -108,11 +127,62 @@ abstract class TimedRing<T extends { ts: number }> {
   /** Gives the payload arrays `capacity` slots, slot k taking what `from(k)` names (the old slot). */
   protected abstract resize(capacity: number, from: (k: number) => number): void;
 
+  private get capacity(): number {
+    return (this.times64 ?? this.times32!).length;
+  }
+
+  private setTime(i: number, ts: number): void {
+    if (this.times64) {
+      this.times64[i] = ts;
+      return;
+    }
+    if (this.count === 0) this.base = ts;
+    let offset = ts - this.base;
+    // not a whole number of ms within 32 bits of the base, or not one that gives the time back
+    if (offset !== (offset | 0) || this.base + offset !== ts) {
+      if (!this.rebase(ts)) return this.setTime(i, ts);
+      offset = ts - this.base;
+    }
+    this.times32![i] = offset;
+  }
+
+  /**
+   * Moves the base to the earliest of the times held and `ts` if all then fit in 32 bits
+   * (true), else turns the ring to floats (false).
+   */
+  private rebase(ts: number): boolean {
+    const held = this.times();
+    let lo = ts;
+    let hi = ts;
+    for (const t of held) {
+      lo = Math.min(lo, t);
+      hi = Math.max(hi, t);
+    }
+    const fits = Number.isInteger(ts) && Number.isInteger(lo) && hi - lo <= 0x7fffffff;
+    const old = this.times32!;
+    if (!fits) this.times64 = new Float64Array(old.length);
+    else this.base = lo;
+    for (let k = 0; k < this.count; k++) {
+      const i = this.slot(k);
+      if (this.times64) this.times64[i] = held[k]!;
+      else old[i] = held[k]! - lo;
+    }
+    if (this.times64) this.times32 = undefined;
+    return fits;
+  }
+
   private grow(capacity: number): void {
-    const old = this.ts;
-    const at = (k: number): number => (this.head + k) % old.length;
-    this.ts = new Float64Array(capacity);
-    for (let k = 0; k < this.count; k++) this.ts[k] = old[at(k)]!;
+    const old = this.capacity;
+    const at = (k: number): number => (this.head + k) % old;
+    if (this.times64) {
+      const times = new Float64Array(capacity);
+      for (let k = 0; k < this.count; k++) times[k] = this.times64[at(k)]!;
+      this.times64 = times;
+    } else {
+      const times = new Int32Array(capacity);
+      for (let k = 0; k < this.count; k++) times[k] = this.times32![at(k)]!;
+      this.times32 = times;
+    }
     this.resize(capacity, at);
     this.head = 0;
   }
@@ -174,7 +244,7 @@ export class News2Log extends TimedRing<News2Point> {
 
   protected get(i: number): News2Point {
     const f = this.flags[i]!;
-    return { ts: this.ts[i]!, score: this.score[i]!, band: BANDS[f & ~COMPLETE] ?? 'none', complete: (f & COMPLETE) !== 0 };
+    return { ts: this.time(i), score: this.score[i]!, band: BANDS[f & ~COMPLETE] ?? 'none', complete: (f & COMPLETE) !== 0 };
   }
 
   protected resize(capacity: number, from: (k: number) => number): void {
@@ -201,6 +271,12 @@ const CODES: Partial<Record<(typeof FIELDS)[number], readonly string[]>> = {
   priority: ['high', 'medium', 'low'] satisfies AlarmPriority[],
   state: ['raised', 'escalated', 'acknowledged', 'cleared', 'resolved'] satisfies AlarmState[],
 };
+/**
+ * In place of the patient id: the transition is the log's own patient's, and its alarm id is
+ * written without the `<patient>:` it starts with (a patient id is never a number).
+ */
+const OWN = 0;
+const PATIENT = FIELDS.indexOf('patientId');
 /** An alarm log as saved: its transitions among the saved state's blobs, or (older saves) as a list. */
 export type AlarmLogState = readonly AlarmTransition[] | { readonly count: number; readonly data: BlobRef };
 
@@ -211,7 +287,7 @@ const FIRST_TEXT = 256;
  * An alarm log whose transitions are kept as UTF-8 JSON text in one buffer, each a list of its
  * values (`FIELDS`), and are made again when read (the station reads a patient's at a time, and
  * seldom). An object a transition with its strings took about 300 bytes; as text it takes about
- * 110, and 150 with its time, its place and room to spare. Entries sit in the text in
+ * 95, and 120 with its time, its place and room to spare. Entries sit in the text in
  * the order of the ring, so when the end of the text is reached the live ones move to its start
  * (or to a larger buffer): no entry is split, and every byte before the end is kept by an entry
  * or reclaimed at the next move.
@@ -223,15 +299,26 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
   /** End of the last entry written. */
   private end = 0;
 
-  static from(transitions: readonly AlarmTransition[], max: number): AlarmLog {
-    const log = new AlarmLog(max);
+  constructor(
+    max: number,
+    /**
+     * The patient whose log it is, when known: a transition of theirs is written without their
+     * id, and its alarm id without the `<patient>:` it starts with (`OWN`).
+     */
+    readonly patientId?: string,
+  ) {
+    super(max);
+  }
+
+  static from(transitions: readonly AlarmTransition[], max: number, patientId?: string): AlarmLog {
+    const log = new AlarmLog(max, patientId);
     for (const a of transitions) log.push(a);
     return log;
   }
 
   /** The log from `snapshot`'s data (its bytes in `blobs`); throws naming what does not fit. */
-  static restore(s: AlarmLogState, max: number, blobs: BlobReader = NO_BLOBS): AlarmLog {
-    if (Array.isArray(s)) return AlarmLog.from(s as readonly AlarmTransition[], max);
+  static restore(s: AlarmLogState, max: number, blobs: BlobReader = NO_BLOBS, patientId?: string): AlarmLog {
+    if (Array.isArray(s)) return AlarmLog.from(s as readonly AlarmTransition[], max, patientId);
     const { count, data } = s as Exclude<AlarmLogState, readonly AlarmTransition[]>;
     const b = blobs.get(data);
     const head = count * 12;
@@ -239,7 +326,7 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
     const ts = aligned(Float64Array, b, 0, count);
     const lens = aligned(Uint32Array, b, count * 8, count);
     const text = b.subarray(head);
-    const log = new AlarmLog(max);
+    const log = new AlarmLog(max, patientId);
     let start = 0;
     for (let k = 0; k < count; k++) {
       const len = lens[k]!;
@@ -264,7 +351,7 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
   }
 
   protected put(i: number, a: AlarmTransition): void {
-    const json = encode(a);
+    const json = encode(a, this.patientId);
     this.putEntry(i, Buffer.byteLength(json), (at) => this.text.write(json, at));
   }
 
@@ -285,7 +372,7 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
 
   protected get(i: number): AlarmTransition {
     const start = this.at[2 * i]!;
-    return decode(this.ts[i]!, this.text.toString('utf8', start, start + this.at[2 * i + 1]!));
+    return decode(this.time(i), this.text.toString('utf8', start, start + this.at[2 * i + 1]!), this.patientId);
   }
 
   protected resize(capacity: number, from: (k: number) => number): void {
@@ -319,8 +406,11 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
   }
 }
 
-function encode(a: AlarmTransition): string {
+function encode(a: AlarmTransition, owner: string | undefined): string {
+  const own = owner !== undefined && a.patientId === owner && a.id.startsWith(`${owner}:`);
   const values: unknown[] = FIELDS.map((f) => {
+    if (own && f === 'patientId') return OWN;
+    if (own && f === 'id') return a.id.slice(owner.length + 1);
     const v = a[f];
     if (v === undefined) return null;
     const i = CODES[f]?.indexOf(v as string) ?? -1;
@@ -340,14 +430,20 @@ function parse(text: string): unknown {
   }
 }
 
-function decode(ts: number, text: string): AlarmTransition {
+function decode(ts: number, text: string, owner: string | undefined): AlarmTransition {
   const values = JSON.parse(text) as unknown[];
+  const own = values[PATIENT] === OWN;
+  if (own && owner === undefined) throw new Error('an alarm log entry of its patient read without the patient');
   const a: Record<string, unknown> = { ts };
   FIELDS.forEach((f, k) => {
     const v = values[k];
     if (v === null || v === undefined) return;
     a[f] = typeof v === 'number' && CODES[f] ? CODES[f][v] : v;
   });
+  if (own) {
+    a.patientId = owner;
+    a.id = `${owner}:${String(a.id)}`;
+  }
   if (values.length > FIELDS.length) Object.assign(a, values[FIELDS.length]);
   return a as unknown as AlarmTransition;
 }

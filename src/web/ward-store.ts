@@ -263,7 +263,7 @@ export class WardStore {
         if (tr.older && t.older) tr.older.load(t.older, blobs);
         trends.set(m, tr);
       }
-      this.patients.set(id, { latest: new Map(p.latest), trends, news2: News2Log.restore(p.news2, this.maxNews2, blobs), alarms: AlarmLog.restore(p.alarms, this.maxAlarms, blobs), sensors: new Map(p.sensors ?? []) });
+      this.patients.set(id, { latest: new Map(p.latest), trends, news2: News2Log.restore(p.news2, this.maxNews2, blobs), alarms: AlarmLog.restore(p.alarms, this.maxAlarms, blobs, id), sensors: new Map(p.sensors ?? []) });
     }
     for (const [d, t] of s.unassigned) this.unassigned.set(d, t);
     for (const [id, r] of s.conditions) this.conditions.set(id, r);
@@ -277,7 +277,7 @@ export class WardStore {
   private data(patientId: string): PatientData {
     let p = this.patients.get(patientId);
     if (!p) {
-      p = { latest: new Map(), trends: new Map(), news2: new News2Log(this.maxNews2), alarms: new AlarmLog(this.maxAlarms), sensors: new Map() };
+      p = { latest: new Map(), trends: new Map(), news2: new News2Log(this.maxNews2), alarms: new AlarmLog(this.maxAlarms, patientId), sensors: new Map() };
       this.patients.set(patientId, p);
     }
     return p;

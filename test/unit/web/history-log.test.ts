@@ -34,6 +34,33 @@ describe('News2Log', () => {
     expect(log.since(0)).toEqual([12, 13, 14, 15, 16].map(point));
   });
 
+  it('gives every time back exactly, as 32-bit offsets while they fit and as floats once one does not', () => {
+    const now = Date.UTC(2026, 10, 30, 12);
+    const day = 86_400_000;
+    const at = (ts: number, k: number): News2Point => ({ ...point(k), ts });
+    const log = new News2Log(3);
+    // out of order, then across 30 days of a running gateway: the base moves, the times stay exact
+    const times = [now, now - 5_000, now + 1, now + 10 * day, now + 20 * day, now + 30 * day, now + 30 * day + 7];
+    times.forEach((t, k) => log.push(at(t, k)));
+    expect(log.wide).toBe(false);
+    expect(log.since(Number.NEGATIVE_INFINITY).map((p) => p.ts)).toEqual(times.slice(4));
+    // a device clock years off, with entries weeks apart held: floats from then on
+    log.push(at(now - 400 * day, 7));
+    expect(log.wide).toBe(true);
+    log.push(at(now + 0.25, 8));
+    expect(log.since(Number.NEGATIVE_INFINITY).map((p) => p.ts)).toEqual([times[6], now - 400 * day, now + 0.25]);
+    const blobs = new BlobWriter();
+    const saved = JSON.parse(JSON.stringify(log.snapshot(blobs))) as Parameters<typeof News2Log.restore>[0];
+    expect(News2Log.restore(saved, 3, new BlobReader(Buffer.concat(blobs.parts()))).since(Number.NEGATIVE_INFINITY)).toEqual(log.since(Number.NEGATIVE_INFINITY));
+  });
+
+  it('keeps a time with a fraction of a ms exactly', () => {
+    const log = new News2Log(4);
+    for (const ts of [1_700_000_000_000.5, 1_700_000_000_001, 0.1, 0.30000000000000004]) log.push({ ...point(1), ts });
+    expect(log.since(Number.NEGATIVE_INFINITY).map((p) => p.ts)).toEqual([1_700_000_000_000.5, 1_700_000_000_001, 0.1, 0.30000000000000004]);
+    expect(log.wide).toBe(true);
+  });
+
   it('round-trips through its JSON form', () => {
     const points = Array.from({ length: 40 }, (_, k) => point(k));
     const log = News2Log.from(points, 30);
@@ -72,6 +99,31 @@ describe('AlarmLog', () => {
     const odd = { ts: 5, id: 'x', kind: 'future', priority: 'urgent', state: 'paused', reason: 'r', note: { a: [1, null] } } as unknown as AlarmTransition;
     log.push(odd);
     expect(log.since(0).at(-1)).toEqual(odd);
+  });
+
+  it('writes the transitions of its own patient without the patient id, and gives them back whole', () => {
+    const mine = (k: number): AlarmTransition => ({ ...transition(k), id: `P1:limit:spo2:low:${k}` });
+    const others: AlarmTransition[] = [
+      // another patient's, or an id of another shape: written whole
+      { ...transition(7), id: 'P2:limit:spo2:low:1', patientId: 'P2' },
+      { ...transition(8), id: 'device:W-1:battery' },
+      { ...transition(9), id: 'P1' },
+    ];
+    const written = [...Array.from({ length: 6 }, (_, k) => mine(k)), ...others];
+    const bytes = (log: AlarmLog): number => {
+      const blobs = new BlobWriter();
+      log.snapshot(blobs);
+      return Buffer.concat(blobs.parts()).length;
+    };
+    const own = AlarmLog.from(written, 20, 'P1');
+    const plain = AlarmLog.from(written, 20);
+    expect(own.since(0)).toEqual(written);
+    // "P1" and "P1:" left out of each of the six
+    expect(bytes(plain) - bytes(own)).toBe(6 * (JSON.stringify('P1').length - '0'.length + 'P1:'.length));
+    // a log saved whole (before patients were left out) is read by its patient's log as it was
+    const blobs = new BlobWriter();
+    const saved = plain.snapshot(blobs);
+    expect(AlarmLog.restore(saved, 20, new BlobReader(Buffer.concat(blobs.parts())), 'P1').since(0)).toEqual(written);
   });
 
   it('holds no more text than its entries and a quarter to spare, however many pass through', () => {
