@@ -1,9 +1,10 @@
 /**
  * Binary parts of a saved state, kept beside its JSON rather than inside it. A snapshot of
  * typed arrays (the station's trends, NEWS2 and alarm logs: tens of MB at thousands of patients)
- * hands them to a `BlobWriter`, which keeps them (not a copy) and gives a `BlobRef` for the
- * JSON; the file holds the JSON, a newline and the bytes. So the bytes must be written before the
- * arrays change: in the same synchronous run as the snapshot (`alarms/state-file.ts`). Base64 in the
+ * hands them to a `BlobWriter`, which keeps them (not a copy), or what makes them when they are
+ * written (`later`), and gives a `BlobRef` for the JSON; the file holds the JSON, a newline and
+ * the bytes. So the bytes must be written before the arrays change: in the same synchronous run
+ * as the snapshot (`alarms/state-file.ts`). Base64 in the
  * JSON cost a third more bytes, a string of them and a JSON string of that, and a copy of the
  * arrays another 70 MB: at 5,000 patients a save held some 400 MB for a moment.
  */
@@ -14,25 +15,59 @@ export interface BlobRef {
   readonly bytes: number;
 }
 
+/** A part made when the blobs are written, of the length promised. */
+interface Later {
+  readonly bytes: number;
+  readonly make: () => readonly ArrayBufferView[];
+}
+
 export class BlobWriter {
-  private readonly list: Uint8Array[] = [];
+  private readonly list: Array<Uint8Array | Later> = [];
   private size = 0;
 
   /** Keeps `parts`, one after the other, and says where they will be. */
   add(...parts: ArrayBufferView[]): BlobRef {
     const at = this.size;
     for (const p of parts) {
-      const bytes = p instanceof Uint8Array ? p : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+      const bytes = asBytes(p);
       this.list.push(bytes);
       this.size += bytes.length;
     }
     return { blob: at, bytes: this.size - at };
   }
 
-  /** Everything added, in order: views of the arrays themselves. */
-  parts(): readonly Uint8Array[] {
-    return this.list;
+  /**
+   * Says where the `bytes` bytes that `make` gives will be, made only when the blobs are
+   * written: a snapshot whose bytes are copies (a log laid out oldest first) then holds one
+   * log's copies at a time, not every log's until the end.
+   */
+  later(bytes: number, make: () => readonly ArrayBufferView[]): BlobRef {
+    const at = this.size;
+    this.list.push({ bytes, make });
+    this.size += bytes;
+    return { blob: at, bytes };
   }
+
+  /** Everything added, in order: views of the arrays themselves, and those made now (`later`). */
+  *parts(): Generator<Uint8Array> {
+    for (const p of this.list) {
+      if (p instanceof Uint8Array) {
+        yield p;
+        continue;
+      }
+      let made = 0;
+      for (const part of p.make()) {
+        const bytes = asBytes(part);
+        made += bytes.length;
+        yield bytes;
+      }
+      if (made !== p.bytes) throw new Error(`a saved state's binary part made ${made} bytes where ${p.bytes} were named`);
+    }
+  }
+}
+
+function asBytes(p: ArrayBufferView): Uint8Array {
+  return p instanceof Uint8Array ? p : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
 }
 
 export class BlobReader {

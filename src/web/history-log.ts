@@ -234,7 +234,7 @@ export class News2Log extends TimedRing<News2Point> {
   snapshot(blobs?: BlobWriter): News2LogState {
     if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
     const n = this.length;
-    return { count: n, data: blobs.add(this.times(), this.inOrder(new Uint8Array(n), (i) => this.score[i]!), this.inOrder(new Uint8Array(n), (i) => this.flags[i]!)) };
+    return { count: n, data: blobs.later(n * NEWS2_BYTES, () => [this.times(), this.inOrder(new Uint8Array(n), (i) => this.score[i]!), this.inOrder(new Uint8Array(n), (i) => this.flags[i]!)]) };
   }
 
   protected put(i: number, p: News2Point): void {
@@ -347,7 +347,7 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
     if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
     const n = this.length;
     const first = n > 0 ? this.at[2 * this.slot(0)]! : this.end;
-    return { count: n, data: blobs.add(this.times(), this.inOrder(new Uint32Array(n), (i) => this.at[2 * i + 1]!), this.text.subarray(first, this.end)) };
+    return { count: n, data: blobs.later(n * 12 + this.end - first, () => [this.times(), this.inOrder(new Uint32Array(n), (i) => this.at[2 * i + 1]!), this.text.subarray(first, this.end)]) };
   }
 
   protected put(i: number, a: AlarmTransition): void {

@@ -138,8 +138,8 @@ export class TrendRing {
 
   /** The ring as data; its bytes go to `blobs` when given, else into the data as base64. */
   snapshot(blobs?: BlobWriter): TrendRingState {
-    const parts = [this.mean.subarray(this.m, this.m + this.slots), this.rest.subarray(this.lo, this.lo + 3 * this.slots)] as const;
-    const data = blobs ? blobs.add(...parts) : Buffer.concat(parts.map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength))).toString('base64');
+    const parts = (): ArrayBufferView[] => [this.mean.subarray(this.m, this.m + this.slots), this.rest.subarray(this.lo, this.lo + 3 * this.slots)];
+    const data = blobs ? blobs.later(this.slots * BYTES_PER_SLOT, parts) : Buffer.concat(parts().map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength))).toString('base64');
     return { bucketMs: this.bucketMs, slots: this.slots, newest: this.newest, data };
   }
 

@@ -112,7 +112,7 @@ describe('WardStore saved with its arrays as blobs', () => {
     const before = view(store);
     const blobs = new BlobWriter();
     const json = JSON.stringify(store.snapshot(blobs));
-    const bytes = Buffer.concat(blobs.parts());
+    const bytes = Buffer.concat([...blobs.parts()]);
     // the store goes on after the snapshot; what was saved does not move with it
     store.addRecords([obs(1_800_000_000_000 + 2_000 * 7_000, 'hr', 200)]);
     store.addNews2({ type: 'news2', ts: 1_800_000_000_000 + 2_000 * 7_000, patientId: 'P1', score: 9, band: 'high', complete: true, missing: [], parts: {}, spo2Scale: 1 });
@@ -137,7 +137,7 @@ describe('WardStore saved with its arrays as blobs', () => {
     const state = JSON.parse(JSON.stringify(store.snapshot(blobs))) as { patients: Array<[string, { alarms: unknown }]> };
     for (const [id, p] of state.patients) p.alarms = store.alarmHistory(id, 0);
     const back = new WardStore();
-    back.restore(state as unknown as WardStoreState, new BlobReader(Buffer.concat(blobs.parts())));
+    back.restore(state as unknown as WardStoreState, new BlobReader(Buffer.concat([...blobs.parts()])));
     expect(store.alarmHistory('P1', 0)).toHaveLength(21);
     expect(view(back)).toEqual(view(store));
   });
@@ -145,7 +145,7 @@ describe('WardStore saved with its arrays as blobs', () => {
   it('names the problem when the blobs are shorter than the state says', () => {
     const blobs = new BlobWriter();
     const state = JSON.parse(JSON.stringify(filled().snapshot(blobs))) as WardStoreState;
-    const bytes = Buffer.concat(blobs.parts());
+    const bytes = Buffer.concat([...blobs.parts()]);
     expect(() => new WardStore().restore(state, new BlobReader(bytes.subarray(0, bytes.length - 1)))).toThrow(/binary part, which holds/);
   });
 });
