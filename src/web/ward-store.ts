@@ -10,7 +10,7 @@ import type { News2Event } from '../detectors/news2.js';
 import { NO_BLOBS, type BlobReader, type BlobWriter } from '../core/blobs.js';
 import { DeferredList, type Deferring } from '../core/json-stream.js';
 import { AlarmLog, News2Log, type AlarmLogState, type News2LogState, type News2Point } from './history-log.js';
-import { TrendRing, type TrendPoint, type TrendRingState } from './trend-ring.js';
+import { Trends, TrendShapes, type TrendPoint, type TrendRingState } from './trend-ring.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -24,7 +24,8 @@ const SHOWN: ReadonlySet<string> = new Set(WARD_METRICS);
  * patients) and never be drawn.
  */
 export const TRENDED_METRICS = ['hr', 'pr', 'spo2', 'rr', 'temp', 'sbp', 'dbp'] as const satisfies readonly WardMetric[];
-const TRENDED: ReadonlySet<WardMetric> = new Set(TRENDED_METRICS);
+/** A trended vital's number among a patient's `Trends`. */
+const TREND_NUMBER: ReadonlyMap<WardMetric, number> = new Map(TRENDED_METRICS.map((m, k) => [m, k]));
 
 /** A vital's newest value. */
 export interface LatestValue {
@@ -64,15 +65,10 @@ export interface WardStoreOptions {
   readonly maxNews2?: number;
 }
 
-/** A vital's trend: the recent part finely, the rest of the horizon coarsely (each a fixed-size ring). */
-interface Trend {
-  readonly recent: TrendRing;
-  readonly older?: TrendRing;
-}
-
 interface PatientData {
   latest: Map<WardMetric, LatestValue>;
-  trends: Map<WardMetric, Trend>;
+  /** Each trended vital's trend: the recent part finely, the rest of the horizon coarsely (each a fixed-size ring). */
+  trends: Trends;
   news2: News2Log;
   alarms: AlarmLog;
   /** Device → its sensor state, while not ok. */
@@ -100,8 +96,7 @@ export class WardStore {
   private readonly conditions = new Map<string, string>();
   readonly bucketMs: number;
   readonly horizonMs: number;
-  private readonly recentSlots: number;
-  private readonly older: { readonly bucketMs: number; readonly slots: number } | undefined;
+  private readonly shapes: TrendShapes;
   private readonly maxAlarms: number;
   private readonly maxNews2: number;
 
@@ -110,9 +105,9 @@ export class WardStore {
     this.horizonMs = opts.horizonMs ?? 6 * 3600_000;
     const recentMs = Math.min(opts.recentMs ?? 30 * 60_000, this.horizonMs);
     // a bucket exactly `span` back is still in
-    this.recentSlots = Math.floor(recentMs / this.bucketMs) + 1;
+    const recent = { bucketMs: this.bucketMs, slots: Math.floor(recentMs / this.bucketMs) + 1 };
     const olderBucketMs = opts.olderBucketMs ?? 120_000;
-    this.older = this.horizonMs > recentMs ? { bucketMs: olderBucketMs, slots: Math.floor(this.horizonMs / olderBucketMs) + 1 } : undefined;
+    this.shapes = new TrendShapes(this.horizonMs > recentMs ? [recent, { bucketMs: olderBucketMs, slots: Math.floor(this.horizonMs / olderBucketMs) + 1 }] : [recent]);
     this.maxAlarms = opts.maxAlarms ?? DEFAULT_MAX_ALARMS;
     this.maxNews2 = opts.maxNews2 ?? DEFAULT_MAX_NEWS2;
   }
@@ -163,7 +158,8 @@ export class WardStore {
       c[m] = value;
       changed.set(o.patientId, c);
     }
-    if (TRENDED.has(m)) this.addPoint(p, m, ts, v);
+    const k = TREND_NUMBER.get(m);
+    if (k !== undefined) p.trends.add(k, ts, v);
   }
 
   addNews2(e: News2Event): void {
@@ -201,10 +197,8 @@ export class WardStore {
    * recent part, then its fine ones.
    */
   trend(patientId: string, metric: WardMetric, sinceTs: number): TrendPoint[] {
-    const tr = this.patients.get(patientId)?.trends.get(metric);
-    if (!tr) return [];
-    const recentFrom = Math.max(sinceTs, tr.recent.from);
-    return [...(tr.older?.points(sinceTs, recentFrom) ?? []), ...tr.recent.points(recentFrom)];
+    const k = TREND_NUMBER.get(metric);
+    return (k !== undefined && this.patients.get(patientId)?.trends.points(k, sinceTs)) || [];
   }
 
   news2History(patientId: string, sinceTs: number): News2Point[] {
@@ -240,7 +234,11 @@ export class WardStore {
         {
           // copies: latest values are updated in place
           latest: [...p.latest].map(([m, v]) => [m, { ...v }]),
-          trends: [...p.trends].map(([m, t]) => [m, { recent: t.recent.snapshot(blobs), ...(t.older && { older: t.older.snapshot(blobs) }) }]),
+          trends: TRENDED_METRICS.flatMap((m, k) => {
+            if (!p.trends.has(k)) return [];
+            const [recent, older] = p.trends.snapshot(k, blobs);
+            return [[m, { recent: recent!, ...(older && { older }) }] as [WardMetric, { recent: TrendRingState; older?: TrendRingState }]];
+          }),
           news2: p.news2.snapshot(blobs),
           alarms: p.alarms.snapshot(blobs),
           sensors: [...p.sensors],
@@ -254,14 +252,11 @@ export class WardStore {
     this.unassigned.clear();
     this.conditions.clear();
     for (const [id, p] of s.patients) {
-      const trends = new Map<WardMetric, Trend>();
+      const trends = new Trends(this.shapes);
       for (const [m, t] of p.trends) {
+        const k = TREND_NUMBER.get(m);
         // a state from a build that trended more vitals: those trends are no longer kept
-        if (!TRENDED.has(m)) continue;
-        const tr = this.newTrend();
-        tr.recent.load(t.recent, blobs);
-        if (tr.older && t.older) tr.older.load(t.older, blobs);
-        trends.set(m, tr);
+        if (k !== undefined) trends.load(k, [t.recent, t.older], blobs);
       }
       this.patients.set(id, { latest: new Map(p.latest), trends, news2: News2Log.restore(p.news2, this.maxNews2, blobs), alarms: AlarmLog.restore(p.alarms, this.maxAlarms, blobs, id), sensors: new Map(p.sensors ?? []) });
     }
@@ -277,7 +272,7 @@ export class WardStore {
   private data(patientId: string): PatientData {
     let p = this.patients.get(patientId);
     if (!p) {
-      p = { latest: new Map(), trends: new Map(), news2: new News2Log(this.maxNews2), alarms: new AlarmLog(this.maxAlarms, patientId), sensors: new Map() };
+      p = { latest: new Map(), trends: new Trends(this.shapes), news2: new News2Log(this.maxNews2), alarms: new AlarmLog(this.maxAlarms, patientId), sensors: new Map() };
       this.patients.set(patientId, p);
     }
     return p;
@@ -289,21 +284,5 @@ export class WardStore {
     const sensors = this.data(patientId).sensors;
     if (state === 'ok') sensors.delete(deviceId);
     else if (sensors.get(deviceId)?.state !== state) sensors.set(deviceId, { state, ts });
-  }
-
-  private addPoint(p: PatientData, m: WardMetric, ts: number, v: number): void {
-    let tr = p.trends.get(m);
-    if (!tr) {
-      tr = this.newTrend();
-      p.trends.set(m, tr);
-    }
-    tr.recent.add(ts, v);
-    tr.older?.add(ts, v);
-  }
-
-  /** An empty trend: its fine and coarse rings over one buffer. */
-  private newTrend(): Trend {
-    const [recent, older] = TrendRing.together([{ bucketMs: this.bucketMs, slots: this.recentSlots }, ...(this.older ? [this.older] : [])]);
-    return { recent: recent!, ...(older && { older }) };
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TrendRing } from '../../../src/web/trend-ring.js';
+import { TrendRing, TrendShapes, Trends } from '../../../src/web/trend-ring.js';
 import { WardStore } from '../../../src/web/ward-store.js';
 import type { SpoolRecord } from '../../../src/core/types.js';
 
@@ -29,30 +29,43 @@ describe('TrendRing', () => {
     expect(coarser.points(0).map((p) => p.t)).toEqual([60_000, 120_000, 180_000, 240_000, 300_000, 360_000]);
   });
 
-  it('rings made together keep to their own slots, and save the same bytes as rings of their own', () => {
-    const [fine, coarse] = TrendRing.together([{ bucketMs: 10_000, slots: 7 }, { bucketMs: 60_000, slots: 5 }]);
-    const alone = [new TrendRing(10_000, 7), new TrendRing(60_000, 5)];
+  it('a patient\u2019s trends keep each vital to its own rings as vitals come in any order, and save the same bytes as rings of their own', () => {
+    const shapes = new TrendShapes([{ bucketMs: 10_000, slots: 7 }, { bucketMs: 60_000, slots: 5 }]);
+    const trends = new Trends(shapes);
+    const alone = new Map<number, TrendRing[]>();
+    // vitals 4, then 0, then 6, then 2 first come at different times: each new one moves the others
+    const firsts = new Map([[4, 0], [0, 50], [6, 120], [2, 300]]);
     for (let s = 0; s < 500; s++) {
-      const v = 40 + ((s * 7) % 23) * 0.9;
-      for (const r of [fine!, coarse!, ...alone]) r.add(s * 1000, v);
+      for (const [k, first] of firsts) {
+        if (s < first) continue;
+        const v = 40 + k + ((s * 7 + k) % 23) * 0.9;
+        trends.add(k, s * 1000, v);
+        const own = alone.get(k) ?? [new TrendRing(10_000, 7), new TrendRing(60_000, 5)];
+        alone.set(k, own);
+        for (const r of own) r.add(s * 1000, v);
+      }
     }
-    expect(fine!.points(0)).toEqual(alone[0]!.points(0));
-    expect(coarse!.points(0)).toEqual(alone[1]!.points(0));
-    expect(fine!.points(0)).toHaveLength(7);
-    expect(coarse!.points(0)).toHaveLength(5);
-    expect(fine!.snapshot()).toEqual(alone[0]!.snapshot());
-    expect(coarse!.snapshot()).toEqual(alone[1]!.snapshot());
-    // loaded back in place, and replayed into another shape with nothing of the old left
-    const [back] = TrendRing.together([{ bucketMs: 10_000, slots: 7 }, { bucketMs: 60_000, slots: 5 }]);
-    back!.load(fine!.snapshot());
-    expect(back!.points(0)).toEqual(fine!.points(0));
-    const other = new TrendRing(60_000, 5);
-    other.add(0, 1);
-    other.load(fine!.snapshot());
-    expect(other.points(0).map((p) => [p.t, p.n])).toEqual([[420_000, 5], [480_000, 2]]);
+    for (const k of [1, 3, 5]) {
+      expect(trends.has(k)).toBe(false);
+      expect(trends.points(k, 0)).toEqual([]);
+    }
+    for (const [k, [fine, coarse]] of alone) {
+      expect(trends.has(k)).toBe(true);
+      const recentFrom = fine!.from;
+      expect(trends.points(k, 0)).toEqual([...coarse!.points(0, recentFrom), ...fine!.points(recentFrom)]);
+      expect(trends.points(k, 0).filter((p) => p.t >= recentFrom)).toHaveLength(7);
+      expect(trends.snapshot(k)).toEqual([fine!.snapshot(), coarse!.snapshot()]);
+    }
+    // loaded back in place, a vital at a time, and into a ward of another shape
+    const back = new Trends(shapes);
+    for (const k of [6, 2, 0, 4]) back.load(k, trends.snapshot(k));
+    for (const k of alone.keys()) expect(back.points(k, 0)).toEqual(trends.points(k, 0));
+    const other = new Trends(new TrendShapes([{ bucketMs: 60_000, slots: 5 }]));
+    other.load(4, trends.snapshot(4));
     const fresh = new TrendRing(60_000, 5);
-    fresh.load(fine!.snapshot());
-    expect(other.points(0)).toEqual(fresh.points(0));
+    fresh.load(alone.get(4)![0]!.snapshot());
+    expect(other.points(4, 0)).toEqual(fresh.points(0));
+    expect(other.points(4, 0).map((p) => [p.t, p.n])).toEqual([[420_000, 5], [480_000, 2]]);
   });
 });
 
