@@ -32,7 +32,7 @@ import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { ALARM_DEADLINE_PREFIX, AlarmManager, type ActiveAlarm, type AlarmManagerState } from './manager.js';
 import { resolveRecipients } from './escalation.js';
 import { metricInfo } from '../core/metrics.js';
-import { Deferred, made, type Deferring } from '../core/json-stream.js';
+import { Deferred, DeferredList, made, type Deferring } from '../core/json-stream.js';
 import { observationsOf, type AlarmTransition, type CensusEntry, type ControlInput, type Observation, type PatientSettings, type Placement, type SpoolRecord, type TechnicalEvent, type WardAssignment } from '../core/types.js';
 import { VirtualClock, type ClockState } from '../detectors/clock.js';
 import type { DetectorConfig } from '../detectors/config.js';
@@ -234,7 +234,7 @@ export class Pipeline {
       clock: new Deferred(() => this.clock.snapshot()),
       manager: new Deferred(() => this.manager.snapshot()),
       limits: new Deferred(() => this.limits.snapshot()),
-      news2: new Deferred(() => this.news2.snapshot()),
+      news2: new DeferredList(() => this.news2.entries()),
       technical: new Deferred(() => this.technical.snapshot()),
       trend: new Deferred(() => this.trend.snapshot()),
       settings: new Deferred(() => structuredClone([...this.settingsBy])),

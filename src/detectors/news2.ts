@@ -216,19 +216,29 @@ export class News2Detector {
   }
 
   snapshot(): News2DetectorState {
-    for (const id of this.patients.keys()) this.current(id);
-    // copies of what is kept (events and alarms are replaced, never changed in place): a deep
-    // clone of every patient cost a quarter of a second at 5,000 patients
-    return [...this.patients].map(([id, p]) => [
-      id,
-      {
-        samples: [...p.samples].map(([src, w]) => [src, w.state()]),
-        latest: [...p.latest].map(([src, x]) => [src, { ...x }]),
-        ...(p.alarm && { alarm: { ...p.alarm } }),
-        ...(p.last && { last: p.last }),
-        ...(p.current && { current: p.current }),
-      },
-    ]);
+    return [...this.entries()];
+  }
+
+  /**
+   * The snapshot a patient at a time, each made when it is asked for: a save writes a patient's
+   * before it makes the next (at 5,000 patients the whole took some 30 MB of objects and text).
+   */
+  *entries(): Generator<News2DetectorState[number]> {
+    for (const [id, p] of this.patients) {
+      this.current(id);
+      // copies of what is kept (events and alarms are replaced, never changed in place): a deep
+      // clone of every patient cost a quarter of a second at 5,000 patients
+      yield [
+        id,
+        {
+          samples: [...p.samples].map(([src, w]) => [src, w.state()]),
+          latest: [...p.latest].map(([src, x]) => [src, { ...x }]),
+          ...(p.alarm && { alarm: { ...p.alarm } }),
+          ...(p.last && { last: p.last }),
+          ...(p.current && { current: p.current }),
+        },
+      ];
+    }
   }
 
   restore(s: News2DetectorState): void {
