@@ -26,6 +26,7 @@ import { LiveDetectors, STATE_READER } from './alarms/live.js';
 import { alarmRoutes } from './alarms/routes.js';
 import { NurseStation } from './web/station.js';
 import { logSpoolState, raiseSpoolAlarms } from './alarms/spool-state.js';
+import { STATE_FILE_IN_DATA_DIR } from './alarms/state-file.js';
 import { influxHealth, registerInfluxMetrics } from './sinks/influx-report.js';
 import { registerBridgeMetrics } from './bridge/report.js';
 
@@ -123,7 +124,7 @@ export class Gateway {
       this.detectors = new LiveDetectors({
         config: c.detectors, ingest: this.ingest, census: this.census, spool: this.spool, counters: this.counters,
         logger: log.child({ component: 'alarms' }), clock: this.clock,
-        stateFile: join(this.dataDir, 'state', 'alarms.json'), checkpointMs: c.alarms.checkpointSeconds * 1000,
+        stateFile: join(this.dataDir, STATE_FILE_IN_DATA_DIR), checkpointMs: c.alarms.checkpointSeconds * 1000,
         publisher: () => (brokerUp ? { publish: (topic, payload, o) => this.broker.publish(topic, payload, o) } : undefined),
       });
       // The station's views are restored with the detectors' state, so they start listening first.

@@ -35,6 +35,8 @@ export interface SavedState {
 }
 
 export const STATE_FORMAT = 3;
+/** Where in the gateway's data directory the state is kept. */
+export const STATE_FILE_IN_DATA_DIR = 'state/alarms.json';
 /** Formats this build reads. */
 const READABLE = new Set<unknown>([1, 2, STATE_FORMAT]);
 const NEWLINE = 0x0a;

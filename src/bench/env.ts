@@ -32,13 +32,14 @@ export interface BenchEnv {
   progress(line: string): void;
 }
 
-/** Starts a fresh gateway configured for `devices` wearables. */
-export async function startGateway(env: BenchEnv, devices: number): Promise<GatewayChild> {
+/** Starts a fresh gateway configured for `devices` wearables (its data directory first given what `prepare` puts there). */
+export async function startGateway(env: BenchEnv, devices: number, prepare?: (dataDir: string) => Promise<void>): Promise<GatewayChild> {
   await assertPortsFree({ mqtt: env.ports.mqtt, http: env.ports.http });
   return GatewayChild.start({
     config: benchGatewayConfig({ devices, mqttPort: env.ports.mqtt, httpPort: env.ports.http, influxUrl: env.vm.url, ...(env.influxBatchSize ? { influxBatchSize: env.influxBatchSize } : {}) }),
     httpPort: env.ports.http,
     nodeArgs: env.gatewayNodeArgs,
+    ...(prepare ? { prepare } : {}),
     ...(env.cpuProfDir ? { cpuProfDir: env.cpuProfDir } : {}),
   });
 }

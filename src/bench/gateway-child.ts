@@ -19,6 +19,8 @@ export interface GatewayChildOptions {
   readonly cpuProfDir?: string;
   /** More options for node (e.g. `--heapsnapshot-signal=SIGUSR2`). */
   readonly nodeArgs?: readonly string[];
+  /** Puts what the gateway should find into its data directory (given) before it starts. */
+  readonly prepare?: (dataDir: string) => Promise<void>;
 }
 
 export class GatewayChild {
@@ -39,6 +41,12 @@ export class GatewayChild {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-gw-'));
     const cfgFile = join(dir, 'vigil.yaml');
     await writeFile(cfgFile, stringify({ ...o.config, dataDir: join(dir, 'data') }));
+    try {
+      await o.prepare?.(join(dir, 'data'));
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
     const args = [...(o.nodeArgs ?? []), ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), VIGIL_CLI, 'start', '-c', cfgFile];
     return GatewayChild.spawn(args, dir, o.httpPort, true);
   }

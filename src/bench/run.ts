@@ -14,10 +14,13 @@ import { runSpoolCatchUp, type SpoolResult } from './spool-catchup.js';
 import { runRestart, type RestartResult } from './restart.js';
 import { runReplayRate, type ReplayResult } from './replay.js';
 import { DEFAULT_MAX_ALARMS, DEFAULT_MAX_NEWS2 } from '../web/ward-store.js';
-import { runHistories, type HistoriesResult } from './histories.js';
+import { runHistories, type HistoriesResult, type HistoryFill } from './histories.js';
 import { runSoak, type SoakResult } from './soak.js';
 import { machine, markdown, targets, type BenchResults } from './report.js';
 import { summarise, type CpuProfile } from './profile-summary.js';
+
+/** Every NEWS2 and alarm log at its cap. */
+const CAPS: HistoryFill = { label: 'every log at its cap', news2: DEFAULT_MAX_NEWS2, alarms: DEFAULT_MAX_ALARMS };
 
 export interface BenchOptions {
   readonly ports: BenchPorts;
@@ -34,7 +37,10 @@ export interface BenchOptions {
   readonly restart: { readonly beds: number; readonly hours: number } | undefined;
   /** A long run for memory growth: devices at 1 msg/s for minutes. */
   readonly soak: { readonly devices: number; readonly minutes: number } | undefined;
-  /** The station's histories filled at this many patients. */
+  /**
+   * The station's histories filled at this many patients; when as many as the largest load's
+   * devices, that load also runs again on a gateway whose every history is full.
+   */
   readonly histories: { readonly patients: number } | undefined;
   /** `vigil replay` of a simulated recording: patients and hours. */
   readonly replay: { readonly patients: number; readonly hours: number } | undefined;
@@ -93,16 +99,20 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   let soak: SoakResult | undefined;
   let histories: HistoriesResult | undefined;
   try {
-    for (const level of o.levels) {
-      sustained.push(await runSustained(env, { devices: level.devices, rate: level.rate, warmupS: o.warmupS, windowS: o.windowS, probeEvery: probeEveryFor(level.devices, level.rate, o.windowS, o.probeEvery) }));
-    }
+    const sustain = async (level: BenchOptions['levels'][number], historiesFull?: HistoryFill): Promise<void> => {
+      sustained.push(await runSustained(env, { devices: level.devices, rate: level.rate, warmupS: o.warmupS, windowS: o.windowS, probeEvery: probeEveryFor(level.devices, level.rate, o.windowS, o.probeEvery), ...(historiesFull ? { historiesFull } : {}) }));
+    };
+    for (const level of o.levels) await sustain(level);
+    // the largest load again, on a station whose every history is full, as after six hours of it
+    const largest = o.levels.at(-1);
+    if (o.histories && largest && o.histories.patients >= largest.devices) await sustain(largest, CAPS);
     if (o.ceiling) ceiling = await runCeiling(env, o.ceiling);
     if (o.spool) spool = await runSpoolCatchUp(env, o.spool);
     // a wearable every 5 s and a cuff every 5 min a bed; saved every minute, as by default
     if (o.restart) restart = await runRestart(env, { ...o.restart, intervalS: 5, checkpointSeconds: 60 });
     if (o.replay) replay = await runReplayRate(env, { ...o.replay, runs: 3 });
     if (o.histories) {
-      const fills = [{ label: 'every log at its cap', news2: DEFAULT_MAX_NEWS2, alarms: DEFAULT_MAX_ALARMS }];
+      const fills = [CAPS];
       if (replay) fills.unshift({ label: 'the busiest simulated patient, 6 h', ...replay.busiestPer6h });
       histories = await runHistories(env, o.histories.patients, fills);
     }

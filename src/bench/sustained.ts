@@ -1,12 +1,21 @@
 /**
  * Sustained load: N wearables at a fixed rate against a fresh gateway with every detector on,
  * measured over a window after a warm-up: messages and observations accepted per second, points
- * written to the time-series server, publish-to-alarm latency, gateway RSS and CPU.
+ * written to the time-series server, publish-to-alarm latency, gateway RSS and CPU. With
+ * `historiesFull`, the gateway starts on a saved state whose station histories are all full
+ * (`prefill-child.ts`), as it would be six hours into that load.
  */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { STATE_FILE_IN_DATA_DIR } from '../alarms/state-file.js';
+import type { HistoryFill } from './histories.js';
+import { runNode } from './proc.js';
 import { LoadClients } from './clients.js';
 import { CONSUMER } from './config.js';
 import { LatencyProbe, type LatencySummary } from './latency.js';
 import { cpuMsOf, processesFor, sleep, startGateway, waitUntil, type BenchEnv } from './env.js';
+
+const PREFILL = fileURLToPath(new URL('./prefill-child.js', import.meta.url));
 
 export interface SustainedOptions {
   readonly devices: number;
@@ -18,10 +27,14 @@ export interface SustainedOptions {
   readonly windowS: number;
   /** One device in this many is a latency probe. */
   readonly probeEvery: number;
+  /** Start the gateway with every station history full: trends, and the logs at these counts. */
+  readonly historiesFull?: HistoryFill;
 }
 
 export interface SustainedResult {
   readonly devices: number;
+  /** Set when the gateway started with every station history full (see `SustainedOptions`). */
+  readonly historiesFull?: HistoryFill;
   /** One device in this many was a latency probe. */
   readonly probeEvery: number;
   readonly ratePerDevice: number;
@@ -56,12 +69,24 @@ export interface SustainedResult {
 }
 
 export async function runSustained(env: BenchEnv, o: SustainedOptions): Promise<SustainedResult> {
-  const label = `${o.devices} devices × ${o.rate} msg/s`;
+  const full = o.historiesFull;
+  const label = `${o.devices} devices × ${o.rate} msg/s${full ? ', every history full' : ''}`;
   env.progress(`sustained ${label}: starting gateway`);
-  const gw = await startGateway(env, o.devices);
+  const prefill = full
+    ? async (dataDir: string): Promise<void> => {
+        env.progress(`sustained ${label}: saving a state with ${o.devices} patients' histories full (${full.news2} NEWS2 changes, ${full.alarms} alarm transitions each) for the gateway to start on`);
+        await runNode(PREFILL, [String(o.devices), String(full.news2), String(full.alarms), join(dataDir, STATE_FILE_IN_DATA_DIR)]);
+      }
+    : undefined;
+  const gw = await startGateway(env, o.devices, prefill);
   const clients = new LoadClients();
   let probe: LatencyProbe | undefined;
   try {
+    if (full) {
+      const restored = (await gw.health()).alarmState as { restored?: boolean; problem?: string; ms?: number } | undefined;
+      if (restored?.restored !== true) throw new Error(`the gateway did not start on the state with every history full: ${restored?.problem ?? 'not restored'}`);
+      env.progress(`sustained ${label}: the gateway loaded it in ${restored.ms ?? '?'} ms`);
+    }
     const storedBefore = await env.vm.count('{__name__=~"vitals_.*"}');
     probe = await LatencyProbe.connect(env.ports.mqtt, CONSUMER.id, CONSUMER.secret);
     const p = probe;
@@ -118,6 +143,7 @@ export async function runSustained(env: BenchEnv, o: SustainedOptions): Promise<
     const recordsPerS = offered;
     return {
       devices: o.devices,
+      ...(full ? { historiesFull: full } : {}),
       probeEvery: o.probeEvery,
       ratePerDevice: o.rate,
       offeredMsgPerS: offered,

@@ -27,7 +27,9 @@ Starts a time-series server (Debian victoria-metrics) and, for each phase, a fre
 (\`vigil start\` from dist/), all on 127.0.0.1, and drives it with simulated wearables from
 separate load-client processes over real TCP (QoS 1, every detector on). Phases:
   sustained  N devices at R msg/s: msg/s and obs/s accepted and written, publish-to-alarm
-             latency p50/p99/max, gateway RSS and CPU (default ${FULL.levels.map((l) => `${l.devices}x${l.rate}`).join(', ')})
+             latency p50/p99/max, gateway RSS and CPU (default ${FULL.levels.map((l) => `${l.devices}x${l.rate}`).join(', ')});
+             then the largest load again on a gateway started with every station history
+             full (when --histories-patients covers its devices)
   ceiling    the same clients as fast as possible against plain aedes, then against Vigil
   spool      minutes of ward data delivered with the time-series server down, then the time
              to write it all once it is back

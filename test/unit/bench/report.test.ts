@@ -22,4 +22,17 @@ describe('the every-history-full target', () => {
     expect(full({ patients: 5000, trendsMB: 70, fills: [{ label: 'the busiest simulated patient, 6 h', news2: 226, alarms: 44, logsMB: 40 }] }).met).toBeUndefined();
     expect(full({ patients: 500, trendsMB: 70, fills: [{ label: 'every log at its cap', news2: 1000, alarms: 100, logsMB: 100 }] }).met).toBeUndefined();
   });
+
+  it('is the measured peak of a load on a gateway started with every history full, where the run has one, and not the sustained load', () => {
+    const h: HistoriesResult = { patients: 5000, trendsMB: 70, fills: [{ label: 'every log at its cap', news2: 1000, alarms: 100, logsMB: 100 }] };
+    const loaded = { ...ward, rssPeak: 480 * MB, historiesFull: { label: 'every log at its cap', news2: 1000, alarms: 100 } } as SustainedResult;
+    const all = targets([ward, loaded], undefined, undefined, h);
+    expect(all.find((t) => t.name.includes('every history full'))).toMatchObject({ measured: expect.stringMatching(/^480 MB \(every vital's trend, 1,000 NEWS2 changes and 100 alarm transitions a patient; sustained\)$/), met: true });
+    // the plain load's figures stay those of the plain load
+    expect(all.find((t) => t.name === 'gateway RSS at that load')).toMatchObject({ measured: '400 MB', met: true });
+    const slow = targets([ward, { ...loaded, rssPeak: 520 * MB }], undefined, undefined, h).find((t) => t.name.includes('every history full'))!;
+    expect(slow.met).toBe(false);
+    const unsustained = targets([ward, { ...loaded, sustained: false }], undefined, undefined, h).find((t) => t.name.includes('every history full'))!;
+    expect(unsustained).toMatchObject({ measured: expect.stringContaining('not sustained'), met: false });
+  });
 });
