@@ -2,11 +2,21 @@
  * One configured serial port of the serial source: opens it with the real serialport binding,
  * writes the profile's requests to a device that waits to be asked, feeds its bytes through the
  * profile's framer, and reopens it with exponential backoff when it goes away (a failed write
- * counts as going away). Each port has its own state, so one port's failure never touches another.
+ * counts as going away, and so does its device path vanishing). Each port has its own state, so
+ * one port's failure never touches another.
  */
+import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import type { Logger } from '../core/log.js';
 import type { Framer, SerialLineSettings, SerialProfile } from '../core/profile.js';
+
+/**
+ * How often an open port's device path is checked, ms. On Linux the binding can miss an unplug:
+ * its read waits on, told nothing, until something is written (about half the time when a
+ * virtual cable's ends go). The device node or its link goes with the device, so a path that is
+ * gone is a lost port.
+ */
+const PRESENCE_CHECK_MS = 1000;
 
 /** Life of one port. `offline`: not open, a reopen is scheduled. */
 export type SerialPortState = 'idle' | 'opening' | 'open' | 'offline' | 'stopped';
@@ -84,6 +94,8 @@ export class PortRunner {
   #requestsSent = 0;
   /** Checks for a silent device that must be asked again (profiles with `host.resendAfterSilenceMs`). */
   #keepAlive: NodeJS.Timeout | undefined;
+  /** Checks that the open port's device path is still there (`PRESENCE_CHECK_MS`). */
+  #presence: NodeJS.Timeout | undefined;
   /** Epoch ms of the last frame or request on the open port. */
   #lastActivity = 0;
   #frames = 0;
@@ -173,6 +185,10 @@ export class PortRunner {
     port.on('end', () => this.#lost(port, 'end of stream'));
     this.#options.logger.info({ path: this.config.path, deviceId: this.config.deviceId, ...this.settings }, 'serial port open');
     this.#events.technical('device_online', `${this.config.path} open`);
+    this.#presence = setInterval(() => {
+      if (port === this.#port && !existsSync(this.config.path)) this.#lost(port, 'device path gone (unplugged)');
+    }, PRESENCE_CHECK_MS);
+    this.#presence.unref();
     this.#startHost(port);
   }
 
@@ -209,9 +225,12 @@ export class PortRunner {
     });
   }
 
-  #stopHost(): void {
+  /** Stops the open port's timers: the host's keep-alive and the presence check. */
+  #stopTimers(): void {
     if (this.#keepAlive) clearInterval(this.#keepAlive);
     this.#keepAlive = undefined;
+    if (this.#presence) clearInterval(this.#presence);
+    this.#presence = undefined;
   }
 
   /** Closes the port and cancels any reopen. Idempotent. */
@@ -220,7 +239,7 @@ export class PortRunner {
     this.#state = 'stopped';
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#stopHost();
+    this.#stopTimers();
     // An attempt in progress sees the stopped state and closes what it opened.
     if (this.#opening) await this.#opening;
     const port = this.#port;
@@ -250,7 +269,7 @@ export class PortRunner {
     if (port !== this.#port || this.#state !== 'open') return;
     this.#port = undefined;
     this.#framer = undefined;
-    this.#stopHost();
+    this.#stopTimers();
     void closeQuietly(port);
     this.#failed(reason);
   }

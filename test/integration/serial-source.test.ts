@@ -2,7 +2,7 @@
  * The serial source over real virtual cables: socat pty pairs and the real serialport binding.
  * The device side (end A) is written with a SerialPort; the source reads end B.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -215,6 +215,31 @@ describe('SerialSource over socat ptys', () => {
       { deviceId: 'bed-1', state: 'open', reconnects: 1 },
       { deviceId: 'bed-2', state: 'open', reconnects: 0, framingErrors: 0 },
     ]);
+  });
+
+  it('reports a port offline when its device path goes, though the binding is told nothing, and reopens it when the path is back', async () => {
+    const dir = tempDir();
+    const pair = await ptyPair(dir, { a: 'gone-dev', b: 'gone-gw' });
+    const recorder = new Recorder();
+    const source = startSource({ ports: [{ path: pair.b, deviceId: 'bed-4', profile: nellcorN595Profile }], ...recorder.options(), reopenBackoffMs: { min: 50, max: 200 } });
+    await source.start();
+    const device = await devicePort(pair.a, nellcorN595Profile);
+    await write(device, [n595Line(1)]);
+    await until(() => recorder.readings('bed-4') === 1, 'a reading');
+    // The link goes as a USB adapter's device node does; the pty behind it stays open, so
+    // reads and writes on the open port go on as if nothing happened.
+    const target = readlinkSync(pair.b);
+    rmSync(pair.b);
+    await until(() => recorder.events('bed-4').includes('device_offline'), 'device_offline');
+    expect(recorder.technical.find((t) => t.kind === 'device_offline')?.detail).toContain('device path gone');
+    const attempts = source.stats()[0]!.openAttempts;
+    await until(() => source.stats()[0]!.openAttempts >= attempts + 2, 'failed reopen attempts while the path is gone');
+    symlinkSync(target, pair.b);
+    await until(() => recorder.events('bed-4').length === 3, 'device_online once the path is back');
+    await write(device, [n595Line(2)]);
+    await until(() => recorder.readings('bed-4') === 2, 'a reading after the reopen');
+    expect(recorder.events('bed-4')).toEqual(['device_online', 'device_offline', 'device_online']);
+    expect(source.stats()[0]).toMatchObject({ state: 'open', reconnects: 1 });
   });
 
   it('waits for a port that does not exist yet, and releases everything on stop', async () => {
