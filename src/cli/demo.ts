@@ -12,7 +12,7 @@ import { Gateway } from '../gateway.js';
 import { generateSecret, hashSecret } from '../broker/secrets.js';
 import { startSimulatedWard, type SimulatedWard } from '../../firmware-sim/ward.js';
 import { socatAvailable } from '../../firmware-sim/socat.js';
-import { runUntilSignal } from './lifecycle.js';
+import { takeSignals } from './lifecycle.js';
 import { DemoReporter } from './demo-report.js';
 import { generatePassword, hashPassword } from '../web/passwords.js';
 import { fleetDeviceId } from './sim.js';
@@ -87,6 +87,7 @@ Example:
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`--log-level: "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
     setLogLevel(level as (typeof LOG_LEVELS)[number]);
     const out = (line: string) => process.stdout.write(line + '\n');
+    const signals = takeSignals();
 
     // Serial first: the pty must exist before the gateway's serial source opens it.
     let ward: SimulatedWard | undefined;
@@ -162,11 +163,13 @@ Example:
       out('Vigil demo stopped: spool flushed and closed.');
     };
     if (durationS !== undefined) {
-      await new Promise((r) => setTimeout(r, durationS * 1000));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([signals.first, new Promise((r) => (timer = setTimeout(r, durationS * 1000)))]);
+      clearTimeout(timer);
       await stopAll();
       return 0;
     }
     log().debug('demo running until a signal');
-    return runUntilSignal(stopAll);
+    return signals.runUntilSignal(stopAll);
   },
 };

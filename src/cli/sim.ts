@@ -11,6 +11,7 @@ import { listScenarios, loadScenario } from '../../firmware-sim/scenario.js';
 import { SERIAL_SIM_PROFILES, startSimulatedWard, type SerialSimProfile, type SerialSimSpec } from '../../firmware-sim/ward.js';
 import type { FleetDevice, FleetStats } from '../../firmware-sim/fleet.js';
 import type { Command } from './command.js';
+import { takeSignals } from './lifecycle.js';
 import { idSchema } from '../core/ids.js';
 
 export { startSimulatedWard, type SimulatedWard, type WardOptions, type SerialSimSpec } from '../../firmware-sim/ward.js';
@@ -222,6 +223,8 @@ async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
 
+  // Ctrl-C from here on stops the ward once started, even the moment its first line shows.
+  const signals = takeSignals();
   const ward = await startSimulatedWard(options);
   for (const [id, reason] of Object.entries(ward.skipped)) process.stderr.write(`vigil sim: skipped serial device ${id}: ${reason}\n`);
   for (const [id, path] of Object.entries(ward.serialPaths)) process.stdout.write(`serial ${id}: gateway opens ${path}\n`);
@@ -232,6 +235,7 @@ async function run(args: readonly string[]): Promise<number> {
     reportFailures(f, options.mqttUrl ?? '', reported);
   }
   if (Object.keys(ward.serialPaths).length === 0 && !ward.fleet) {
+    signals.release();
     await ward.stop();
     return 1;
   }
@@ -250,19 +254,14 @@ async function run(args: readonly string[]): Promise<number> {
       : undefined;
 
   await new Promise<void>((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
+    void signals.first.then(() => resolve());
     if (options.durationS !== undefined) {
-      void ward.finished().then(done);
+      void ward.finished().then(() => resolve());
       // Publishes to a gateway that refuses the devices never settle: stop at the duration anyway.
-      setTimeout(done, options.durationS * 1000 + 5000).unref();
+      setTimeout(resolve, options.durationS * 1000 + 5000).unref();
     }
   });
+  signals.release();
   if (printer) clearInterval(printer);
   await ward.stop();
   return 0;

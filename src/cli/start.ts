@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { log, setLogLevel } from '../core/log.js';
 import { GATEWAY_NODE_OPTIONS, tuneHeap } from '../core/heap.js';
 import { Gateway } from '../gateway.js';
-import { runUntilSignal } from './lifecycle.js';
+import { takeSignals } from './lifecycle.js';
 
 export const startCommand: Command = {
   name: 'start',
@@ -43,9 +43,10 @@ Example:
     if (missing.length > 0) {
       log().warn({ missing, hint: `node ${missing.join(' ')} …/cli/main.js start, or NODE_OPTIONS="${missing.join(' ')}"` }, 'node options for a large ward are missing: at thousands of devices memory and alarm latency will be higher');
     }
+    const signals = takeSignals();
     const gateway = new Gateway(config);
     await gateway.start();
     log().info({ config: file ?? '(defaults)', dataDir: gateway.dataDir }, 'Vigil gateway started');
-    return runUntilSignal(() => gateway.stop());
+    return signals.runUntilSignal(() => gateway.stop());
   },
 };
