@@ -191,7 +191,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (demo) await (await demo.catch(() => undefined))?.stop();
-  for (const c of started) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
+  // Each command ran in a process group of its own: what it left behind (a simulator's socat,
+  // should the command itself have died) goes with the group.
+  for (const c of started) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
+  }
   rmSync(work, { recursive: true, force: true });
 }, 120_000);
 
