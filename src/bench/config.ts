@@ -7,7 +7,12 @@
 import { benchDeviceId, benchSecret } from './protocol.js';
 import { benchPatientId } from './latency.js';
 
-export const BEDS_PER_WARD = 50;
+const BEDS_PER_WARD = 50;
+
+/** The ward of the benchmark's device (and patient, and bed) `i`. */
+export function benchWardId(i: number): string {
+  return `w${Math.floor(i / BEDS_PER_WARD)}`;
+}
 export const CONSUMER = { id: 'bench-nurse-call', secret: 'bench-nurse-call-secret' } as const;
 
 export interface BenchConfigOptions {
@@ -24,7 +29,7 @@ export function benchGatewayConfig(o: BenchConfigOptions): Record<string, unknow
   const ids = Array.from({ length: o.devices }, (_, i) => i);
   const wards = new Map<string, string[]>();
   for (const i of ids) {
-    const w = `w${Math.floor(i / BEDS_PER_WARD)}`;
+    const w = benchWardId(i);
     wards.set(w, [...(wards.get(w) ?? []), String(i)]);
   }
   return {
@@ -43,7 +48,7 @@ export function benchGatewayConfig(o: BenchConfigOptions): Record<string, unknow
     devices: ids.map((i) => ({ id: benchDeviceId(i), secret: benchSecret(i), trustDeviceTime: true })),
     census: {
       wards: [...wards].map(([id, beds]) => ({ id, beds })),
-      patients: ids.map((i) => ({ id: benchPatientId(i), ward: `w${Math.floor(i / BEDS_PER_WARD)}`, bed: String(i), devices: [benchDeviceId(i)] })),
+      patients: ids.map((i) => ({ id: benchPatientId(i), ward: benchWardId(i), bed: String(i), devices: [benchDeviceId(i)] })),
     },
   };
 }

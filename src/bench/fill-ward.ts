@@ -6,7 +6,7 @@
  */
 import type { AlarmTransition, SpoolRecord } from '../core/types.js';
 import type { WardStore } from '../web/ward-store.js';
-import { BEDS_PER_WARD } from './config.js';
+import { benchWardId } from './config.js';
 import { benchPatientId } from './latency.js';
 import { benchDeviceId } from './protocol.js';
 
@@ -17,7 +17,7 @@ const STATES = ['raised', 'acknowledged', 'resolved'] as const;
 export function fillTrends(store: WardStore, patients: number, end: number): void {
   const start = end - store.horizonMs;
   for (let i = 0; i < patients; i++) {
-    const place = { deviceId: benchDeviceId(i), patientId: benchPatientId(i), ward: `w${Math.floor(i / BEDS_PER_WARD)}`, bed: String(i) };
+    const place = { deviceId: benchDeviceId(i), patientId: benchPatientId(i), ward: benchWardId(i), bed: String(i) };
     const m = (ts: number): SpoolRecord => ({ t: 'msg', m: { ts, ...place, v: { hr: 80, pr: 80, spo2: 96, rr: 16, temp: 37, sbp: 120, dbp: 80, map: 93, o2: 0, acvpu: 0 } } });
     store.addRecords([m(start), m(end)]);
   }
@@ -34,7 +34,7 @@ export function fillLogs(store: WardStore, patients: number, news2: number, alar
     for (let k = 0; k < alarms; k++) {
       const a: AlarmTransition = {
         ts: at(k, alarms), id: `${patientId}:limit:spo2:low:${Math.floor(k / 3)}`, kind: 'limit', priority: 'high', state: STATES[k % 3]!,
-        reason: `SpO2 ${85 + (k % 5)} % below the low limit of 90 % for 15 s`, patientId, ward: `w${Math.floor(i / BEDS_PER_WARD)}`, bed: String(i), metric: 'spo2', deviceId,
+        reason: `SpO2 ${85 + (k % 5)} % below the low limit of 90 % for 15 s`, patientId, ward: benchWardId(i), bed: String(i), metric: 'spo2', deviceId,
         ...(k % 3 === 1 ? { by: 'nurse.kim' } : {}), value: 85 + (k % 5),
       };
       store.addAlarm(a);
