@@ -24,14 +24,12 @@ export function takeSignals(): TakenSignals {
   let stopping = false;
   let onFirst!: (signal: NodeJS.Signals) => void;
   const first = new Promise<NodeJS.Signals>((resolve) => (onFirst = resolve));
-  let seen: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       log().warn({ signal }, 'second signal while stopping: exiting now');
       process.exit(1);
     }
-    if (seen !== undefined) return;
-    seen = signal;
+    // a signal after the first one while starting: `first` keeps the first
     onFirst(signal);
   };
   process.on('SIGTERM', onSignal);
