@@ -1,9 +1,14 @@
 /**
  * A fixed-size trend of one vital: the mean, lowest and highest value and count of each time
- * bucket, for the last `slots` buckets, in typed arrays (10 bytes a bucket, allocated once: the
- * mean in single precision, the lowest and highest to 0.1 of the unit, the bucket implied by the
- * slot). However long the gateway runs, a trend holds the same memory; data older than its window
- * is dropped.
+ * bucket, for the last `slots` buckets, in typed arrays (8 bytes a bucket, allocated once: the
+ * mean, lowest and highest to 0.1 of the unit, as the station shows them, and the count, 16 bits
+ * each; the bucket implied by the slot). However long the gateway runs, a trend holds the same
+ * memory; data older than its window is dropped.
+ *
+ * The newest bucket's mean is also kept as a float (single precision, as saved), so a bucket of
+ * many values is their mean to 0.1: a running mean taken in tenths would drift by up to half a
+ * tenth each value. Only a late value, into an older bucket, is averaged in from the tenths. (A
+ * float mean for every bucket took 2 bytes a bucket more: 25 MB at 5,000 patients.)
  *
  * A patient's trends (`Trends`: every trended vital's fine and coarse ring) share one buffer,
  * with each ring's newest bucket in it too, and no object of their own: a ring is worked on
@@ -41,22 +46,25 @@ export interface TrendShape {
 }
 
 const EMPTY = -1;
-/** lo and hi are kept in tenths of the unit. */
+/** mean, lo and hi are kept in tenths of the unit. */
 const SCALE = 10;
-const BYTES_PER_SLOT = 4 + 2 + 2 + 2;
+/** 16-bit stripes a ring keeps (mean, lo, hi, count), a slot each. */
+const STRIPES = 4;
+/** Floats a ring keeps beside its stripes: its newest bucket number and that bucket's mean. */
+const HEAD = 2;
+/** Bytes a slot takes as saved: the mean as a float (f32), then lo, hi and count (i16). */
+const SAVED_PER_SLOT = 4 + 2 + 2 + 2;
 
 const tenths = (v: number): number => Math.max(-32768, Math.min(32767, Math.round(v * SCALE)));
 
 export class TrendRing {
-  private mean: Float32Array;
   private rest: Int16Array;
-  /** The means of this ring's slots are `mean[m + i]`. */
+  /** This ring's slot i has its mean, lowest, highest and count (16 bits, as stored) at `rest[m + i]`, `rest[lo + i]`, `rest[hi + i]`, `rest[n + i]`; count 0: an empty slot. */
   private m = 0;
-  /** Its lowest, highest and count (16 bits, as stored) are `rest[lo + i]`, `rest[hi + i]`, `rest[n + i]`; count 0: an empty slot. */
   private lo = 0;
   private hi = 0;
   private n = 0;
-  /** The newest bucket number (`floor(t / bucketMs)`) seen, EMPTY before any, is `heads[h]`. */
+  /** The newest bucket number (`floor(t / bucketMs)`) seen, EMPTY before any, is `heads[h]`; that bucket's mean in full `heads[h + 1]`. */
   private heads: Float64Array;
   private h = 0;
 
@@ -66,20 +74,18 @@ export class TrendRing {
     /** buckets kept */
     public slots: number,
   ) {
-    this.mean = new Float32Array(slots);
-    this.rest = new Int16Array(3 * slots);
-    this.heads = new Float64Array([EMPTY]);
-    this.place(bucketMs, slots, this.mean, this.rest, 0, this.heads, 0);
+    this.rest = new Int16Array(STRIPES * slots);
+    this.heads = new Float64Array([EMPTY, 0]);
+    this.place(bucketMs, slots, this.rest, 0, this.heads, 0);
   }
 
-  /** Makes this ring the one of `shape` whose values are in `mean` and `rest` from slot `at`, its newest bucket in `heads[h]`. */
-  place(bucketMs: number, slots: number, mean: Float32Array, rest: Int16Array, at: number, heads: Float64Array, h: number): this {
+  /** Makes this ring the one of `shape` whose stripes are in `rest` from slot `at` (of `STRIPES` each), its head at `heads[h]`. */
+  place(bucketMs: number, slots: number, rest: Int16Array, at: number, heads: Float64Array, h: number): this {
     this.bucketMs = bucketMs;
     this.slots = slots;
-    this.mean = mean;
     this.rest = rest;
-    this.m = at;
-    this.lo = 3 * at;
+    this.m = STRIPES * at;
+    this.lo = this.m + slots;
     this.hi = this.lo + slots;
     this.n = this.hi + slots;
     this.heads = heads;
@@ -105,7 +111,7 @@ export class TrendRing {
     const b = Math.floor(t / this.bucketMs);
     const newest = this.newest;
     if (newest !== EMPTY && b <= newest - this.slots) return;
-    const { mean, rest } = this;
+    const { rest, heads } = this;
     if (b > newest) {
       // the buckets the window moves past are emptied for reuse
       const from = newest === EMPTY ? b : Math.max(newest + 1, b - this.slots + 1);
@@ -116,14 +122,22 @@ export class TrendRing {
     const n = rest[this.n + i]! & 0xffff;
     const x = tenths(v);
     if (n === 0) {
-      mean[this.m + i] = v;
+      if (b === this.newest) heads[this.h + 1] = Math.fround(v);
+      rest[this.m + i] = x;
       rest[this.lo + i] = x;
       rest[this.hi + i] = x;
       rest[this.n + i] = 1;
       return;
     }
     const next = Math.min(n + 1, 0xffff);
-    mean[this.m + i] = mean[this.m + i]! + (v - mean[this.m + i]!) / next;
+    if (b === this.newest) {
+      const mean = Math.fround(heads[this.h + 1]! + (v - heads[this.h + 1]!) / next);
+      heads[this.h + 1] = mean;
+      rest[this.m + i] = tenths(mean);
+    } else {
+      const mean = rest[this.m + i]! / SCALE;
+      rest[this.m + i] = tenths(mean + (v - mean) / next);
+    }
     if (x < rest[this.lo + i]!) rest[this.lo + i] = x;
     if (x > rest[this.hi + i]!) rest[this.hi + i] = x;
     rest[this.n + i] = next;
@@ -134,38 +148,48 @@ export class TrendRing {
     const out: TrendPoint[] = [];
     const newest = this.newest;
     if (newest === EMPTY) return out;
-    const { mean, rest } = this;
+    const { rest } = this;
     const first = Math.max(newest - this.slots + 1, Math.ceil(sinceTs / this.bucketMs));
     for (let b = first; b <= newest && b * this.bucketMs < untilTs; b++) {
       const i = b % this.slots;
       const n = rest[this.n + i]! & 0xffff;
       if (n === 0) continue;
-      out.push({ t: b * this.bucketMs, v: round(mean[this.m + i]!), lo: rest[this.lo + i]! / SCALE, hi: rest[this.hi + i]! / SCALE, n });
+      out.push({ t: b * this.bucketMs, v: rest[this.m + i]! / SCALE, lo: rest[this.lo + i]! / SCALE, hi: rest[this.hi + i]! / SCALE, n });
     }
     return out;
   }
 
   /**
    * The ring as data; its bytes go to `blobs` when given (taken from where the ring is when they
-   * are written), else into the data as base64.
+   * are written), else into the data as base64. The means are saved as floats, the newest
+   * bucket's in full.
    */
   snapshot(blobs?: BlobWriter): TrendRingState {
-    const { mean, rest, m, lo, slots } = this;
-    const parts = (): ArrayBufferView[] => [mean.subarray(m, m + slots), rest.subarray(lo, lo + 3 * slots)];
-    const data = blobs ? blobs.later(slots * BYTES_PER_SLOT, parts) : Buffer.concat(parts().map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength))).toString('base64');
-    return { bucketMs: this.bucketMs, slots, newest: this.newest, data };
+    // taken now: this ring object may be placed over another ring by the time the bytes are made
+    const { rest, heads, h, m, lo, slots } = this;
+    const newest = this.newest;
+    const parts = (): ArrayBufferView[] => {
+      const means = new Float32Array(slots);
+      for (let i = 0; i < slots; i++) means[i] = rest[m + i]! / SCALE;
+      if (newest !== EMPTY) means[newest % slots] = heads[h + 1]!;
+      return [means, rest.subarray(lo, lo + 3 * slots)];
+    };
+    const data = blobs ? blobs.later(slots * SAVED_PER_SLOT, parts) : Buffer.concat(parts().map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength))).toString('base64');
+    return { bucketMs: this.bucketMs, slots, newest, data };
   }
 
   /** Takes a snapshot's data in place of this ring's; one of another shape (a changed setting) is replayed into this shape. */
   load(s: TrendRingState, blobs: BlobReader = NO_BLOBS): void {
     const buf = typeof s.data === 'string' ? Buffer.from(s.data, 'base64') : blobs.get(s.data);
-    if (buf.length !== s.slots * BYTES_PER_SLOT) throw new Error(`trend snapshot of ${buf.length} bytes, expected ${s.slots * BYTES_PER_SLOT}`);
+    if (buf.length !== s.slots * SAVED_PER_SLOT) throw new Error(`trend snapshot of ${buf.length} bytes, expected ${s.slots * SAVED_PER_SLOT}`);
     const same = s.bucketMs === this.bucketMs && s.slots === this.slots;
     const saved = same ? this : new TrendRing(s.bucketMs, s.slots);
-    // copied byte for byte: the buffer's bytes need not be aligned for the typed arrays
-    new Uint8Array(saved.mean.buffer, saved.mean.byteOffset + 4 * saved.m, 4 * s.slots).set(buf.subarray(0, 4 * s.slots));
+    // read byte for byte: the buffer's bytes need not be aligned for typed arrays
+    const means = new Float32Array(new Uint8Array(buf.subarray(0, 4 * s.slots)).buffer);
+    for (let i = 0; i < s.slots; i++) saved.rest[saved.m + i] = tenths(means[i]!);
     new Uint8Array(saved.rest.buffer, saved.rest.byteOffset + 2 * saved.lo, 6 * s.slots).set(buf.subarray(4 * s.slots));
     saved.newest = s.newest;
+    saved.heads[saved.h + 1] = s.newest === EMPTY ? 0 : means[s.newest % s.slots]!;
     if (same) return;
     this.rest.fill(0, this.n, this.n + this.slots);
     this.newest = EMPTY;
@@ -177,14 +201,13 @@ export class TrendRing {
  * A patient's trends: for each vital of `0 … 31` it is given values of, a ring of each shape
  * (fine, then coarse), all in one buffer that grows by a vital's rings when a vital first comes.
  * A vital's rings are whole from its first value. The buffer holds, for the vitals present in
- * the order of their numbers, each ring's newest bucket (f64), then the means (f32) of every
- * ring's slots, then their lowest, highest and count (i16 each).
+ * the order of their numbers, each ring's newest bucket and its mean in full (f64 each), then
+ * the mean, lowest, highest and count (i16 each) of every ring's slots.
  */
 export class Trends {
   /** Bit k set: vital k has its rings here. */
   private present = 0;
   private heads: Float64Array | undefined;
-  private mean: Float32Array | undefined;
   private rest: Int16Array | undefined;
 
   constructor(private readonly shapes: TrendShapes) {}
@@ -241,7 +264,7 @@ export class Trends {
   /** The ring-worker placed over ring `r` of block `at`. */
   private ring(at: number, r: number): TrendRing {
     const { list, offsets, slots } = this.shapes;
-    return WORKER.place(list[r]!.bucketMs, list[r]!.slots, this.mean!, this.rest!, at * slots + offsets[r]!, this.heads!, at * list.length + r);
+    return WORKER.place(list[r]!.bucketMs, list[r]!.slots, this.rest!, at * slots + offsets[r]!, this.heads!, HEAD * (at * list.length + r));
   }
 
   /** Vital `k`'s block, made (empty) if it is new. */
@@ -251,22 +274,19 @@ export class Trends {
     const rings = this.shapes.list.length;
     const slots = this.shapes.slots;
     const blocks = popcount(this.present) + 1;
-    const buf = new ArrayBuffer(blocks * (8 * rings + BYTES_PER_SLOT * slots));
-    const heads = new Float64Array(buf, 0, blocks * rings).fill(EMPTY);
-    const mean = new Float32Array(buf, 8 * rings * blocks, blocks * slots);
-    const rest = new Int16Array(buf, (8 * rings + 4 * slots) * blocks, 3 * blocks * slots);
+    const buf = new ArrayBuffer(blocks * (8 * HEAD * rings + 2 * STRIPES * slots));
+    const heads = new Float64Array(buf, 0, blocks * HEAD * rings).fill(EMPTY);
+    const rest = new Int16Array(buf, 8 * HEAD * rings * blocks, STRIPES * blocks * slots);
     if (this.heads) {
       // the blocks before the new one stay where they were; those after it move up one
-      const split = (a: Float64Array | Float32Array | Int16Array, per: number, to: Float64Array | Float32Array | Int16Array): void => {
+      const split = (a: Float64Array | Int16Array, per: number, to: Float64Array | Int16Array): void => {
         to.set(a.subarray(0, at * per));
         to.set(a.subarray(at * per), (at + 1) * per);
       };
-      split(this.heads, rings, heads);
-      split(this.mean!, slots, mean);
-      split(this.rest!, 3 * slots, rest);
+      split(this.heads, HEAD * rings, heads);
+      split(this.rest!, STRIPES * slots, rest);
     }
     this.heads = heads;
-    this.mean = mean;
     this.rest = rest;
     this.present |= 1 << k;
     return at;
@@ -298,9 +318,4 @@ function popcount(x: number): number {
   let n = 0;
   for (let b = x; b !== 0; b &= b - 1) n++;
   return n;
-}
-
-/** A stored single-precision value as the value it stands for (`36.8`, not `36.799999237`). */
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
