@@ -1,7 +1,12 @@
 /**
  * The recent samples of one continuous signal of one patient (NEWS2's median window), kept in
- * typed arrays: a ward of thousands keeps a few hundred thousand of them, and an object a sample
- * would be most of the detectors' memory. Devices are kept as an index into a short list.
+ * one typed array: a ward of thousands keeps a few hundred thousand of them, and an object a
+ * sample would be most of the detectors' memory. Devices are kept as an index into a short list.
+ *
+ * A sample is three floats (time, value, device index). A window holds a few dozen, so what an
+ * array costs besides its bytes (its objects and an allocation of its own) weighs: 15,000 windows
+ * of 30 samples (three a patient at 5,000) took about 10 MB more RSS as three arrays each (times,
+ * values, devices) than as one, though one holds 6 bytes a slot more.
  */
 
 /** One sample, as snapshots and callers see it. */
@@ -26,11 +31,15 @@ export interface SampleWindowState {
 }
 
 const scratch = { values: new Float64Array(64) };
+/** Floats a sample takes: time, value, device index. */
+const STRIDE = 3;
+const TS = 0;
+const V = 1;
+const DEV = 2;
 
 export class SampleWindow {
-  private ts = new Float64Array(8);
-  private v = new Float64Array(8);
-  private dev = new Uint16Array(8);
+  /** Slot i's time, value and device index are `d[STRIDE * i + TS]`, `… + V]`, `… + DEV]`. */
+  private d = new Float64Array(STRIDE * 8);
   private readonly devices: string[] = [];
   /** Index of the oldest sample. */
   private head = 0;
@@ -41,18 +50,15 @@ export class SampleWindow {
   }
 
   push(ts: number, v: number, deviceId: string): void {
-    if (this.n === this.ts.length) this.grow();
-    const i = (this.head + this.n) % this.ts.length;
-    this.ts[i] = ts;
-    this.v[i] = v;
-    this.dev[i] = this.deviceIndex(deviceId);
+    if (this.n === this.capacity) this.grow();
+    this.put((this.head + this.n) % this.capacity, ts, v, this.deviceIndex(deviceId));
     this.n++;
   }
 
   /** Drops the samples older than `cutoff` (epoch ms) from the front. */
   dropBefore(cutoff: number): void {
-    while (this.n > 0 && this.ts[this.head]! < cutoff) {
-      this.head = (this.head + 1) % this.ts.length;
+    while (this.n > 0 && this.d[STRIDE * this.head + TS]! < cutoff) {
+      this.head = (this.head + 1) % this.capacity;
       this.n--;
     }
   }
@@ -68,9 +74,7 @@ export class SampleWindow {
 
   /** The newest sample, if any. */
   last(): Sample | undefined {
-    if (this.n === 0) return undefined;
-    const i = (this.head + this.n - 1) % this.ts.length;
-    return { ts: this.ts[i]!, v: this.v[i]!, deviceId: this.devices[this.dev[i]!]! };
+    return this.n === 0 ? undefined : this.sample(this.n - 1);
   }
 
   /** The median of the values; the mean of the two middle ones for an even count; NaN when empty. */
@@ -78,7 +82,7 @@ export class SampleWindow {
     const n = this.n;
     if (n === 0) return Number.NaN;
     if (scratch.values.length < n) scratch.values = new Float64Array(Math.max(n, scratch.values.length * 2));
-    for (let k = 0; k < n; k++) scratch.values[k] = this.v[(this.head + k) % this.ts.length]!;
+    for (let k = 0; k < n; k++) scratch.values[k] = this.d[STRIDE * this.slot(k) + V]!;
     const s = scratch.values.subarray(0, n).sort();
     const mid = n >> 1;
     return n % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
@@ -87,10 +91,7 @@ export class SampleWindow {
   /** The samples, oldest first. */
   toArray(): Sample[] {
     const out: Sample[] = [];
-    for (let k = 0; k < this.n; k++) {
-      const i = (this.head + k) % this.ts.length;
-      out.push({ ts: this.ts[i]!, v: this.v[i]!, deviceId: this.devices[this.dev[i]!]! });
-    }
+    for (let k = 0; k < this.n; k++) out.push(this.sample(k));
     return out;
   }
 
@@ -99,14 +100,14 @@ export class SampleWindow {
     const dt: number[] = [];
     const v: number[] = [];
     const dev: number[] = [];
-    const t0 = this.n > 0 ? this.ts[this.head]! : 0;
+    const t0 = this.n > 0 ? this.d[STRIDE * this.head + TS]! : 0;
     let prev = t0;
     for (let k = 0; k < this.n; k++) {
-      const i = (this.head + k) % this.ts.length;
-      dt.push(this.ts[i]! - prev);
-      prev = this.ts[i]!;
-      v.push(this.v[i]!);
-      dev.push(this.dev[i]!);
+      const at = STRIDE * this.slot(k);
+      dt.push(this.d[at + TS]! - prev);
+      prev = this.d[at + TS]!;
+      v.push(this.d[at + V]!);
+      dev.push(this.d[at + DEV]!);
     }
     return { t0, dt, v, dev, devices: [...this.devices] };
   }
@@ -124,6 +125,28 @@ export class SampleWindow {
       w.push(ts, v[k]!, devices[dev[k]!] ?? 'unknown');
     }
     return w;
+  }
+
+  private get capacity(): number {
+    return this.d.length / STRIDE;
+  }
+
+  /** The slot of the k-th oldest sample. */
+  private slot(k: number): number {
+    return (this.head + k) % this.capacity;
+  }
+
+  /** The k-th oldest sample. */
+  private sample(k: number): Sample {
+    const at = STRIDE * this.slot(k);
+    return { ts: this.d[at + TS]!, v: this.d[at + V]!, deviceId: this.devices[this.d[at + DEV]!]! };
+  }
+
+  private put(i: number, ts: number, v: number, dev: number): void {
+    const at = STRIDE * i;
+    this.d[at + TS] = ts;
+    this.d[at + V] = v;
+    this.d[at + DEV] = dev;
   }
 
   private clear(): void {
@@ -146,28 +169,15 @@ export class SampleWindow {
     this.clear();
     for (const s of kept) {
       const d = this.devices.indexOf(s.deviceId);
-      const i = (this.head + this.n) % this.ts.length;
-      this.ts[i] = s.ts;
-      this.v[i] = s.v;
-      this.dev[i] = d >= 0 ? d : this.devices.push(s.deviceId) - 1;
+      this.put((this.head + this.n) % this.capacity, s.ts, s.v, d >= 0 ? d : this.devices.push(s.deviceId) - 1);
       this.n++;
     }
   }
 
   private grow(): void {
-    const size = this.ts.length * 2;
-    const ts = new Float64Array(size);
-    const v = new Float64Array(size);
-    const dev = new Uint16Array(size);
-    for (let k = 0; k < this.n; k++) {
-      const i = (this.head + k) % this.ts.length;
-      ts[k] = this.ts[i]!;
-      v[k] = this.v[i]!;
-      dev[k] = this.dev[i]!;
-    }
-    this.ts = ts;
-    this.v = v;
-    this.dev = dev;
+    const d = new Float64Array(2 * this.d.length);
+    for (let k = 0; k < this.n; k++) d.set(this.d.subarray(STRIDE * this.slot(k), STRIDE * this.slot(k) + STRIDE), STRIDE * k);
+    this.d = d;
     this.head = 0;
   }
 }

@@ -13,6 +13,16 @@ describe('SampleWindow', () => {
     expect(w.last()).toEqual({ ts: 39_000, v: 4, deviceId: 'b' });
   });
 
+  it('grows from a window that has wrapped round, and comes back from its state the same', () => {
+    const w = new SampleWindow();
+    for (let k = 0; k < 6; k++) w.push(k, 10 + k, 'a');
+    w.dropBefore(3);
+    for (let k = 6; k < 14; k++) w.push(k, 10 + k, k % 2 === 0 ? 'a' : 'b'); // wraps, then grows at its 9th
+    expect(w.toArray().map((s) => [s.ts, s.v, s.deviceId])).toEqual(Array.from({ length: 11 }, (_, j) => [3 + j, 13 + j, j + 3 < 6 || (j + 3) % 2 === 0 ? 'a' : 'b']));
+    expect(w.median()).toBe(18);
+    expect(SampleWindow.from(JSON.parse(JSON.stringify(w.state())) as ReturnType<SampleWindow['state']>).toArray()).toEqual(w.toArray());
+  });
+
   it('drops one device’s samples, and forgets devices no sample refers to', () => {
     const w = new SampleWindow();
     for (let k = 0; k < 6; k++) w.push(k, k, `d${k % 3}`);
