@@ -6,9 +6,10 @@
  *
  * One file, replaced atomically (written beside, fsynced, renamed), readable by the gateway's
  * user only: it holds patient data. It is the state as one line of JSON, then a newline and the
- * binary parts the JSON refers to (see `core/blobs.ts`). Format 3 keeps the station's alarm
- * histories among the binary parts too; formats 1 (JSON only) and 2 (alarm histories in the JSON)
- * are still read. A build that reads only older formats refuses a newer file by its format.
+ * binary parts the JSON refers to (see `core/blobs.ts`). Format 4 keeps the station's trends as
+ * they are held (a bucket's mean in tenths, like its lowest and highest); formats 1 (JSON only),
+ * 2 (alarm histories in the JSON) and 3 (trend means as floats) are still read. A build that
+ * reads only older formats refuses a newer file by its format.
  *
  * It is written as it is taken, in one synchronous run (`writeStateNow`): deferred parts are
  * made one at a time and written (`core/json-stream.ts`), the blobs straight from the arrays.
@@ -34,11 +35,11 @@ export interface SavedState {
   readonly views: Readonly<Record<string, unknown>>;
 }
 
-export const STATE_FORMAT = 3;
+export const STATE_FORMAT = 4;
 /** Where in the gateway's data directory the state is kept. */
 export const STATE_FILE_IN_DATA_DIR = 'state/alarms.json';
 /** Formats this build reads. */
-const READABLE = new Set<unknown>([1, 2, STATE_FORMAT]);
+const READABLE = new Set<unknown>([1, 2, 3, STATE_FORMAT]);
 const NEWLINE = 0x0a;
 
 /** What reading the file found. */

@@ -29,13 +29,17 @@ export interface TrendPoint {
 }
 
 /**
- * A ring as JSON data: its shape and its bytes (among the saved state's blobs, or base64): the
- * means (f32), then the lowest, highest and count of each slot (16 bits each), little-endian.
+ * A ring as JSON data: its shape and its bytes (among the saved state's blobs, or base64) as it
+ * keeps them: the mean, lowest, highest and count of each slot (16 bits each, native byte order),
+ * with the newest bucket's mean as a float (`mean`). Saved before `mean` (state format 3 and
+ * older), the means were floats (f32) before the rest.
  */
 export interface TrendRingState {
   readonly bucketMs: number;
   readonly slots: number;
   readonly newest: number;
+  /** The newest bucket's mean in full; absent from the older layout. */
+  readonly mean?: number;
   readonly data: string | BlobRef;
 }
 
@@ -52,8 +56,8 @@ const SCALE = 10;
 const STRIPES = 4;
 /** Floats a ring keeps beside its stripes: its newest bucket number and that bucket's mean. */
 const HEAD = 2;
-/** Bytes a slot takes as saved: the mean as a float (f32), then lo, hi and count (i16). */
-const SAVED_PER_SLOT = 4 + 2 + 2 + 2;
+/** Bytes a slot took as saved in the older layout: the mean as a float (f32), then lo, hi and count (i16). */
+const OLDER_PER_SLOT = 4 + 2 + 2 + 2;
 
 const tenths = (v: number): number => Math.max(-32768, Math.min(32767, Math.round(v * SCALE)));
 
@@ -160,36 +164,37 @@ export class TrendRing {
   }
 
   /**
-   * The ring as data; its bytes go to `blobs` when given (taken from where the ring is when they
-   * are written), else into the data as base64. The means are saved as floats, the newest
-   * bucket's in full.
+   * The ring as data; its bytes go to `blobs` when given (a view of the ring's own, made when
+   * they are written, before it can change), else into the data as base64.
    */
   snapshot(blobs?: BlobWriter): TrendRingState {
     // taken now: this ring object may be placed over another ring by the time the bytes are made
-    const { rest, heads, h, m, lo, slots } = this;
-    const newest = this.newest;
-    const parts = (): ArrayBufferView[] => {
-      const means = new Float32Array(slots);
-      for (let i = 0; i < slots; i++) means[i] = rest[m + i]! / SCALE;
-      if (newest !== EMPTY) means[newest % slots] = heads[h + 1]!;
-      return [means, rest.subarray(lo, lo + 3 * slots)];
-    };
-    const data = blobs ? blobs.later(slots * SAVED_PER_SLOT, parts) : Buffer.concat(parts().map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength))).toString('base64');
-    return { bucketMs: this.bucketMs, slots, newest, data };
+    const { rest, m, slots } = this;
+    const bytes = (): Int16Array => rest.subarray(m, m + STRIPES * slots);
+    const data = blobs ? blobs.later(2 * STRIPES * slots, () => [bytes()]) : Buffer.from(bytes().buffer, bytes().byteOffset, 2 * STRIPES * slots).toString('base64');
+    return { bucketMs: this.bucketMs, slots, newest: this.newest, mean: this.heads[this.h + 1]!, data };
   }
 
   /** Takes a snapshot's data in place of this ring's; one of another shape (a changed setting) is replayed into this shape. */
   load(s: TrendRingState, blobs: BlobReader = NO_BLOBS): void {
     const buf = typeof s.data === 'string' ? Buffer.from(s.data, 'base64') : blobs.get(s.data);
-    if (buf.length !== s.slots * SAVED_PER_SLOT) throw new Error(`trend snapshot of ${buf.length} bytes, expected ${s.slots * SAVED_PER_SLOT}`);
+    const older = s.mean === undefined;
+    const expected = s.slots * (older ? OLDER_PER_SLOT : 2 * STRIPES);
+    if (buf.length !== expected) throw new Error(`trend snapshot of ${buf.length} bytes, expected ${expected}`);
     const same = s.bucketMs === this.bucketMs && s.slots === this.slots;
     const saved = same ? this : new TrendRing(s.bucketMs, s.slots);
-    // read byte for byte: the buffer's bytes need not be aligned for typed arrays
-    const means = new Float32Array(new Uint8Array(buf.subarray(0, 4 * s.slots)).buffer);
-    for (let i = 0; i < s.slots; i++) saved.rest[saved.m + i] = tenths(means[i]!);
-    new Uint8Array(saved.rest.buffer, saved.rest.byteOffset + 2 * saved.lo, 6 * s.slots).set(buf.subarray(4 * s.slots));
+    // copied byte for byte: the buffer's bytes need not be aligned for typed arrays
+    const stripes = new Uint8Array(saved.rest.buffer, saved.rest.byteOffset + 2 * saved.m, 2 * STRIPES * s.slots);
+    if (older) {
+      const means = new Float32Array(new Uint8Array(buf.subarray(0, 4 * s.slots)).buffer);
+      stripes.set(buf.subarray(4 * s.slots), 2 * s.slots);
+      for (let i = 0; i < s.slots; i++) saved.rest[saved.m + i] = tenths(means[i]!);
+      saved.heads[saved.h + 1] = s.newest === EMPTY ? 0 : means[s.newest % s.slots]!;
+    } else {
+      stripes.set(buf);
+      saved.heads[saved.h + 1] = s.mean!;
+    }
     saved.newest = s.newest;
-    saved.heads[saved.h + 1] = s.newest === EMPTY ? 0 : means[s.newest % s.slots]!;
     if (same) return;
     this.rest.fill(0, this.n, this.n + this.slots);
     this.newest = EMPTY;

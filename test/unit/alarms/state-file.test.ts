@@ -61,9 +61,9 @@ describe('the saved alarm state file', () => {
     expect(readdirSync(dirname(f))).toEqual(['alarms.json']);
   });
 
-  it('reads format-1 and format-2 files (from earlier builds)', async () => {
+  it('reads format-1, -2 and -3 files (from earlier builds)', async () => {
     const f = file();
-    for (const format of [1, 2]) {
+    for (const format of [1, 2, 3]) {
       writeFileSync(f, JSON.stringify(state(format, { ward: { patients: [] } })));
       const loaded = await loadState(f);
       expect(loaded.kind).toBe('loaded');
@@ -72,8 +72,8 @@ describe('the saved alarm state file', () => {
 
   it('says what is wrong with a file it cannot use, without throwing', async () => {
     const f = file();
-    writeFileSync(f, JSON.stringify(state(4, {})));
-    expect(await loadState(f)).toEqual({ kind: 'unusable', problem: `${f} is in format 4; this build reads formats 1, 2 and 3` });
+    writeFileSync(f, JSON.stringify(state(5, {})));
+    expect(await loadState(f)).toEqual({ kind: 'unusable', problem: `${f} is in format 5; this build reads formats 1, 2, 3 and 4` });
     writeFileSync(f, '{"format": 2, "seq": \n');
     expect((await loadState(f)).kind).toBe('unusable');
   });

@@ -37,8 +37,8 @@ describe('TrendRing', () => {
     const value = (s: number): number => 60.04 + (s % 17) * 0.7;
     for (let s = 0; s < 395; s++) r.add(s * 1000, value(s));
     const saved = JSON.parse(JSON.stringify(r.snapshot())) as ReturnType<TrendRing['snapshot']>;
-    // saved as before: a float mean, then lo, hi and count (16 bits each) a slot
-    expect(Buffer.from(saved.data as string, 'base64')).toHaveLength(30 * 10);
+    // saved as kept: mean, lo, hi and count, 16 bits each a slot
+    expect(Buffer.from(saved.data as string, 'base64')).toHaveLength(30 * 8);
     const back = new TrendRing(10_000, 30);
     back.load(saved);
     expect(back.points(0)).toEqual(r.points(0));
@@ -47,6 +47,25 @@ describe('TrendRing', () => {
     const coarser = new TrendRing(60_000, 10);
     coarser.load(saved);
     expect(coarser.points(0).map((p) => p.t)).toEqual([60_000, 120_000, 180_000, 240_000, 300_000, 360_000]);
+  });
+
+  it('still loads a ring saved with its means as floats (state format 3)', () => {
+    const r = new TrendRing(10_000, 4);
+    for (const [t, v] of [[0, 96], [4000, 90.25], [10_000, 88], [12_000, 88.5]] as const) r.add(t, v);
+    // the older layout: f32 means, then lo, hi and count (i16), and no `mean`
+    const older = Buffer.alloc(4 * 10);
+    const f32 = new Float32Array([93.125, 88.25, 0, 0]);
+    const i16 = new Int16Array([903, 880, 0, 0, 960, 885, 0, 0, 2, 2, 0, 0]);
+    Buffer.from(f32.buffer).copy(older, 0);
+    Buffer.from(i16.buffer).copy(older, 16);
+    const back = new TrendRing(10_000, 4);
+    back.load({ bucketMs: 10_000, slots: 4, newest: 1, data: older.toString('base64') });
+    expect(back.points(0)).toEqual([{ t: 0, v: 93.1, lo: 90.3, hi: 96, n: 2 }, { t: 10_000, v: 88.3, lo: 88, hi: 88.5, n: 2 }]);
+    expect(back.points(0)).toEqual(r.points(0));
+    // the newest bucket goes on from its saved float mean
+    for (const ring of [r, back]) ring.add(14_000, 89);
+    expect(back.points(0)).toEqual(r.points(0));
+    expect(() => back.load({ bucketMs: 10_000, slots: 4, newest: 1, data: older.subarray(0, 32).toString('base64') })).toThrow('trend snapshot of 32 bytes, expected 40');
   });
 
   it('a patient\u2019s trends keep each vital to its own rings as vitals come in any order, and save the same bytes as rings of their own', () => {
