@@ -6,10 +6,11 @@
  *
  * One file, replaced atomically (written beside, fsynced, renamed), readable by the gateway's
  * user only: it holds patient data. It is the state as one line of JSON, then a newline and the
- * binary parts the JSON refers to (see `core/blobs.ts`). Format 4 keeps the station's trends as
- * they are held (a bucket's mean in tenths, like its lowest and highest); formats 1 (JSON only),
- * 2 (alarm histories in the JSON) and 3 (trend means as floats) are still read. A build that
- * reads only older formats refuses a newer file by its format.
+ * binary parts the JSON refers to (see `core/blobs.ts`). Format 4 keeps the station's trends and
+ * logs as they are held (a trend bucket's mean in tenths like its lowest and highest, a log's
+ * times as 32-bit offsets), written from their own arrays; formats 1 (JSON only), 2 (alarm
+ * histories in the JSON) and 3 (trend means and log times as floats) are still read. A build
+ * that reads only older formats refuses a newer file by its format.
  *
  * It is written as it is taken, in one synchronous run (`writeStateNow`): deferred parts are
  * made one at a time and written (`core/json-stream.ts`), the blobs straight from the arrays.

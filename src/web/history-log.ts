@@ -120,6 +120,31 @@ abstract class TimedRing<T extends { ts: number }> {
     return this.inOrder(new Float64Array(this.count), (i) => this.time(i));
   }
 
+  /**
+   * What the saved times are offsets from (32 bits each, `savedTimes`), or undefined when they
+   * are saved as floats (a wide ring).
+   */
+  protected get timeBase(): number | undefined {
+    return this.times64 ? undefined : this.base;
+  }
+
+  /** The entries' times, oldest first, as views of the ring's own: offsets from `timeBase`, or floats. */
+  protected savedTimes(): ArrayBufferView[] {
+    return this.runs(this.times64 ?? this.times32!);
+  }
+
+  /**
+   * A column of the ring (`per` elements a slot) oldest first, as views of it: the run from the
+   * oldest entry's slot, then the one from slot 0 when the ring has wrapped round.
+   */
+  protected runs<A extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: A, per = 1): A[] {
+    const end = this.head + this.count;
+    const cap = this.capacity;
+    if (this.count === 0) return [];
+    if (end <= cap) return [a.subarray(per * this.head, per * end) as A];
+    return [a.subarray(per * this.head, per * cap) as A, a.subarray(0, per * (end - cap)) as A];
+  }
+
   /** Stores `e`'s payload at slot `i`. */
   protected abstract put(i: number, e: T): void;
   /** Reads the entry at slot `i`. */
@@ -196,13 +221,33 @@ function aligned<A>(Type: { new (buf: ArrayBufferLike): A; readonly BYTES_PER_EL
   return new Type(b.buffer.slice(b.byteOffset + at, b.byteOffset + at + count * Type.BYTES_PER_ELEMENT));
 }
 
+/**
+ * A log's entries among the saved state's blobs: their times first, oldest first, as 32-bit
+ * offsets from `base` or (no `base`: a wide log, and every save before state format 4) as floats;
+ * then the log's own columns.
+ */
+export interface SavedEntries {
+  readonly count: number;
+  readonly base?: number;
+  readonly data: BlobRef;
+}
+
+/** Bytes an entry's time takes among the blobs. */
+const timeBytes = (s: SavedEntries): number => (s.base === undefined ? 8 : 4);
+
+/** The saved times of `s` (its bytes in `b`) as epoch ms; throws naming what does not fit. */
+function readTimes(s: SavedEntries, b: Buffer): ArrayLike<number> {
+  const { count, base } = s;
+  if (base === undefined) return aligned(Float64Array, b, 0, count);
+  if (typeof base !== 'number' || !Number.isFinite(base)) throw new Error(`saved log times from base ${String(base)}, not a time`);
+  return Array.from(aligned(Int32Array, b, 0, count), (t) => base + t);
+}
+
 const BANDS: readonly News2Band[] = ['none', 'low', 'low-medium', 'medium', 'high'];
 const COMPLETE = 0x80;
-/** Bytes a NEWS2 change takes among the blobs: time (f64), score, band and completeness. */
-const NEWS2_BYTES = 10;
 
-/** A NEWS2 log as saved: its changes among the saved state's blobs, or (older saves) as a list. */
-export type News2LogState = readonly News2Point[] | { readonly count: number; readonly data: BlobRef };
+/** A NEWS2 log as saved: its changes among the saved state's blobs (time, score, flags), or (older saves) as a list. */
+export type News2LogState = readonly News2Point[] | SavedEntries;
 
 export class News2Log extends TimedRing<News2Point> {
   private score = new Uint8Array(firstCapacity(this.max));
@@ -218,23 +263,31 @@ export class News2Log extends TimedRing<News2Point> {
   /** The log from `snapshot`'s data (its bytes in `blobs`). */
   static restore(s: News2LogState, max: number, blobs: BlobReader = NO_BLOBS): News2Log {
     if (Array.isArray(s)) return News2Log.from(s as readonly News2Point[], max);
-    const { count, data } = s as Exclude<News2LogState, readonly News2Point[]>;
-    const b = blobs.get(data);
-    if (b.length !== count * NEWS2_BYTES) throw new Error(`NEWS2 log of ${b.length} bytes for ${count} changes`);
-    const ts = aligned(Float64Array, b, 0, count);
+    const saved = s as SavedEntries;
+    const { count } = saved;
+    const b = blobs.get(saved.data);
+    const tb = timeBytes(saved);
+    if (!Number.isSafeInteger(count) || count < 0 || b.length !== count * (tb + 2)) throw new Error(`NEWS2 log of ${b.length} bytes for ${count} changes`);
+    const ts = readTimes(saved, b);
     const log = new News2Log(max);
     for (let k = 0; k < count; k++) {
-      const f = b[count * 9 + k]!;
-      log.push({ ts: ts[k]!, score: b[count * 8 + k]!, band: BANDS[f & ~COMPLETE] ?? 'none', complete: (f & COMPLETE) !== 0 });
+      const f = b[count * (tb + 1) + k]!;
+      log.push({ ts: ts[k]!, score: b[count * tb + k]!, band: BANDS[f & ~COMPLETE] ?? 'none', complete: (f & COMPLETE) !== 0 });
     }
     return log;
   }
 
-  /** The log as data, oldest first: its arrays go to `blobs` when given, else a list of changes. */
+  /**
+   * The log as data, oldest first: with `blobs`, its columns go there as views of its own arrays
+   * (written before it can change: a save made copies, 10 KB a full log, 50 MB at 5,000 patients
+   * for a moment), else a list of changes.
+   */
   snapshot(blobs?: BlobWriter): News2LogState {
     if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
     const n = this.length;
-    return { count: n, data: blobs.later(n * NEWS2_BYTES, () => [this.times(), this.inOrder(new Uint8Array(n), (i) => this.score[i]!), this.inOrder(new Uint8Array(n), (i) => this.flags[i]!)]) };
+    const base = this.timeBase;
+    const data = blobs.later(n * ((base === undefined ? 8 : 4) + 2), () => [...this.savedTimes(), ...this.runs(this.score), ...this.runs(this.flags)]);
+    return base === undefined ? { count: n, data } : { count: n, base, data };
   }
 
   protected put(i: number, p: News2Point): void {
@@ -277,8 +330,8 @@ const CODES: Partial<Record<(typeof FIELDS)[number], readonly string[]>> = {
  */
 const OWN = 0;
 const PATIENT = FIELDS.indexOf('patientId');
-/** An alarm log as saved: its transitions among the saved state's blobs, or (older saves) as a list. */
-export type AlarmLogState = readonly AlarmTransition[] | { readonly count: number; readonly data: BlobRef };
+/** An alarm log as saved: its transitions among the saved state's blobs (time, length, then the text), or (older saves) as a list. */
+export type AlarmLogState = readonly AlarmTransition[] | SavedEntries;
 
 /** Bytes the text of a log starts with. */
 const FIRST_TEXT = 256;
@@ -319,12 +372,14 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
   /** The log from `snapshot`'s data (its bytes in `blobs`); throws naming what does not fit. */
   static restore(s: AlarmLogState, max: number, blobs: BlobReader = NO_BLOBS, patientId?: string): AlarmLog {
     if (Array.isArray(s)) return AlarmLog.from(s as readonly AlarmTransition[], max, patientId);
-    const { count, data } = s as Exclude<AlarmLogState, readonly AlarmTransition[]>;
-    const b = blobs.get(data);
-    const head = count * 12;
+    const saved = s as SavedEntries;
+    const { count } = saved;
+    const b = blobs.get(saved.data);
+    const tb = timeBytes(saved);
+    const head = count * (tb + 4);
     if (!Number.isSafeInteger(count) || count < 0 || b.length < head) throw new Error(`alarm log of ${b.length} bytes for ${count} transitions`);
-    const ts = aligned(Float64Array, b, 0, count);
-    const lens = aligned(Uint32Array, b, count * 8, count);
+    const ts = readTimes(saved, b);
+    const lens = aligned(Uint32Array, b, count * tb, count);
     const text = b.subarray(head);
     const log = new AlarmLog(max, patientId);
     let start = 0;
@@ -341,13 +396,16 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
 
   /**
    * The log as data, oldest first: with `blobs`, its times, entry lengths and text go there
-   * (the text as it is: the live entries are one run of it), else a list of transitions.
+   * (the times and text as views of its own: the live entries are one run of the text), else a
+   * list of transitions.
    */
   snapshot(blobs?: BlobWriter): AlarmLogState {
     if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
     const n = this.length;
     const first = n > 0 ? this.at[2 * this.slot(0)]! : this.end;
-    return { count: n, data: blobs.later(n * 12 + this.end - first, () => [this.times(), this.inOrder(new Uint32Array(n), (i) => this.at[2 * i + 1]!), this.text.subarray(first, this.end)]) };
+    const base = this.timeBase;
+    const data = blobs.later(n * ((base === undefined ? 8 : 4) + 4) + this.end - first, () => [...this.savedTimes(), this.inOrder(new Uint32Array(n), (i) => this.at[2 * i + 1]!), this.text.subarray(first, this.end)]);
+    return base === undefined ? { count: n, data } : { count: n, base, data };
   }
 
   protected put(i: number, a: AlarmTransition): void {

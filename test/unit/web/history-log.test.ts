@@ -54,11 +54,39 @@ describe('News2Log', () => {
     expect(News2Log.restore(saved, 3, new BlobReader(Buffer.concat([...blobs.parts()]))).since(Number.NEGATIVE_INFINITY)).toEqual(log.since(Number.NEGATIVE_INFINITY));
   });
 
+  it('is saved 6 bytes a change from a ring that has wrapped round, and reads a save with float times (state format 3)', () => {
+    const log = new News2Log(7);
+    const now = Date.UTC(2026, 10, 30, 12);
+    for (let k = 0; k < 12; k++) log.push({ ...point(k), ts: now + 1_000 * k });
+    const blobs = new BlobWriter();
+    const saved = JSON.parse(JSON.stringify(log.snapshot(blobs))) as Parameters<typeof News2Log.restore>[0];
+    const bytes = Buffer.concat([...blobs.parts()]);
+    expect(bytes).toHaveLength(7 * 6);
+    expect(News2Log.restore(saved, 7, new BlobReader(bytes)).since(0)).toEqual(log.since(0));
+    // the older layout: float times, then scores, then band and completeness
+    const kept = log.since(0);
+    const older = Buffer.alloc(7 * 10);
+    Buffer.from(new Float64Array(kept.map((p) => p.ts)).buffer).copy(older, 0);
+    kept.forEach((p, k) => {
+      older[56 + k] = p.score;
+      older[63 + k] = BANDS.indexOf(p.band) | (p.complete ? 0x80 : 0);
+    });
+    expect(News2Log.restore({ count: 7, data: { blob: 0, bytes: 70 } }, 7, new BlobReader(older)).since(0)).toEqual(kept);
+    expect(() => News2Log.restore({ count: 7, base: now, data: { blob: 0, bytes: 70 } }, 7, new BlobReader(older))).toThrow('NEWS2 log of 70 bytes for 7 changes');
+  });
+
   it('keeps a time with a fraction of a ms exactly', () => {
     const log = new News2Log(4);
     for (const ts of [1_700_000_000_000.5, 1_700_000_000_001, 0.1, 0.30000000000000004]) log.push({ ...point(1), ts });
     expect(log.since(Number.NEGATIVE_INFINITY).map((p) => p.ts)).toEqual([1_700_000_000_000.5, 1_700_000_000_001, 0.1, 0.30000000000000004]);
     expect(log.wide).toBe(true);
+    // whole ms apart from a first time with a fraction: offsets from it, saved and read back so
+    const half = News2Log.from([0.5, 1.5, 2_000.5].map((ts) => ({ ...point(1), ts })), 4);
+    expect(half.wide).toBe(false);
+    const blobs = new BlobWriter();
+    const saved = JSON.parse(JSON.stringify(half.snapshot(blobs))) as Parameters<typeof News2Log.restore>[0];
+    expect(saved).toMatchObject({ count: 3, base: 0.5 });
+    expect(News2Log.restore(saved, 4, new BlobReader(Buffer.concat([...blobs.parts()]))).since(0).map((p) => p.ts)).toEqual([0.5, 1.5, 2_000.5]);
   });
 
   it('round-trips through its JSON form', () => {
