@@ -15,10 +15,19 @@ export interface BlobRef {
   readonly bytes: number;
 }
 
+/**
+ * What gives a part when the blobs are written (`BlobWriter.later`): the object whose bytes they
+ * are, so that a save of thousands of them holds no function or copy for each until then.
+ */
+export interface BlobSource {
+  /** The bytes, as they are now: the length `later` was told. */
+  blobParts(): readonly ArrayBufferView[];
+}
+
 /** A part made when the blobs are written, of the length promised. */
 interface Later {
   readonly bytes: number;
-  readonly make: () => readonly ArrayBufferView[];
+  readonly source: BlobSource;
 }
 
 export class BlobWriter {
@@ -37,13 +46,13 @@ export class BlobWriter {
   }
 
   /**
-   * Says where the `bytes` bytes that `make` gives will be, made only when the blobs are
-   * written: a snapshot whose bytes are copies (a log laid out oldest first) then holds one
-   * log's copies at a time, not every log's until the end.
+   * Says where the `bytes` bytes that `source` gives will be, asked for only when the blobs are
+   * written: a snapshot whose bytes are views or copies made for the file (a log laid out oldest
+   * first) then holds them one source at a time, not every one's until the end.
    */
-  later(bytes: number, make: () => readonly ArrayBufferView[]): BlobRef {
+  later(bytes: number, source: BlobSource): BlobRef {
     const at = this.size;
-    this.list.push({ bytes, make });
+    this.list.push({ bytes, source });
     this.size += bytes;
     return { blob: at, bytes };
   }
@@ -56,7 +65,7 @@ export class BlobWriter {
         continue;
       }
       let made = 0;
-      for (const part of p.make()) {
+      for (const part of p.source.blobParts()) {
         const bytes = asBytes(part);
         made += bytes.length;
         yield bytes;

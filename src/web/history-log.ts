@@ -11,7 +11,7 @@
  * At 5,000 patients with every log full (1,000 NEWS2 changes and 100 alarm transitions each)
  * they hold 92 MB (31 and 61), where objects took some 530 MB.
  */
-import { NO_BLOBS, type BlobReader, type BlobRef, type BlobWriter } from '../core/blobs.js';
+import { NO_BLOBS, type BlobReader, type BlobRef, type BlobSource, type BlobWriter } from '../core/blobs.js';
 import type { AlarmKind, AlarmPriority, AlarmState, AlarmTransition } from '../core/types.js';
 import type { News2Band } from '../detectors/news2-score.js';
 
@@ -249,7 +249,7 @@ const COMPLETE = 0x80;
 /** A NEWS2 log as saved: its changes among the saved state's blobs (time, score, flags), or (older saves) as a list. */
 export type News2LogState = readonly News2Point[] | SavedEntries;
 
-export class News2Log extends TimedRing<News2Point> {
+export class News2Log extends TimedRing<News2Point> implements BlobSource {
   private score = new Uint8Array(firstCapacity(this.max));
   /** band index | COMPLETE */
   private flags = new Uint8Array(firstCapacity(this.max));
@@ -286,8 +286,13 @@ export class News2Log extends TimedRing<News2Point> {
     if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
     const n = this.length;
     const base = this.timeBase;
-    const data = blobs.later(n * ((base === undefined ? 8 : 4) + 2), () => [...this.savedTimes(), ...this.runs(this.score), ...this.runs(this.flags)]);
+    const data = blobs.later(n * ((base === undefined ? 8 : 4) + 2), this);
     return base === undefined ? { count: n, data } : { count: n, base, data };
+  }
+
+  /** Its bytes as `snapshot` names them (a `BlobSource`). */
+  blobParts(): ArrayBufferView[] {
+    return [...this.savedTimes(), ...this.runs(this.score), ...this.runs(this.flags)];
   }
 
   protected put(i: number, p: News2Point): void {
@@ -345,7 +350,7 @@ const FIRST_TEXT = 256;
  * (or to a larger buffer): no entry is split, and every byte before the end is kept by an entry
  * or reclaimed at the next move.
  */
-export class AlarmLog extends TimedRing<AlarmTransition> {
+export class AlarmLog extends TimedRing<AlarmTransition> implements BlobSource {
   /** Each slot's entry: its start and length in `text`. */
   private at = new Uint32Array(2 * firstCapacity(this.max));
   private text = Buffer.alloc(FIRST_TEXT);
@@ -402,10 +407,19 @@ export class AlarmLog extends TimedRing<AlarmTransition> {
   snapshot(blobs?: BlobWriter): AlarmLogState {
     if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
     const n = this.length;
-    const first = n > 0 ? this.at[2 * this.slot(0)]! : this.end;
     const base = this.timeBase;
-    const data = blobs.later(n * ((base === undefined ? 8 : 4) + 4) + this.end - first, () => [...this.savedTimes(), this.inOrder(new Uint32Array(n), (i) => this.at[2 * i + 1]!), this.text.subarray(first, this.end)]);
+    const data = blobs.later(n * ((base === undefined ? 8 : 4) + 4) + this.end - this.firstText, this);
     return base === undefined ? { count: n, data } : { count: n, base, data };
+  }
+
+  /** Its bytes as `snapshot` names them (a `BlobSource`). */
+  blobParts(): ArrayBufferView[] {
+    return [...this.savedTimes(), this.inOrder(new Uint32Array(this.length), (i) => this.at[2 * i + 1]!), this.text.subarray(this.firstText, this.end)];
+  }
+
+  /** Where the oldest entry's text starts: the live entries are one run of the text from there to `end`. */
+  private get firstText(): number {
+    return this.length > 0 ? this.at[2 * this.slot(0)]! : this.end;
   }
 
   protected put(i: number, a: AlarmTransition): void {

@@ -164,15 +164,17 @@ export class TrendRing {
   }
 
   /**
-   * The ring as data; its bytes go to `blobs` when given (a view of the ring's own, made when
-   * they are written, before it can change), else into the data as base64.
+   * The ring as data; its bytes go to `blobs` when given (a view of the ring's own: they are
+   * written before it can change), else into the data as base64.
    */
   snapshot(blobs?: BlobWriter): TrendRingState {
-    // taken now: this ring object may be placed over another ring by the time the bytes are made
-    const { rest, m, slots } = this;
-    const bytes = (): Int16Array => rest.subarray(m, m + STRIPES * slots);
-    const data = blobs ? blobs.later(2 * STRIPES * slots, () => [bytes()]) : Buffer.from(bytes().buffer, bytes().byteOffset, 2 * STRIPES * slots).toString('base64');
-    return { bucketMs: this.bucketMs, slots, newest: this.newest, mean: this.heads[this.h + 1]!, data };
+    const bytes = this.rest.subarray(this.m, this.m + STRIPES * this.slots);
+    return this.state(blobs ? blobs.add(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'));
+  }
+
+  /** The ring as data, its bytes being `data`. */
+  state(data: string | BlobRef): TrendRingState {
+    return { bucketMs: this.bucketMs, slots: this.slots, newest: this.newest, mean: this.heads[this.h + 1]!, data };
   }
 
   /** Takes a snapshot's data in place of this ring's; one of another shape (a changed setting) is replayed into this shape. */
@@ -248,11 +250,28 @@ export class Trends {
     return out;
   }
 
-  /** Vital `k`'s rings as data (fine first); their bytes go to `blobs` when given. */
-  snapshot(k: number, blobs?: BlobWriter): TrendRingState[] {
-    if (!this.has(k)) return [];
-    const at = this.blockOf(k);
-    return this.shapes.list.map((_, r) => this.ring(at, r).snapshot(blobs));
+  /**
+   * Every vital's rings as data (fine first), at the vital's number (none for a vital not given
+   * values). With `blobs`, all their bytes go there as one view of this patient's buffer, each
+   * ring's part of it named: a save of thousands of patients holds no object for each ring until
+   * the bytes are written.
+   */
+  snapshot(blobs?: BlobWriter): Array<TrendRingState[] | undefined> {
+    const { list, offsets, slots } = this.shapes;
+    const all = blobs && this.rest ? blobs.add(this.rest) : undefined;
+    const out: Array<TrendRingState[] | undefined> = [];
+    let at = 0;
+    for (let k = 0; k < 32; k++) {
+      if (!this.has(k)) continue;
+      out[k] = list.map((shape, r) => {
+        const ring = this.ring(at, r);
+        if (!all) return ring.snapshot();
+        const from = 2 * STRIPES * (at * slots + offsets[r]!);
+        return ring.state({ blob: all.blob + from, bytes: 2 * STRIPES * shape.slots });
+      });
+      at++;
+    }
+    return out;
   }
 
   /** Takes vital `k`'s rings from their data (fine first); a ring not in the data stays empty. */

@@ -229,15 +229,15 @@ export class WardStore {
 
   private *patientStates(blobs?: BlobWriter): Generator<WardStoreState['patients'][number]> {
     for (const [id, p] of this.patients) {
+      const trends = p.trends.snapshot(blobs);
       yield [
         id,
         {
           // copies: latest values are updated in place
           latest: [...p.latest].map(([m, v]) => [m, { ...v }]),
           trends: TRENDED_METRICS.flatMap((m, k) => {
-            if (!p.trends.has(k)) return [];
-            const [recent, older] = p.trends.snapshot(k, blobs);
-            return [[m, { recent: recent!, ...(older && { older }) }] as [WardMetric, { recent: TrendRingState; older?: TrendRingState }]];
+            const [recent, older] = trends[k] ?? [];
+            return recent ? [[m, { recent, ...(older && { older }) }] as [WardMetric, { recent: TrendRingState; older?: TrendRingState }]] : [];
           }),
           news2: p.news2.snapshot(blobs),
           alarms: p.alarms.snapshot(blobs),

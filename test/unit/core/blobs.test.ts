@@ -29,9 +29,11 @@ describe('BlobWriter and BlobReader', () => {
     let made = 0;
     const column = new Float64Array([1.5, 2.5]);
     const a = w.add(new Uint8Array([7]));
-    const b = w.later(17, () => {
-      made++;
-      return [column.slice(), new Uint8Array([9])];
+    const b = w.later(17, {
+      blobParts: () => {
+        made++;
+        return [column.slice(), new Uint8Array([9])];
+      },
     });
     const c = w.add(new Uint8Array([8]));
     expect(made).toBe(0);
@@ -44,7 +46,7 @@ describe('BlobWriter and BlobReader', () => {
     expect([...new Float64Array(got.buffer.slice(got.byteOffset, got.byteOffset + 16))]).toEqual([1.5, 4]);
     expect([r.get(a)[0], got[16], r.get(c)[0]]).toEqual([7, 9, 8]);
     const short = new BlobWriter();
-    short.later(5, () => [new Uint8Array(4)]);
+    short.later(5, { blobParts: () => [new Uint8Array(4)] });
     expect(() => [...short.parts()]).toThrow('made 4 bytes where 5 were named');
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BlobReader, BlobWriter, type BlobRef } from '../../../src/core/blobs.js';
 import { TrendRing, TrendShapes, Trends } from '../../../src/web/trend-ring.js';
 import { WardStore } from '../../../src/web/ward-store.js';
 import type { SpoolRecord } from '../../../src/core/types.js';
@@ -93,14 +94,23 @@ describe('TrendRing', () => {
       const recentFrom = fine!.from;
       expect(trends.points(k, 0)).toEqual([...coarse!.points(0, recentFrom), ...fine!.points(recentFrom)]);
       expect(trends.points(k, 0).filter((p) => p.t >= recentFrom)).toHaveLength(7);
-      expect(trends.snapshot(k)).toEqual([fine!.snapshot(), coarse!.snapshot()]);
+      expect(trends.snapshot()[k]).toEqual([fine!.snapshot(), coarse!.snapshot()]);
     }
     // loaded back in place, a vital at a time, and into a ward of another shape
     const back = new Trends(shapes);
-    for (const k of [6, 2, 0, 4]) back.load(k, trends.snapshot(k));
+    for (const k of [6, 2, 0, 4]) back.load(k, trends.snapshot()[k]!);
     for (const k of alone.keys()) expect(back.points(k, 0)).toEqual(trends.points(k, 0));
+    // among blobs: one view of the patient's buffer, each ring's part of it named
+    const blobs = new BlobWriter();
+    const inBlobs = trends.snapshot(blobs);
+    const parts = [...blobs.parts()];
+    expect(parts).toHaveLength(1);
+    expect(inBlobs.flatMap((rings) => rings ?? []).map((s) => (s.data as BlobRef).bytes)).toEqual(Array.from({ length: 4 }, () => [7 * 8, 5 * 8]).flat());
+    const fromBlobs = new Trends(shapes);
+    for (const k of [2, 6, 4, 0]) fromBlobs.load(k, inBlobs[k]!, new BlobReader(Buffer.concat(parts)));
+    for (const k of alone.keys()) expect(fromBlobs.points(k, 0)).toEqual(trends.points(k, 0));
     const other = new Trends(new TrendShapes([{ bucketMs: 60_000, slots: 5 }]));
-    other.load(4, trends.snapshot(4));
+    other.load(4, trends.snapshot()[4]!);
     const fresh = new TrendRing(60_000, 5);
     fresh.load(alone.get(4)![0]!.snapshot());
     expect(other.points(4, 0)).toEqual(fresh.points(0));
