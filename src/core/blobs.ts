@@ -1,12 +1,12 @@
 /**
  * Binary parts of a saved state, kept beside its JSON rather than inside it. A snapshot of
  * typed arrays (the station's trends, NEWS2 and alarm logs: tens of MB at thousands of patients)
- * hands them to a `BlobWriter`, which keeps them (not a copy), or what makes them when they are
- * written (`later`), and gives a `BlobRef` for the JSON; the file holds the JSON, a newline and
- * the bytes. So the bytes must be written before the arrays change: in the same synchronous run
- * as the snapshot (`alarms/state-file.ts`). Base64 in the
- * JSON cost a third more bytes, a string of them and a JSON string of that, and a copy of the
- * arrays another 70 MB: at 5,000 patients a save held some 400 MB for a moment.
+ * hands them to a `BlobWriter`, which keeps them (not a copy), or the object that gives them when
+ * they are written (`later`), and gives a `BlobRef` for the JSON; the file holds the JSON, a
+ * newline and the bytes. So the bytes must be written before the arrays change: in the same
+ * synchronous run as the snapshot (`alarms/state-file.ts`). Base64 in the JSON cost a third
+ * more bytes, a string of them and a JSON string of that, and a copy of the arrays another 70 MB:
+ * at 5,000 patients a save held some 400 MB for a moment.
  */
 
 /** Where a snapshot's bytes are among the blobs: offset and length. */
