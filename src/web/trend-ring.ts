@@ -181,6 +181,7 @@ export class TrendRing {
   load(s: TrendRingState, blobs: BlobReader = NO_BLOBS): void {
     const buf = typeof s.data === 'string' ? Buffer.from(s.data, 'base64') : blobs.get(s.data);
     const older = s.mean === undefined;
+    if (!older && !Number.isFinite(s.mean)) throw new Error(`trend snapshot whose newest mean is ${String(s.mean)}, not a number`);
     const expected = s.slots * (older ? OLDER_PER_SLOT : 2 * STRIPES);
     if (buf.length !== expected) throw new Error(`trend snapshot of ${buf.length} bytes, expected ${expected}`);
     const same = s.bucketMs === this.bucketMs && s.slots === this.slots;

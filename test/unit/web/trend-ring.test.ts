@@ -45,6 +45,7 @@ describe('TrendRing', () => {
     expect(back.points(0)).toEqual(r.points(0));
     for (let s = 395; s < 400; s++) for (const ring of [r, back]) ring.add(s * 1000, value(s));
     expect(back.points(0)).toEqual(r.points(0));
+    expect(() => back.load({ ...saved, mean: 'x' as unknown as number })).toThrow('trend snapshot whose newest mean is x, not a number');
     const coarser = new TrendRing(60_000, 10);
     coarser.load(saved);
     expect(coarser.points(0).map((p) => p.t)).toEqual([60_000, 120_000, 180_000, 240_000, 300_000, 360_000]);
