@@ -121,14 +121,17 @@ abstract class TimedRing<T extends { ts: number }> {
   }
 
   /**
-   * What the saved times are offsets from (32 bits each, `savedTimes`), or undefined when they
-   * are saved as floats (a wide ring).
+   * The entries as saved among `blobs`: their times (`savedTimes`), then `bytes` more of the
+   * subclass's, all given by `source` when the blobs are written.
    */
-  protected get timeBase(): number | undefined {
-    return this.times64 ? undefined : this.base;
+  protected savedEntries(blobs: BlobWriter, bytes: number, source: BlobSource): SavedEntries {
+    // offsets from the base, or floats when the ring is wide
+    const base = this.times64 ? undefined : this.base;
+    const data = blobs.later(this.count * timeBytes(base) + bytes, source);
+    return base === undefined ? { count: this.count, data } : { count: this.count, base, data };
   }
 
-  /** The entries' times, oldest first, as views of the ring's own: offsets from `timeBase`, or floats. */
+  /** The entries' times, oldest first, as views of the ring's own: as `savedEntries` names them. */
   protected savedTimes(): ArrayBufferView[] {
     return this.runs(this.times64 ?? this.times32!);
   }
@@ -232,8 +235,8 @@ export interface SavedEntries {
   readonly data: BlobRef;
 }
 
-/** Bytes an entry's time takes among the blobs. */
-const timeBytes = (s: SavedEntries): number => (s.base === undefined ? 8 : 4);
+/** Bytes an entry's time takes among the blobs, saved from `base` or (none) as a float. */
+const timeBytes = (base: number | undefined): number => (base === undefined ? 8 : 4);
 
 /** The saved times of `s` (its bytes in `b`) as epoch ms; throws naming what does not fit. */
 function readTimes(s: SavedEntries, b: Buffer): ArrayLike<number> {
@@ -266,7 +269,7 @@ export class News2Log extends TimedRing<News2Point> implements BlobSource {
     const saved = s as SavedEntries;
     const { count } = saved;
     const b = blobs.get(saved.data);
-    const tb = timeBytes(saved);
+    const tb = timeBytes(saved.base);
     if (!Number.isSafeInteger(count) || count < 0 || b.length !== count * (tb + 2)) throw new Error(`NEWS2 log of ${b.length} bytes for ${count} changes`);
     const ts = readTimes(saved, b);
     const log = new News2Log(max);
@@ -283,11 +286,7 @@ export class News2Log extends TimedRing<News2Point> implements BlobSource {
    * for a moment), else a list of changes.
    */
   snapshot(blobs?: BlobWriter): News2LogState {
-    if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
-    const n = this.length;
-    const base = this.timeBase;
-    const data = blobs.later(n * ((base === undefined ? 8 : 4) + 2), this);
-    return base === undefined ? { count: n, data } : { count: n, base, data };
+    return blobs ? this.savedEntries(blobs, 2 * this.length, this) : this.since(Number.NEGATIVE_INFINITY);
   }
 
   /** Its bytes as `snapshot` names them (a `BlobSource`). */
@@ -380,7 +379,7 @@ export class AlarmLog extends TimedRing<AlarmTransition> implements BlobSource {
     const saved = s as SavedEntries;
     const { count } = saved;
     const b = blobs.get(saved.data);
-    const tb = timeBytes(saved);
+    const tb = timeBytes(saved.base);
     const head = count * (tb + 4);
     if (!Number.isSafeInteger(count) || count < 0 || b.length < head) throw new Error(`alarm log of ${b.length} bytes for ${count} transitions`);
     const ts = readTimes(saved, b);
@@ -405,11 +404,7 @@ export class AlarmLog extends TimedRing<AlarmTransition> implements BlobSource {
    * list of transitions.
    */
   snapshot(blobs?: BlobWriter): AlarmLogState {
-    if (!blobs) return this.since(Number.NEGATIVE_INFINITY);
-    const n = this.length;
-    const base = this.timeBase;
-    const data = blobs.later(n * ((base === undefined ? 8 : 4) + 4) + this.end - this.firstText, this);
-    return base === undefined ? { count: n, data } : { count: n, base, data };
+    return blobs ? this.savedEntries(blobs, 4 * this.length + this.end - this.firstText, this) : this.since(Number.NEGATIVE_INFINITY);
   }
 
   /** Its bytes as `snapshot` names them (a `BlobSource`). */
