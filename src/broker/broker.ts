@@ -25,6 +25,7 @@ import { CredentialChecks } from './auth.js';
 import { ByteBudget } from './framing.js';
 import { FramedConnection } from './framed-connection.js';
 import { ConnectionCounts } from './limits.js';
+import { boundedSessionQueues } from './session-queues.js';
 import type { BrokerConsumer, BrokerDevice, BrokerOptions } from './types.js';
 
 export type { MqttLimits } from './limits.js';
@@ -117,6 +118,10 @@ export class MqttBroker implements Service, Reporting {
       // the packets of one read at a time, and a stuck subscriber is cut off by aedes'
       // drainTimeout.
       concurrency: 0,
+      persistence: boundedSessionQueues(this.opts.limits.queuedPerSession, (clientId) => {
+        this.opts.counters.reject('session_queue_full');
+        this.counts.warnOnce(`session_queue_full:${clientId}`, { clientId, limit: this.opts.limits.queuedPerSession }, "a persistent session's oldest queued message was dropped: mqtt.limits.queuedPerSession reached");
+      }),
       connectTimeout: this.opts.limits.connectTimeoutSeconds * 1000,
       maxInflightInbound: MAX_QOS2_IN_FLIGHT,
       preConnect: (client, packet, done) => {

@@ -18,6 +18,8 @@ export interface MqttLimits {
   readonly connectionsPerAccount: number;
   /** Client ids per account, connected or kept as a persistent session. */
   readonly sessionsPerAccount: number;
+  /** QoS 1 and 2 messages kept for one persistent session (away, or not yet acknowledged); past it the oldest gives way. */
+  readonly queuedPerSession: number;
   /** s from TCP accept until CONNECT must have arrived. */
   readonly connectTimeoutSeconds: number;
   /** Bytes all connections may hold in unfinished or not-yet-processed packets together. */

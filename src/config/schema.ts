@@ -190,6 +190,8 @@ export const configSchema = z
             connectionsPerAccount: z.number().int().min(1).default(4),
             /** Client ids one account may hold, connected or kept as a persistent session. */
             sessionsPerAccount: z.number().int().min(1).default(8),
+            /** QoS 1 and 2 messages kept for one persistent session while its client is away or has not acknowledged them; past it, the oldest gives way. */
+            queuedPerSession: z.number().int().min(1).default(1000),
             /** s from connecting until the MQTT CONNECT must have arrived. */
             connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
             /** Bytes all connections may hold in unfinished or not-yet-processed packets together. */

@@ -1,7 +1,8 @@
 /**
  * The broker against hostile clients, tried from outside: a real gateway process, real MQTT
  * clients over TCP (mqtt.js, and a bare client for what a library would not send). A client id
- * belongs to one account, so a session and its queued QoS 1 messages never pass to another;
+ * belongs to one account, so a session and its queued QoS 1 messages never pass to another, and
+ * a session's queue is bounded, the oldest giving way;
  * rate and connection limits belong to the device, not the connection; a QoS 2 retransmission
  * is stored once; device timestamps are checked against the calendar; failed authentications
  * are throttled before they cost a scrypt each.
@@ -34,13 +35,15 @@ describe('accounts, sessions, rates and QoS 2', () => {
   const opts = (account: string, extra: mqtt.IClientOptions = {}): mqtt.IClientOptions => ({ username: account, password: secret(account), reconnectPeriod: 0, connectTimeout: 10_000, ...extra });
 
   beforeAll(async () => {
-    const ids = ['wb-01', 'wb-02', 'wb-03', 'wb-04', 'wb-06'];
+    const ids = ['wb-01', 'wb-02', 'wb-03', 'wb-04', 'wb-06', 'wb-07'];
     gw = await startGatewayProcess({
       config: {
         mqtt: {
           // A refill far slower than the test: what a device may send is exactly its burst.
           rate: { messagesPerSecond: 0.001, burst: 10 },
-          consumers: [{ id: 'nurse-call', secret: secret('nurse-call'), topics: ['vigil/v1/dev/wb-01/obs', 'vigil/v1/alarms/#'] }],
+          // as many as the first test queues for its consumer; the queue test sends more
+          limits: { queuedPerSession: 4 },
+          consumers: [{ id: 'nurse-call', secret: secret('nurse-call'), topics: ['vigil/v1/dev/wb-01/obs', 'vigil/v1/dev/wb-07/obs', 'vigil/v1/alarms/#'] }],
         },
         devices: ids.map((id) => ({ id, secret: secret(id), ...(id === 'wb-06' ? { trustDeviceTime: true } : {}) })),
         census: { wards: [{ id: 'w1', beds: ids }], patients: ids.map((id) => ({ id: `P-${id}`, ward: 'w1', bed: id, devices: [id] })) },
@@ -76,6 +79,29 @@ describe('accounts, sessions, rates and QoS 2', () => {
     back.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { obs: { hr: number } }).obs.hr));
     await until(() => got.length >= 4, 'the queued messages and the new one');
     expect(got).toEqual([61, 62, 63, 64]);
+    await back.endAsync();
+    await device.endAsync();
+  });
+
+  it("a persistent session's queue keeps the newest mqtt.limits.queuedPerSession messages, counting and logging each one dropped", async () => {
+    const consumer = await mqtt.connectAsync(url, opts('nurse-call', { clientId: 'nurse-call-2', clean: false }));
+    await consumer.subscribeAsync('vigil/v1/dev/wb-07/obs', { qos: 1 });
+    await consumer.endAsync();
+    // seven QoS 1 messages while it is away, where four may be kept
+    const device = await mqtt.connectAsync(url, opts('wb-07', { clientId: 'wb-07' }));
+    for (let hr = 71; hr <= 77; hr++) await device.publishAsync('vigil/v1/dev/wb-07/obs', JSON.stringify({ obs: { hr } }), { qos: 1 });
+    expect(await gw.metric('vigil_messages_rejected_total', { reason: 'session_queue_full' })).toBe(3);
+    await gw.waitForLog((l) => l.clientId === 'nurse-call-2' && l.limit === 4 && /mqtt.limits.queuedPerSession/.test(l.msg));
+
+    // it comes back to the newest four, in order, and to what is sent after
+    const got: number[] = [];
+    const back = mqtt.connect(url, opts('nurse-call', { clientId: 'nurse-call-2', clean: false }));
+    back.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { obs: { hr: number } }).obs.hr));
+    await until(() => got.length >= 4, 'the queued messages');
+    await device.publishAsync('vigil/v1/dev/wb-07/obs', JSON.stringify({ obs: { hr: 78 } }), { qos: 1 });
+    await until(() => got.length >= 5, 'the message sent after');
+    expect(got).toEqual([74, 75, 76, 77, 78]);
+    expect(await gw.metric('vigil_messages_rejected_total', { reason: 'session_queue_full' })).toBe(3);
     await back.endAsync();
     await device.endAsync();
   });

@@ -49,6 +49,7 @@ const broken: Array<[string, string, RegExp]> = [
   ['public HTTP without a token', 'http:\n  host: 0.0.0.0\n', /http\.apiToken: required when http\.host is not loopback/],
   ['a patient id with a slash', 'census:\n  wards: [{ id: w1, beds: ["1"] }]\n  patients: [{ id: "P1/../x", ward: w1, bed: "1" }]\n', /census\.patients\[0\]\.id: letters, digits, dot, dash or underscore, starting with a letter or digit/],
   ['a bed id with a comma', 'census:\n  wards: [{ id: w1, beds: ["1,2"] }]\n', /census\.wards\[0\]\.beds\[0\]: letters, digits/],
+  ['a session queue of none', 'mqtt:\n  limits: { queuedPerSession: 0 }\n', /mqtt\.limits\.queuedPerSession: .*(>=|at least) ?1/],
   ['a buffer bound below four packets', 'mqtt:\n  maxPacketBytes: 65536\n  limits: { bufferedBytes: 65536 }\n', /mqtt\.limits\.bufferedBytes: must be at least 4 × mqtt\.maxPacketBytes \(262144\)/],
 ];
 
