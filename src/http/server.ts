@@ -3,7 +3,6 @@
  * register themselves through `routes` so this file stays the composition point.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/types.js';
 import type { Counters } from '../core/counters.js';
@@ -11,17 +10,12 @@ import type { Counters } from '../core/counters.js';
 export interface HttpOptions {
   readonly host: string;
   readonly port: number;
-  /** When set, /api/* requires `Authorization: Bearer <token>`. */
-  readonly apiToken?: string;
   readonly counters: Counters;
   readonly logger: Logger;
   /** Builds the /healthz body; `ok: false` answers 503. */
   readonly health: () => { ok: boolean } & Record<string, unknown>;
-  /**
-   * Decides who may call what (web/access.ts: bearer token or nurse-station session). Without it
-   * only the bearer token guards /api/*, and only when apiToken is set.
-   */
-  readonly authHook?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Decides who may call what, before any route (web/access.ts: bearer token or nurse-station session). */
+  readonly authHook: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Registers feature routes (census API, …) on the instance. */
   readonly routes: ReadonlyArray<(app: FastifyInstance) => void>;
 }
@@ -36,15 +30,7 @@ export class HttpServer implements Service {
 
   async start(): Promise<void> {
     const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
-    const { apiToken } = this.opts;
-    app.addHook('onRequest', this.opts.authHook ?? (async (req: FastifyRequest, reply: FastifyReply) => {
-      if (apiToken === undefined || !req.url.startsWith('/api/')) return;
-      const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer\s+/i, ''));
-      const want = Buffer.from(apiToken);
-      if (given.length !== want.length || !timingSafeEqual(given, want)) {
-        return reply.code(401).send({ error: 'missing or wrong bearer token (http.apiToken)' });
-      }
-    }));
+    app.addHook('onRequest', this.opts.authHook);
     app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
       const status = err.statusCode ?? 500;
       if (status >= 500) this.opts.logger.error({ url: req.url, err: err.message }, 'HTTP handler failed');
