@@ -125,8 +125,12 @@ describe('health, metrics and bounds', () => {
     let refused = false;
     for (let i = 0; i < 20_000 && !refused; i++) {
       refused = await new Promise<boolean>((resolve) => {
-        client.once('close', () => resolve(true));
-        client.publish('vigil/v1/dev/wb-01/obs', JSON.stringify({ obs }), { qos: 1 }, (err) => resolve(Boolean(err)));
+        const onClose = (): void => resolve(true);
+        client.once('close', onClose);
+        client.publish('vigil/v1/dev/wb-01/obs', JSON.stringify({ obs }), { qos: 1 }, (err) => {
+          client.off('close', onClose);
+          resolve(Boolean(err));
+        });
       });
       if (!refused) acked++;
     }
