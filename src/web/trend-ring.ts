@@ -164,16 +164,13 @@ export class TrendRing {
   }
 
   /**
-   * The ring as data; its bytes go to `blobs` when given (a view of the ring's own: they are
-   * written before it can change), else into the data as base64.
+   * The ring as data. `stripes` names where the array the ring lies in (the `rest` it was placed
+   * over, whole) is among the saved state's blobs: the data names the ring's part of it. Without
+   * it, the ring's bytes go into the data as base64.
    */
-  snapshot(blobs?: BlobWriter): TrendRingState {
-    const bytes = this.rest.subarray(this.m, this.m + STRIPES * this.slots);
-    return this.state(blobs ? blobs.add(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'));
-  }
-
-  /** The ring as data, its bytes being `data`. */
-  state(data: string | BlobRef): TrendRingState {
+  snapshot(stripes?: BlobRef): TrendRingState {
+    const bytes = 2 * STRIPES * this.slots;
+    const data = stripes ? { blob: stripes.blob + 2 * this.m, bytes } : Buffer.from(this.rest.buffer, this.rest.byteOffset + 2 * this.m, bytes).toString('base64');
     return { bucketMs: this.bucketMs, slots: this.slots, newest: this.newest, mean: this.heads[this.h + 1]!, data };
   }
 
@@ -258,18 +255,12 @@ export class Trends {
    * the bytes are written.
    */
   snapshot(blobs?: BlobWriter): Array<TrendRingState[] | undefined> {
-    const { list, offsets, slots } = this.shapes;
-    const all = blobs && this.rest ? blobs.add(this.rest) : undefined;
+    const stripes = blobs && this.rest ? blobs.add(this.rest) : undefined;
     const out: Array<TrendRingState[] | undefined> = [];
     let at = 0;
     for (let k = 0; k < 32; k++) {
       if (!this.has(k)) continue;
-      out[k] = list.map((shape, r) => {
-        const ring = this.ring(at, r);
-        if (!all) return ring.snapshot();
-        const from = 2 * STRIPES * (at * slots + offsets[r]!);
-        return ring.state({ blob: all.blob + from, bytes: 2 * STRIPES * shape.slots });
-      });
+      out[k] = this.shapes.list.map((_, r) => this.ring(at, r).snapshot(stripes));
       at++;
     }
     return out;
