@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { STATE_FILE_IN_DATA_DIR } from '../alarms/state-file.js';
 import { GatewayChild } from './gateway-child.js';
 import type { BenchEnv } from './env.js';
 import { runNode } from './proc.js';
@@ -75,7 +76,7 @@ export async function runRestart(env: BenchEnv, o: RestartOptions): Promise<Rest
       },
     );
     const written = JSON.parse(day.stdout.trim()) as { records: number; spoolBytes: number; seconds: number };
-    const stateBytes = (await stat(join(dir, 'data', 'state', 'alarms.json'))).size;
+    const stateBytes = (await stat(join(dir, 'data', STATE_FILE_IN_DATA_DIR))).size;
     env.progress(`restart: ${written.records} records (${Math.round(written.spoolBytes / 1e6)} MB) written in ${written.seconds.toFixed(0)} s; starting the gateway over them`);
     const t0 = performance.now();
     const gw = await GatewayChild.startIn(dir, file, env.ports.http);
