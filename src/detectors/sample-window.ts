@@ -77,15 +77,24 @@ export class SampleWindow {
     return this.n === 0 ? undefined : this.sample(this.n - 1);
   }
 
-  /** The median of the values; the mean of the two middle ones for an even count; NaN when empty. */
+  /**
+   * The median of the values; the mean of the two middle ones for an even count; NaN when empty.
+   * Found by selection, not by sorting the window: NEWS2 asks for it on every value, and a device
+   * sending faster than once a second fills its window with hundreds of samples.
+   */
   median(): number {
     const n = this.n;
     if (n === 0) return Number.NaN;
     if (scratch.values.length < n) scratch.values = new Float64Array(Math.max(n, scratch.values.length * 2));
-    for (let k = 0; k < n; k++) scratch.values[k] = this.d[STRIDE * this.slot(k) + V]!;
-    const s = scratch.values.subarray(0, n).sort();
+    const a = scratch.values;
+    for (let k = 0; k < n; k++) a[k] = this.d[STRIDE * this.slot(k) + V]!;
     const mid = n >> 1;
-    return n % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+    const upper = selectKth(a, n, mid);
+    if (n % 2 === 1) return upper;
+    // every value before `mid` is at most `upper` now: the largest of them is the lower middle
+    let lower = a[0]!;
+    for (let k = 1; k < mid; k++) if (a[k]! > lower) lower = a[k]!;
+    return (lower + upper) / 2;
   }
 
   /** The samples, oldest first. */
@@ -180,4 +189,33 @@ export class SampleWindow {
     this.d = d;
     this.head = 0;
   }
+}
+
+/**
+ * The k-th smallest of `a[0..n)` (k from 0), moving values so that those before index k are at
+ * most it and those after at least it (Wirth's selection: a partition around the middle value
+ * narrowed to the side holding k, with no worse case for the many equal values a vital sign has).
+ */
+function selectKth(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const x = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    do {
+      while (a[i]! < x) i++;
+      while (x < a[j]!) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    } while (i <= j);
+    if (j < k) lo = i;
+    if (k < i) hi = j;
+  }
+  return a[k]!;
 }

@@ -35,3 +35,46 @@ describe('SampleWindow', () => {
     expect(new SampleWindow().median()).toBeNaN();
   });
 });
+
+describe('SampleWindow.median', () => {
+  /** The median by sorting a copy: what selection must agree with. */
+  function sortedMedian(values: readonly number[]): number {
+    const s = [...values].sort((x, y) => x - y);
+    const mid = s.length >> 1;
+    return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  }
+
+  it('is the sorted median for windows of every size, with many equal values, runs and wrapped rings', () => {
+    let seed = 12345;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const shapes: Array<(k: number) => number> = [
+      () => 60 + Math.floor(random() * 5), // a heart rate: few distinct values
+      () => Math.round(random() * 1000) / 10,
+      (k) => k, // rising
+      (k) => 500 - k, // falling
+      () => 97, // all equal
+      (k) => (k % 2 === 0 ? 90 : 99), // two values, alternating
+    ];
+    let checked = 0;
+    for (const shape of shapes) {
+      for (const size of [1, 2, 3, 4, 5, 8, 9, 30, 31, 64, 257, 300]) {
+        const w = new SampleWindow();
+        // a few dropped first, so the ring has wrapped
+        for (let k = 0; k < 5; k++) w.push(k, shape(k), 'd');
+        w.dropBefore(5);
+        const values: number[] = [];
+        for (let k = 0; k < size; k++) {
+          const v = shape(k);
+          values.push(v);
+          w.push(5 + k, v, 'd');
+        }
+        expect(w.median(), `${size} values`).toBe(sortedMedian(values));
+        // asking again gives the same (the selection works on a copy)
+        expect(w.median()).toBe(sortedMedian(values));
+        expect(w.toArray().map((s) => s.v)).toEqual(values);
+        checked++;
+      }
+    }
+    expect(checked).toBe(72);
+  });
+});
