@@ -6,9 +6,13 @@ import { Counter, Gauge, Registry } from 'prom-client';
 
 export class Counters {
   readonly registry = new Registry();
-  private readonly messages = new Counter({ name: 'vigil_messages_total', help: 'Frames received from devices, by transport', labelNames: ['transport'], registers: [this.registry] });
+  /**
+   * What every message moves, by transport, kept as plain counts and handed to the registry when
+   * it is read: a labelled counter hashes its labels at each increment, twice a message.
+   */
+  private readonly messageCounts = new Map<string, number>();
+  private readonly observationCounts = new Map<string, number>();
   private readonly rejected = new Counter({ name: 'vigil_messages_rejected_total', help: 'Frames or packets refused or dropped, by reason', labelNames: ['reason'], registers: [this.registry] });
-  private readonly observations = new Counter({ name: 'vigil_observations_total', help: 'Observations accepted into the spool, by transport', labelNames: ['transport'], registers: [this.registry] });
   private readonly unassigned = new Counter({ name: 'vigil_unassigned_observations_total', help: 'Observations from devices not assigned to a patient (stored, not alarmed)', registers: [this.registry] });
   private readonly technical = new Counter({ name: 'vigil_technical_events_total', help: 'Technical events from devices and sources, by kind', labelNames: ['kind'], registers: [this.registry] });
   private readonly connections = new Counter({ name: 'vigil_mqtt_connections_total', help: 'Accepted MQTT device connections', registers: [this.registry] });
@@ -17,14 +21,19 @@ export class Counters {
   /** Histograms owned elsewhere, rendered at scrape time. */
   private readonly histograms: Array<() => string> = [];
 
+  constructor() {
+    countsByLabel('vigil_messages_total', 'Frames received from devices, by transport', 'transport', this.messageCounts, this.registry);
+    countsByLabel('vigil_observations_total', 'Observations accepted into the spool, by transport', 'transport', this.observationCounts, this.registry);
+  }
+
   message(transport: string): void {
-    this.messages.inc({ transport });
+    this.messageCounts.set(transport, (this.messageCounts.get(transport) ?? 0) + 1);
   }
   reject(reason: string): void {
     this.rejected.inc({ reason });
   }
   observation(transport: string, n: number, unassigned: boolean): void {
-    this.observations.inc({ transport }, n);
+    this.observationCounts.set(transport, (this.observationCounts.get(transport) ?? 0) + n);
     if (unassigned) this.unassigned.inc(n);
   }
   technicalEvent(kind: string): void {
@@ -76,4 +85,18 @@ export class Counters {
     const data = await metric.get();
     return data.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
   }
+}
+
+/** A counter by one label whose counts are kept in `counts` and read when the registry is. */
+function countsByLabel(name: string, help: string, label: string, counts: ReadonlyMap<string, number>, registry: Registry): Counter {
+  return new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [value, n] of counts) this.inc({ [label]: value }, n);
+    },
+  });
 }
