@@ -68,12 +68,17 @@ interface PatientState {
   current?: News2Event;
   /** when `current` is not built: the time it would be computed at (nothing has changed since) */
   currentAt?: number;
+  /** Each parameter's staleness deadline key, made once (not saved: it follows from the id). */
+  staleKeys?: Partial<Record<Source, string>>;
 }
 
 /** Everything the detector holds, as JSON data: `[patientId, state]` with its maps as entry lists. */
 export type News2DetectorState = ReadonlyArray<
   readonly [string, { samples: Array<[Source, Sample[] | SampleWindowState]>; latest: Array<[Source, Sample]>; alarm?: BandAlarm; last?: News2Event; current?: News2Event }]
 >;
+
+/** The deadline at which a parameter's value goes stale. */
+const staleKey = (patientId: string, src: Source): string => `news2-stale|${patientId}|${src}`;
 
 export function isNews2Source(m: MetricName): m is Source {
   return (SOURCES as readonly string[]).includes(m);
@@ -124,7 +129,8 @@ export class News2Detector {
       l.deviceId = obs.deviceId;
     } else p.latest.set(src, { ts: t, v, deviceId: obs.deviceId });
     const staleMs = this.ctx.config.news2.staleSeconds[src] * 1000;
-    this.ctx.clock.set(`news2-stale|${patientId}|${src}`, t + staleMs);
+    const keys = (p.staleKeys ??= {});
+    this.ctx.clock.set((keys[src] ??= staleKey(patientId, src)), t + staleMs);
     this.recompute(patientId, t);
   }
 
@@ -210,7 +216,7 @@ export class News2Detector {
 
   /** Forgets a patient (discharged), with their pending deadlines. */
   forget(patientId: string): void {
-    for (const src of SOURCES) this.ctx.clock.cancel(`news2-stale|${patientId}|${src}`);
+    for (const src of SOURCES) this.ctx.clock.cancel(staleKey(patientId, src));
     this.ctx.clock.cancel(`news2-alarm|${patientId}`);
     this.patients.delete(patientId);
   }

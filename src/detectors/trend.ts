@@ -37,7 +37,10 @@ export interface TrendDetectorState {
 
 export class TrendDetector {
   private readonly news2 = new Map<string, News2Trend>();
+  /** By `patient|metric`. */
   private readonly ewma = new Map<string, EwmaTrend>();
+  /** Each patient's `ewma` keys, made once: every HR and RR value of the ward looks one up. */
+  private readonly ewmaKeys = new Map<string, { readonly hr: string; readonly rr: string }>();
 
   constructor(private readonly ctx: DetectorContext) {}
 
@@ -85,6 +88,7 @@ export class TrendDetector {
     this.ctx.clock.cancel(`trend-news2-hold|${patientId}`);
     this.news2.delete(patientId);
     for (const m of ['hr', 'rr']) this.ewma.delete(`${patientId}|${m}`);
+    this.ewmaKeys.delete(patientId);
   }
 
   snapshot(): TrendDetectorState {
@@ -111,7 +115,9 @@ export class TrendDetector {
     const cfg = this.ctx.config.trend;
     const shift = cfg.ewmaShift[obs.metric];
     if (shift === null) return;
-    const key = `${pid}|${obs.metric}`;
+    let keys = this.ewmaKeys.get(pid);
+    if (!keys) this.ewmaKeys.set(pid, (keys = { hr: `${pid}|hr`, rr: `${pid}|rr` }));
+    const key = keys[obs.metric];
     let e = this.ewma.get(key);
     if (!e) {
       e = { fast: new TimeEwma(cfg.ewmaFastSeconds * 1000), slow: new TimeEwma(cfg.ewmaSlowSeconds * 1000), active: false };
