@@ -36,9 +36,14 @@ async function ptyPair(dir: string, names?: { a: string; b: string }): Promise<P
   return pair;
 }
 
-/** Opens the device end of a cable with the profile's line settings. */
-async function devicePort(path: string, profile: SerialProfile): Promise<SerialPort> {
-  const port = new SerialPort({ path, ...profile.serial, autoOpen: false });
+/**
+ * Opens the device end of a cable with the profile's line settings. Without the exclusive lock
+ * the gateway side takes, unless `lock` asks for it: the kernel hands a pty's number to the next
+ * pty made once it is freed, and test files running beside this one make and free ptys of their
+ * own (a gateway retrying a pulled cable's path is one), so only the lock a test is about is taken.
+ */
+async function devicePort(path: string, profile: SerialProfile, { lock = false } = {}): Promise<SerialPort> {
+  const port = new SerialPort({ path, ...profile.serial, lock, autoOpen: false });
   // Writes fail once the cable is pulled; that is expected in the unplug test.
   port.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
@@ -274,7 +279,7 @@ describe('SerialSource over socat ptys', () => {
     await source.stop();
     expect(source.stats()[0]!.state).toBe('stopped');
     // The port is closed and its lock released: another process can open it now.
-    const again = await devicePort(pair.b, datexS5Profile);
+    const again = await devicePort(pair.b, datexS5Profile, { lock: true });
     expect(again.isOpen).toBe(true);
     await pair.close();
     await new Promise((r) => setTimeout(r, 200));
