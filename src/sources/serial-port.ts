@@ -296,13 +296,27 @@ export function reopenDelayMs(attempt: number, backoff: { readonly min: number; 
   return Math.min(backoff.max, backoff.min * 2 ** Math.min(attempt, 30));
 }
 
-/** Closes a port if it is open, ignoring errors (it may already be gone). */
-function closeQuietly(port: SerialPort): Promise<void> {
+/** What `closeQuietly` needs of a port. */
+export type ClosablePort = Pick<SerialPort, 'isOpen' | 'closing' | 'close' | 'on' | 'once' | 'removeAllListeners'>;
+
+/**
+ * Closes a port if it is open, ignoring errors (it may already be gone). Resolves once the
+ * binding has let go of it, so its lock is free: when the stream is already closing it (it
+ * does so itself when the device goes away), once that close has finished.
+ */
+export function closeQuietly(port: ClosablePort): Promise<void> {
   port.removeAllListeners('data');
   port.removeAllListeners('close');
   port.removeAllListeners('end');
   port.removeAllListeners('error');
   port.on('error', () => undefined);
+  if (port.closing) {
+    // the stream emits 'close' when the binding has closed it, 'error' when that failed
+    return new Promise((resolve) => {
+      port.once('close', () => resolve());
+      port.once('error', () => resolve());
+    });
+  }
   if (!port.isOpen) return Promise.resolve();
   return new Promise((resolve) => port.close(() => resolve()));
 }
