@@ -169,9 +169,11 @@ describe('escalation that pages someone', () => {
     expect(audit).toContainEqual(expect.objectContaining({ action: 'alarm.notify', detail: expect.objectContaining({ tier: 2, channel: 'mqtt', to: ['nurse-call'] }) }));
     // Tier 1 also went to the station, where nobody had it open: undelivered, a technical alarm.
     expect(audit).toContainEqual(expect.objectContaining({ action: 'alarm.notify', detail: expect.objectContaining({ tier: 1, channel: 'station', result: 'failed' }) }));
+    // The technical alarm is raised once the failure is stored: after the audit entry, and logged
+    // as it is raised, so shown from then on.
+    await gw.waitForLog((l) => l.alarm === 'device:gateway:system:delivery:station:high:1' && l.msg === 'alarm raised: Alarm not delivered: Assigned nurse for bed 1 not delivered at the nurse station: no station of Assigned nurse (nurse.jones) open');
     const shown = (await api<{ alarms: Array<{ id: string; kind: string; priority: string }> }>('/api/alarms')).alarms;
     expect(shown).toContainEqual(expect.objectContaining({ id: 'device:gateway:system:delivery:station:high:1', kind: 'technical', priority: 'high' }));
-    await gw.waitForLog((l) => l.alarm === 'device:gateway:system:delivery:station:high:1' && l.msg === 'alarm raised: Alarm not delivered: Assigned nurse for bed 1 not delivered at the nurse station: no station of Assigned nurse (nurse.jones) open');
     expect(await gw.metric('vigil_alarm_notifications_total', { channel: 'webhook', result: 'delivered' })).toBeGreaterThanOrEqual(4);
     expect(await gw.metric('vigil_alarm_notifications_total', { channel: 'mqtt', result: 'delivered' })).toBeGreaterThanOrEqual(4);
     expect(await gw.metric('vigil_alarm_notifications_total', { channel: 'station', result: 'failed' })).toBeGreaterThanOrEqual(1);

@@ -143,9 +143,10 @@ describe('health, metrics and bounds', () => {
     expect(((await res.json()) as { spool: object }).spool).toMatchObject({ full: true, nearFull: true });
     expect(await gw.metric('vigil_spool_full')).toBe(1);
     await gw.waitForLog((l) => /spool full/.test(l.msg));
-    // Nurses see it too: technical alarms about the gateway itself, with no patient.
-    const alarms = ((await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { alarms: Array<{ kind: string; priority: string; reason: string; patientId?: string }> }).alarms;
-    expect(alarms).toEqual(expect.arrayContaining([
+    // Nurses see it too: technical alarms about the gateway itself, with no patient. The log line
+    // comes as the spool reaches its bound; the alarms once that condition is stored (an fsync on).
+    const alarms = async () => ((await (await fetch(`http://127.0.0.1:${gw!.httpPort}/api/alarms`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { alarms: Array<{ kind: string; priority: string; reason: string; patientId?: string }> }).alarms;
+    await expect.poll(alarms, { timeout: 20_000 }).toEqual(expect.arrayContaining([
       expect.objectContaining({ kind: 'technical', priority: 'high', reason: expect.stringMatching(/storage full/) }),
       expect.objectContaining({ kind: 'technical', priority: 'medium', reason: expect.stringMatching(/storage \d+% full/) }),
     ]));
