@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { VigilConfig } from './config/schema.js';
 import { Counters } from './core/counters.js';
 import { ProcessHealth } from './core/loop-monitor.js';
+import { GcStats } from './core/gc-stats.js';
 import { log as rootLog, type Logger } from './core/log.js';
 import type { Service } from './core/types.js';
 import { Census } from './census/census.js';
@@ -40,6 +41,7 @@ export class Gateway {
   readonly counters = new Counters();
   /** Memory and the event loop (health). */
   private readonly processHealth = new ProcessHealth();
+  private readonly gc = new GcStats();
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly started: Service[] = [];
@@ -75,6 +77,7 @@ export class Gateway {
     const { devices, consumers, ports } = resolveDevices(c, log);
     let brokerUp = false;
     try {
+      await this.startService(this.gc);
       this.spool = await Spool.open({ dir: join(this.dataDir, 'spool'), maxBytes: c.spool.maxBytes, segmentBytes: c.spool.segmentBytes, commitIntervalMs: c.spool.commitIntervalMs, warnRatio: c.spool.warnRatio, holders: [STATE_READER], logger: log.child({ component: 'spool' }) });
       this.started.push({ name: 'spool', start: async () => {}, stop: () => this.spool.close() });
       logSpoolState(this.spool, log);
@@ -201,5 +204,6 @@ export class Gateway {
     registerInfluxMetrics(c, () => this.writer?.stats());
     registerBridgeMetrics(c, () => this.bridge?.stats());
     this.station.registerMetrics(c);
+    this.gc.registerMetrics(c);
   }
 }

@@ -22,8 +22,22 @@ export class Counters {
   private readonly histograms: Array<() => string> = [];
 
   constructor() {
-    countsByLabel('vigil_messages_total', 'Frames received from devices, by transport', 'transport', this.messageCounts, this.registry);
-    countsByLabel('vigil_observations_total', 'Observations accepted into the spool, by transport', 'transport', this.observationCounts, this.registry);
+    this.countsByLabel('vigil_messages_total', 'Frames received from devices, by transport', 'transport', this.messageCounts);
+    this.countsByLabel('vigil_observations_total', 'Observations accepted into the spool, by transport', 'transport', this.observationCounts);
+  }
+
+  /** Registers a counter by one label whose counts are kept in `counts` (owned elsewhere) and read at scrape time. */
+  countsByLabel(name: string, help: string, label: string, counts: ReadonlyMap<string, number>): void {
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [value, n] of counts) this.inc({ [label]: value }, n);
+      },
+    });
   }
 
   message(transport: string): void {
@@ -87,16 +101,3 @@ export class Counters {
   }
 }
 
-/** A counter by one label whose counts are kept in `counts` and read when the registry is. */
-function countsByLabel(name: string, help: string, label: string, counts: ReadonlyMap<string, number>, registry: Registry): Counter {
-  return new Counter({
-    name,
-    help,
-    labelNames: [label],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [value, n] of counts) this.inc({ [label]: value }, n);
-    },
-  });
-}
