@@ -36,10 +36,41 @@ export interface CeilingResult {
   readonly ratio: number;
   /** Gateway CPU while the clients connected, warmed up and ran, % of one core. */
   readonly vigilCpuPct: number;
+  /** The gateway's garbage collection over the measured window (its main thread's share). */
+  readonly vigilGc: GcRates;
+}
+
+/** Collections a second, by kind, and the share of wall time the main thread spent in them. */
+export interface GcRates {
+  readonly minorPerS: number;
+  readonly majorPerS: number;
+  /** % of the window */
+  readonly mainThreadPct: number;
+}
+
+/** What the window's two readings of `vigil_gc_*` give. */
+export function gcRates(before: GcReading, after: GcReading, seconds: number): GcRates {
+  return {
+    minorPerS: (after.minor - before.minor) / seconds,
+    majorPerS: (after.major - before.major) / seconds,
+    mainThreadPct: ((after.seconds - before.seconds) / seconds) * 100,
+  };
+}
+
+export interface GcReading {
+  readonly minor: number;
+  readonly major: number;
+  /** seconds of every kind */
+  readonly seconds: number;
+}
+
+/** Readings taken at the start and the end of the measured window. */
+interface WindowHooks {
+  at(edge: 'start' | 'end'): Promise<void>;
 }
 
 /** Runs the clients against `port` and returns PUBACKs per second over the window. */
-async function measure(env: BenchEnv, port: number, o: CeilingOptions, label: string): Promise<number> {
+async function measure(env: BenchEnv, port: number, o: CeilingOptions, label: string, hooks?: WindowHooks): Promise<number> {
   const clients = new LoadClients();
   try {
     const conn = await clients.start(processesFor(env, o.devices), {
@@ -49,10 +80,12 @@ async function measure(env: BenchEnv, port: number, o: CeilingOptions, label: st
     if (conn.connected < o.devices) throw new Error(`${label}: only ${conn.connected} of ${o.devices} clients connected`);
     clients.go();
     await sleep(o.warmupS * 1000);
+    await hooks?.at('start');
     const s0 = await clients.snapshot();
     const t0 = performance.now();
     await sleep(o.windowS * 1000);
     const s1 = await clients.snapshot();
+    await hooks?.at('end');
     const rate = (s1.acked - s0.acked) / ((performance.now() - t0) / 1000);
     env.progress(`ceiling ${label}: ${Math.round(rate)} msg/s with ${o.devices} clients`);
     return rate;
@@ -84,8 +117,16 @@ export async function runCeiling(env: BenchEnv, o: CeilingOptions): Promise<Ceil
   try {
     const cpu0 = gw.cpuMs();
     const t0 = performance.now();
-    const vigilRate = await measure(env, env.ports.mqtt, o, 'Vigil');
+    const gc: Partial<Record<'start' | 'end', { reading: GcReading; at: number }>> = {};
+    const read = async (): Promise<GcReading> => ({
+      minor: await gw.metric('vigil_gc_collections_total', { kind: 'minor' }),
+      major: await gw.metric('vigil_gc_collections_total', { kind: 'major' }),
+      seconds: await gw.metric('vigil_gc_seconds_total'),
+    });
+    const vigilRate = await measure(env, env.ports.mqtt, o, 'Vigil', { at: async (edge) => void (gc[edge] = { reading: await read(), at: performance.now() }) });
     const dt = (performance.now() - t0) / 1000;
+    const vigilGc = gcRates(gc.start!.reading, gc.end!.reading, (gc.end!.at - gc.start!.at) / 1000);
+    env.progress(`ceiling Vigil: ${vigilGc.minorPerS.toFixed(0)} minor and ${vigilGc.majorPerS.toFixed(1)} major collections a second, ${vigilGc.mainThreadPct.toFixed(0)} % of the main thread`);
     return {
       devices: o.devices,
       window: o.window,
@@ -95,6 +136,7 @@ export async function runCeiling(env: BenchEnv, o: CeilingOptions): Promise<Ceil
       vigilObsPerS: vigilRate * OBS_PER_MESSAGE,
       ratio: vigilRate / aedesRate,
       vigilCpuPct: ((gw.cpuMs() - cpu0) / (dt * 1000)) * 100,
+      vigilGc,
     };
   } finally {
     await gw.stop();

@@ -117,15 +117,10 @@ export class GatewayChild {
     return (await (await fetch(`http://127.0.0.1:${this.httpPort}/healthz`)).json()) as Record<string, any>;
   }
 
-  /** Sum of a Prometheus sample over every label set. */
-  async metric(name: string): Promise<number> {
+  /** Sum of a Prometheus sample over every label set, or over those with the `labels` given. */
+  async metric(name: string, labels: Readonly<Record<string, string>> = {}): Promise<number> {
     const text = await (await fetch(`http://127.0.0.1:${this.httpPort}/metrics`)).text();
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      const m = /^([a-z_]+)(\{[^}]*\})? ([-0-9.e+]+)$/.exec(line);
-      if (m && m[1] === name) sum += Number(m[3]);
-    }
-    return sum;
+    return sumSamples(text, name, labels);
   }
 
   /** SIGTERM (the gateway flushes and writes its CPU profile), wait, remove the data. */
@@ -138,4 +133,16 @@ export class GatewayChild {
     }
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Sum of the samples of `name` in Prometheus text whose labels include `labels`. */
+export function sumSamples(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(\{[^}]*\})? ([-0-9.e+]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const set = m[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
 }

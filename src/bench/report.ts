@@ -173,6 +173,8 @@ function ceilingSection(c: CeilingResult | undefined): string | undefined {
       ['plain aedes (no hooks)', n0(c.aedesMsgPerS), '–', '1.00'],
       ['Vigil (auth, ACL, spool fsync, detectors, writer)', n0(c.vigilMsgPerS), n0(c.vigilObsPerS), c.ratio.toFixed(2)],
     ]),
+    `Vigil used ${n0(c.vigilCpuPct)} % of one core. Over the window its main thread spent ${n0(c.vigilGc.mainThreadPct)} % of the time in garbage collection: ` +
+      `${n0(c.vigilGc.minorPerS)} scavenges and ${n1(c.vigilGc.majorPerS)} full collections a second (V8's helper threads work beside it, in the CPU figure).`,
   ].join('\n\n');
 }
 

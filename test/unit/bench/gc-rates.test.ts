@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { gcRates } from '../../../src/bench/ceiling.js';
+import { sumSamples } from '../../../src/bench/gateway-child.js';
+
+const METRICS = [
+  '# HELP vigil_gc_collections_total Garbage collections',
+  '# TYPE vigil_gc_collections_total counter',
+  'vigil_gc_collections_total{kind="minor"} 250',
+  'vigil_gc_collections_total{kind="major"} 31',
+  'vigil_gc_collections_total{kind="incremental"} 29',
+  'vigil_gc_seconds_total{kind="minor"} 1.5',
+  'vigil_gc_seconds_total{kind="major"} 0.25',
+  'vigil_messages_total{transport="mqtt"} 10',
+  'vigil_messages_total{transport="serial"} 5',
+  'vigil_spool_bytes 4096',
+].join('\n');
+
+describe('the ceiling phase\'s collection figures', () => {
+  it('reads a sample by its labels, or the sum over all of them', () => {
+    expect(sumSamples(METRICS, 'vigil_gc_collections_total', { kind: 'minor' })).toBe(250);
+    expect(sumSamples(METRICS, 'vigil_gc_collections_total', { kind: 'major' })).toBe(31);
+    expect(sumSamples(METRICS, 'vigil_gc_collections_total', { kind: 'weakcb' })).toBe(0);
+    expect(sumSamples(METRICS, 'vigil_gc_seconds_total')).toBe(1.75);
+    expect(sumSamples(METRICS, 'vigil_messages_total')).toBe(15);
+    expect(sumSamples(METRICS, 'vigil_spool_bytes')).toBe(4096);
+    expect(sumSamples(METRICS, 'vigil_spool')).toBe(0);
+  });
+
+  it('gives collections a second and the main thread\'s share of the window', () => {
+    const r = gcRates({ minor: 100, major: 10, seconds: 1 }, { minor: 350, major: 45, seconds: 2.5 }, 10);
+    expect(r.minorPerS).toBe(25);
+    expect(r.majorPerS).toBe(3.5);
+    expect(r.mainThreadPct).toBe(15);
+  });
+});
