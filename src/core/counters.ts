@@ -100,4 +100,3 @@ export class Counters {
     return data.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
   }
 }
-
