@@ -30,7 +30,8 @@ separate load-client processes over real TCP (QoS 1, every detector on). Phases:
              latency p50/p99/max, gateway RSS and CPU (default ${FULL.levels.map((l) => `${l.devices}x${l.rate}`).join(', ')});
              then the largest load again on a gateway started with every station history
              full (when --histories-patients covers its devices)
-  ceiling    the same clients as fast as possible against plain aedes, then against Vigil
+  ceiling    the same clients as fast as possible against plain aedes, then against Vigil,
+             with Vigil's CPU and its garbage collections over the window
   spool      minutes of ward data delivered with the time-series server down, then the time
              to write it all once it is back
   restart    a ward's day written into the spool by a gateway that is then killed a minute
