@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GATEWAY_NODE_OPTIONS } from '../core/heap.js';
+import { sumSamples } from '../core/counters.js';
 import { cpuMsOf, own, VIGIL_CLI } from './proc.js';
 
 export interface GatewayChildOptions {
@@ -135,14 +136,3 @@ export class GatewayChild {
   }
 }
 
-/** Sum of the samples of `name` in Prometheus text whose labels include `labels`. */
-export function sumSamples(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(\{[^}]*\})? ([-0-9.e+]+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const set = m[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
-}

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from './victoria.js';
 import { own } from '../../src/bench/proc.js';
+import { sumSamples } from '../../src/core/counters.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
 
@@ -122,15 +123,7 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
       return (await res.json()) as Record<string, unknown> & { ok: boolean };
     },
     async metric(name, labels = {}) {
-      const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-      let sum = 0;
-      for (const line of text.split('\n')) {
-        const m = /^([a-z_]+)(\{([^}]*)\})? ([-0-9.e+]+)$/.exec(line);
-        if (!m || m[1] !== name) continue;
-        const got = Object.fromEntries([...(m[3] ?? '').matchAll(/([a-z_]+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-        if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum += Number(m[4]);
-      }
-      return sum;
+      return sumSamples(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text(), name, labels);
     },
     async waitForLog(pred, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gcRates } from '../../../src/bench/ceiling.js';
-import { sumSamples } from '../../../src/bench/gateway-child.js';
+import { sumSamples } from '../../../src/core/counters.js';
 
 const METRICS = [
   '# HELP vigil_gc_collections_total Garbage collections',
@@ -13,6 +13,7 @@ const METRICS = [
   'vigil_messages_total{transport="mqtt"} 10',
   'vigil_messages_total{transport="serial"} 5',
   'vigil_spool_bytes 4096',
+  'vigil_other_total{subkind="minor"} 7',
 ].join('\n');
 
 describe('the ceiling phase\'s collection figures', () => {
@@ -24,6 +25,9 @@ describe('the ceiling phase\'s collection figures', () => {
     expect(sumSamples(METRICS, 'vigil_messages_total')).toBe(15);
     expect(sumSamples(METRICS, 'vigil_spool_bytes')).toBe(4096);
     expect(sumSamples(METRICS, 'vigil_spool')).toBe(0);
+    // a label is matched by its whole name
+    expect(sumSamples(METRICS, 'vigil_other_total', { kind: 'minor' })).toBe(0);
+    expect(sumSamples(METRICS, 'vigil_other_total', { subkind: 'minor' })).toBe(7);
   });
 
   it('gives collections a second and the main thread\'s share of the window', () => {
