@@ -137,15 +137,15 @@ abstract class TimedRing<T extends { ts: number }> {
   }
 
   /**
-   * A column of the ring (`per` elements a slot) oldest first, as views of it: the run from the
+   * A column of the ring (an element a slot) oldest first, as views of it: the run from the
    * oldest entry's slot, then the one from slot 0 when the ring has wrapped round.
    */
-  protected runs<A extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: A, per = 1): A[] {
+  protected runs<A extends Float64Array | Int32Array | Uint8Array>(a: A): A[] {
     const end = this.head + this.count;
     const cap = this.capacity;
     if (this.count === 0) return [];
-    if (end <= cap) return [a.subarray(per * this.head, per * end) as A];
-    return [a.subarray(per * this.head, per * cap) as A, a.subarray(0, per * (end - cap)) as A];
+    if (end <= cap) return [a.subarray(this.head, end) as A];
+    return [a.subarray(this.head, cap) as A, a.subarray(0, end - cap) as A];
   }
 
   /** Stores `e`'s payload at slot `i`. */
