@@ -51,7 +51,7 @@ export class SampleWindow {
 
   push(ts: number, v: number, deviceId: string): void {
     if (this.n === this.capacity) this.grow();
-    this.put((this.head + this.n) % this.capacity, ts, v, this.deviceIndex(deviceId));
+    this.put(this.slot(this.n), ts, v, this.deviceIndex(deviceId));
     this.n++;
   }
 
@@ -178,7 +178,7 @@ export class SampleWindow {
     this.clear();
     for (const s of kept) {
       const d = this.devices.indexOf(s.deviceId);
-      this.put((this.head + this.n) % this.capacity, s.ts, s.v, d >= 0 ? d : this.devices.push(s.deviceId) - 1);
+      this.put(this.slot(this.n), s.ts, s.v, d >= 0 ? d : this.devices.push(s.deviceId) - 1);
       this.n++;
     }
   }
