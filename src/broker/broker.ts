@@ -296,20 +296,22 @@ export class MqttBroker implements Service, Reporting {
       return done(new Error('rate limit exceeded'));
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    const append = this.opts.ingest.accept({ transport: 'mqtt', deviceId: device.id, origin: packet.topic, receivedAt: now, payload }, device.profile, device.trustDeviceTime).then(() => {});
-    if (window) {
-      window.set(packet.messageId!, append);
-      // Not on disk: the packet id is free again, so the resend is stored.
-      append.catch(() => window.delete(packet.messageId!));
-    }
+    const frame = { transport: 'mqtt', deviceId: device.id, origin: packet.topic, receivedAt: now, payload } as const;
+    if (!window) return this.opts.ingest.acceptThen(frame, device.profile, device.trustDeviceTime, (err) => (err ? this.notStored(device.id, err, done) : done()));
+    const append = this.opts.ingest.accept(frame, device.profile, device.trustDeviceTime).then(() => {});
+    window.set(packet.messageId!, append);
+    // Not on disk: the packet id is free again, so the resend is stored.
+    append.catch(() => window.delete(packet.messageId!));
     append.then(
       () => done(),
-      (err: Error) => {
-        // Not on disk: withhold the acknowledgement and close, so the device keeps the message and resends.
-        if (!(err instanceof SpoolFullError)) this.opts.logger.error({ device: device.id, err: err.message }, 'ingest failed; message not acknowledged');
-        done(err);
-      },
+      (err: Error) => this.notStored(device.id, err, done),
     );
+  }
+
+  /** A publish that could not be made durable: no acknowledgement, and the connection closes, so the device keeps the message and resends. */
+  private notStored(deviceId: string, err: Error, done: (error?: Error | null) => void): void {
+    if (!(err instanceof SpoolFullError)) this.opts.logger.error({ device: deviceId, err: err.message }, 'ingest failed; message not acknowledged');
+    done(err);
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {

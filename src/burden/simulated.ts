@@ -166,7 +166,12 @@ export class SimulatedRecording {
     let seq = 0;
     const ingest = new Ingest({
       // nothing is kept: the records are only numbered, as a spool would
-      spool: { appendRecords: (payloads) => Promise.resolve({ lastSeq: (seq += payloads.length), next: { seq: seq + 1, segment: 1, offset: 0 } }) },
+      spool: {
+        appendThen: (payloads, _opts, done) => {
+          const lastSeq = (seq += payloads.length);
+          queueMicrotask(() => done(null, { lastSeq, next: { seq: lastSeq + 1, segment: 1, offset: 0 } }));
+        },
+      },
       placementOf: (d) => this.byDevice.get(d),
       counters: new Counters(),
       logger: pino({ level: 'silent' }),

@@ -22,16 +22,17 @@ import type { DeviceProfile, Reading } from '../core/profile.js';
 import { controlTs, type ControlInput, type DeviceMessage, type Frame, type MetricName, type Observation, type Placement, type SpoolRecord, type TechnicalEvent, type TechnicalKind } from '../core/types.js';
 import type { Counters } from '../core/counters.js';
 import type { RejectedLog } from './rejected-log.js';
-import type { Appended } from '../spool/writer.js';
+import type { AppendDone, Appended } from '../spool/writer.js';
 import type { SpoolPosition } from '../spool/types.js';
 
 /** What the spool must offer ingest. */
 export interface Appender {
   /**
-   * Resolves once the records are durable, with where they are; rejects (SpoolFullError) when
-   * they are refused. `reserve`: may use the room the spool keeps past its bound.
+   * Calls `done` once the records are durable, with where they are, or with why they were
+   * refused (SpoolFullError); never before it returns. `reserve`: may use the room the spool
+   * keeps past its bound.
    */
-  appendRecords(payloads: readonly Buffer[], opts?: { reserve?: boolean }): Promise<Appended>;
+  appendThen(payloads: readonly Buffer[], opts: { readonly reserve?: boolean } | undefined, done: AppendDone): void;
 }
 
 export interface IngestOptions {
@@ -47,6 +48,11 @@ export interface IngestOptions {
 
 export type IngestResult = { readonly accepted: true; readonly records: number } | { readonly accepted: false; readonly reason: string };
 
+/** Called once a frame is stored (or refused before storing, with the reason), or with why it could not be made durable. */
+export type AcceptDone = (err: Error | null, result?: IngestResult) => void;
+
+const RESERVE = { reserve: true } as const;
+
 /** Durable records in spool order, with where they are: the first one's seq, and the position after the last. */
 type Listener = (records: readonly SpoolRecord[], firstSeq: number, next: SpoolPosition) => void;
 
@@ -56,8 +62,8 @@ interface Slot {
   records?: readonly SpoolRecord[];
   appended?: Appended;
   mark?: () => void;
-  /** Called once the slot has been handed to the listeners (or skipped). */
-  delivered?: () => void;
+  /** Called once the slot's records have been handed to the listeners. */
+  delivered?: (err: null) => void;
 }
 
 export class Ingest {
@@ -124,29 +130,40 @@ export class Ingest {
    * @returns accepted with the record count, or not accepted with the reason (already counted and logged).
    * @throws when the records cannot be made durable (e.g. SpoolFullError): the caller must not acknowledge.
    */
-  async accept(frame: Frame, profile: DeviceProfile, trustDeviceTime: boolean): Promise<IngestResult> {
+  accept(frame: Frame, profile: DeviceProfile, trustDeviceTime: boolean): Promise<IngestResult> {
+    return new Promise((resolve, reject) => this.acceptThen(frame, profile, trustDeviceTime, (err, r) => (err ? reject(err) : resolve(r!))));
+  }
+
+  /**
+   * `accept` with a callback, for the message path: no promise or suspended function is held
+   * per message while it waits for its fsync. `done` may be called before this returns (a frame
+   * refused by its decoder).
+   */
+  acceptThen(frame: Frame, profile: DeviceProfile, trustDeviceTime: boolean, done: AcceptDone): void {
     this.opts.counters.message(frame.transport);
     let records: SpoolRecord[];
     try {
       records = this.toRecords(frame, profile, trustDeviceTime);
     } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
+      if (!(err instanceof DecodeError)) return done(err as Error);
       this.reportRejected(frame, err.reason, err.message);
-      return { accepted: false, reason: err.reason };
+      return done(null, { accepted: false, reason: err.reason });
     }
-    if (records.length === 0) return { accepted: true, records: 0 };
-    await this.store(records);
-    let obs = 0;
-    for (const r of records) {
-      if (r.t === 'msg') for (const _ in r.m.v) obs++;
-      else if (r.t === 'obs') obs++;
-      else if (r.t === 'tech') {
-        this.opts.counters.technicalEvent(r.e.kind);
-        this.states.stored(r.e.deviceId, r.e.kind);
+    if (records.length === 0) return done(null, { accepted: true, records: 0 });
+    this.storeThen(records, false, (err) => {
+      if (err) return done(err);
+      let obs = 0;
+      for (const r of records) {
+        if (r.t === 'msg') for (const _ in r.m.v) obs++;
+        else if (r.t === 'obs') obs++;
+        else if (r.t === 'tech') {
+          this.opts.counters.technicalEvent(r.e.kind);
+          this.states.stored(r.e.deviceId, r.e.kind);
+        }
       }
-    }
-    this.opts.counters.observation(frame.transport, obs, this.opts.placementOf(frame.deviceId) === undefined);
-    return { accepted: true, records: records.length };
+      this.opts.counters.observation(frame.transport, obs, this.opts.placementOf(frame.deviceId) === undefined);
+      done(null, { accepted: true, records: records.length });
+    });
   }
 
   /** Records a technical event from a source (e.g. a serial port went away). */
@@ -187,26 +204,31 @@ export class Ingest {
    * Appends records durably, in order: the listeners get them once they are durable and every
    * append before them has been delivered. Tracked so `drain()` can wait for it.
    */
-  private async store(records: readonly SpoolRecord[], reserve = false): Promise<void> {
+  private store(records: readonly SpoolRecord[], reserve = false): Promise<void> {
+    return new Promise((resolve, reject) => this.storeThen(records, reserve, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * `store` with a callback: `done` is called once the records are delivered, or with why they
+   * are not durable (then at once: nobody sees them). Never before this returns.
+   */
+  private storeThen(records: readonly SpoolRecord[], reserve: boolean, done: (err: Error | null) => void): void {
     this.inFlight++;
-    const slot: Slot = { done: false, records };
-    const delivered = new Promise<void>((resolve) => (slot.delivered = resolve));
+    const slot: Slot = { done: false, records, delivered: done };
     this.queue.push(slot);
-    try {
-      slot.appended = await this.opts.spool.appendRecords(
-        records.map((r) => Buffer.from(JSON.stringify(r))),
-        reserve ? { reserve } : undefined,
-      );
-    } catch (err) {
-      delete slot.records; // not durable: nobody sees it
-      throw err;
-    } finally {
+    const payloads: Buffer[] = [];
+    for (const r of records) payloads.push(Buffer.from(JSON.stringify(r)));
+    this.opts.spool.appendThen(payloads, reserve ? RESERVE : undefined, (err, appended) => {
+      if (err) {
+        // not durable: nobody sees it, and its caller hears now, not in its turn
+        slot.records = undefined;
+        slot.delivered = undefined;
+      } else slot.appended = appended;
       slot.done = true;
       this.deliver();
       if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-    }
-    // An earlier append still on its way holds this one back: the listeners see spool order.
-    await delivered;
+      if (err) done(err);
+    });
   }
 
   /** Hands the completed head of the queue to the listeners, in append order. */
@@ -218,7 +240,7 @@ export class Ingest {
         const { lastSeq, next } = slot.appended;
         this.redeliver(slot.records, lastSeq - slot.records.length + 1, next);
       }
-      slot.delivered?.();
+      slot.delivered?.(null);
     }
   }
 

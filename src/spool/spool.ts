@@ -18,10 +18,10 @@ import { Reader, type ReaderHost, type SegmentView } from './reader.js';
 import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from './record.js';
 import { fsyncDir, listSegmentIds, recoverSegment } from './segment.js';
 import type { SpoolHealth, SpoolPosition, SpoolReader, SpoolStats } from './types.js';
-import { LogWriter, type Appended, type Segment } from './writer.js';
+import { LogWriter, type AppendDone, type Appended, type Segment } from './writer.js';
 
 export { SPOOL_DEFAULTS, type SpoolOptions } from './options.js';
-export type { Appended } from './writer.js';
+export type { AppendDone, Appended } from './writer.js';
 
 export interface AppendOptions {
   /** May use the room kept past `maxBytes` (see `reserveBytes`): for the few records that must be kept even when device data is refused. */
@@ -166,23 +166,38 @@ export class Spool extends EventEmitter<SpoolEvents> implements Reporting {
    * after it (what a reader would commit to continue after them).
    */
   appendRecords(payloads: readonly Buffer[], opts: AppendOptions = {}): Promise<Appended> {
-    if (this.closed) return Promise.reject(new Error('spool: append after close'));
-    if (!Array.isArray(payloads)) return Promise.reject(new TypeError('spool: append needs an array of Buffers'));
+    return new Promise((resolve, reject) => this.appendThen(payloads, opts, (err, a) => (err ? reject(err) : resolve(a!))));
+  }
+
+  /**
+   * `appendRecords` with a callback, for the hot path: `done` is called once, never before this
+   * returns, with where the records are once durable, or with why they were refused.
+   */
+  appendThen(payloads: readonly Buffer[], opts: AppendOptions | undefined, done: AppendDone): void {
+    const checked = this.check(payloads, opts?.reserve === true);
+    if (typeof checked === 'number') this.writer.enqueue(payloads, checked, done);
+    else process.nextTick(done, checked.err, checked.appended);
+  }
+
+  /** The encoded bytes of `payloads` when they may be queued; else why not (or an empty append's result). */
+  private check(payloads: readonly Buffer[], reserve: boolean): number | { err: Error | null; appended?: Appended } {
+    if (this.closed) return { err: new Error('spool: append after close') };
+    if (!Array.isArray(payloads)) return { err: new TypeError('spool: append needs an array of Buffers') };
     let bytes = 0;
     for (const p of payloads) {
-      if (!Buffer.isBuffer(p)) return Promise.reject(new TypeError('spool: every payload must be a Buffer'));
-      if (p.length > MAX_PAYLOAD_BYTES) return Promise.reject(new RangeError(`spool: payload of ${p.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`));
+      if (!Buffer.isBuffer(p)) return { err: new TypeError('spool: every payload must be a Buffer') };
+      if (p.length > MAX_PAYLOAD_BYTES) return { err: new RangeError(`spool: payload of ${p.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`) };
       bytes += HEADER_BYTES + p.length;
     }
-    if (payloads.length === 0) return Promise.resolve({ lastSeq: this.writer.lastSeq, next: this.end() });
+    if (payloads.length === 0) return { err: null, appended: { lastSeq: this.writer.lastSeq, next: this.end() } };
     const used = this.writer.bytes + this.writer.pendingBytes;
-    const bound = this.opts.maxBytes + (opts.reserve ? this.reserveBytes() : 0);
+    const bound = this.opts.maxBytes + (reserve ? this.reserveBytes() : 0);
     if (used + bytes > bound) {
       this.refused++;
       this.setFull();
-      return Promise.reject(new SpoolFullError(`spool: full (${used} of ${this.opts.maxBytes} bytes); ${payloads.length} record(s) refused`));
+      return { err: new SpoolFullError(`spool: full (${used} of ${this.opts.maxBytes} bytes); ${payloads.length} record(s) refused`) };
     }
-    return this.writer.enqueue(payloads, bytes);
+    return bytes;
   }
 
   /**

@@ -28,12 +28,14 @@ export interface Appended {
   readonly next: SpoolPosition;
 }
 
+/** Called once an append is durable (with where it is), or with the error that refused it. */
+export type AppendDone = (err: Error | null, appended?: Appended) => void;
+
 interface Pending {
   readonly payloads: readonly Buffer[];
   /** Encoded size, bytes. */
   readonly bytes: number;
-  readonly resolve: (a: Appended) => void;
-  readonly reject: (err: Error) => void;
+  readonly done: AppendDone;
 }
 
 export interface LogWriterOptions {
@@ -41,9 +43,9 @@ export interface LogWriterOptions {
   readonly segmentBytes: number;
   readonly commitIntervalMs: number;
   readonly logger: Logger;
-  /** Called after every durable group, once its callers' promises are resolved. */
+  /** Called after every durable group, once its callers have been told. */
   readonly onDurable: () => void;
-  /** Called with a group's error just before its callers' promises are rejected. */
+  /** Called with a group's error just before its callers are told. */
   readonly onFailed: (err: Error, appends: number) => Error;
 }
 
@@ -86,17 +88,19 @@ export class LogWriter {
     return new LogWriter(opts, segments, fh, lastSeq);
   }
 
-  /** Queues records of `bytes` encoded bytes. Resolves with where they are once durable. */
-  enqueue(payloads: readonly Buffer[], bytes: number): Promise<Appended> {
+  /**
+   * Queues records of `bytes` encoded bytes; `done` is called with where they are once durable.
+   * A callback, not a promise: thousands of appends wait here at a time, each for its fsync, and
+   * what each holds while it waits is what the collector copies and promotes.
+   */
+  enqueue(payloads: readonly Buffer[], bytes: number, done: AppendDone): void {
     this.pendingBytes += bytes;
-    return new Promise<Appended>((resolve, reject) => {
-      this.pending.push({ payloads, bytes, resolve, reject });
-      if (this.flushing !== undefined || this.timer !== undefined) return; // the running flush takes it
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.flushing = this.flushLoop();
-      }, this.opts.commitIntervalMs);
-    });
+    this.pending.push({ payloads, bytes, done });
+    if (this.flushing !== undefined || this.timer !== undefined) return; // the running flush takes it
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushing = this.flushLoop();
+    }, this.opts.commitIntervalMs);
   }
 
   /** Writes whatever is queued now (skipping the window), then closes the active file. */
@@ -154,12 +158,14 @@ export class LogWriter {
     const active = this.segments.at(-1)!;
     // Seqs are given here, in queue order, so a failed group leaves no gap in the numbering.
     const buf = Buffer.allocUnsafe(total);
-    const results: Appended[] = [];
+    /** Each append's last seq, and where it ends in `buf`. */
+    const ends = new Float64Array(group.length * 2);
     let seq = this.lastSeq;
     let at = 0;
-    for (const p of group) {
-      for (const payload of p.payloads) at = encodeRecord(buf, at, ++seq, payload);
-      results.push({ lastSeq: seq, next: { seq: seq + 1, segment: active.id, offset: active.size + at } });
+    for (let i = 0; i < group.length; i++) {
+      for (const payload of group[i]!.payloads) at = encodeRecord(buf, at, ++seq, payload);
+      ends[2 * i] = seq;
+      ends[2 * i + 1] = at;
     }
     try {
       for (let off = 0; off < total; ) {
@@ -178,19 +184,23 @@ export class LogWriter {
       this.fail(group, total, err as Error);
       return;
     }
+    const start = active.size;
     active.size += total;
     this.bytes += total;
     this.pendingBytes -= total;
     this.appended += seq - this.lastSeq;
     this.lastSeq = seq;
-    group.forEach((p, i) => p.resolve(results[i]!));
+    for (let i = 0; i < group.length; i++) {
+      const last = ends[2 * i]!;
+      group[i]!.done(null, { lastSeq: last, next: { seq: last + 1, segment: active.id, offset: start + ends[2 * i + 1]! } });
+    }
     this.opts.onDurable();
   }
 
   private fail(group: Pending[], total: number, err: Error): void {
     this.pendingBytes -= total;
     const toCallers = this.opts.onFailed(err, group.length);
-    for (const p of group) p.reject(toCallers);
+    for (const p of group) p.done(toCallers);
   }
 
   /** Starts a new segment named after the next seq. The old one is already fsynced. */

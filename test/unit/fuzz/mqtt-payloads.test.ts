@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Counters } from '../../../src/core/counters.js';
 import { Ingest, type Appender } from '../../../src/ingest/ingest.js';
-import type { Appended } from '../../../src/spool/writer.js';
+import type { AppendDone } from '../../../src/spool/writer.js';
 import type { SpoolRecord } from '../../../src/core/types.js';
 import { findProfile } from '../../../devices/registry.js';
 import type { DeviceProfile } from '../../../src/core/profile.js';
@@ -21,14 +21,15 @@ class CountingSpool implements Appender {
   records = 0;
   /** Observations in the records (a device message holds several). */
   observations = 0;
-  async appendRecords(payloads: readonly Buffer[]): Promise<Appended> {
+  appendThen(payloads: readonly Buffer[], _opts: unknown, done: AppendDone): void {
     for (const p of payloads) {
       const r = JSON.parse(p.toString()) as SpoolRecord;
       if (r.t === 'msg') this.observations += Object.keys(r.m.v).length;
       else if (r.t === 'obs') this.observations++;
     }
     this.records += payloads.length;
-    return { lastSeq: this.records, next: { seq: this.records + 1, segment: 1, offset: 0 } };
+    const lastSeq = this.records;
+    queueMicrotask(() => done(null, { lastSeq, next: { seq: lastSeq + 1, segment: 1, offset: 0 } }));
   }
 }
 

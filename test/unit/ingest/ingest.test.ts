@@ -10,21 +10,21 @@ import { Counters } from '../../../src/core/counters.js';
 import { SpoolFullError } from '../../../src/core/errors.js';
 import type { Frame, SpoolRecord } from '../../../src/core/types.js';
 import { Ingest, type Appender } from '../../../src/ingest/ingest.js';
-import type { Appended } from '../../../src/spool/writer.js';
+import type { AppendDone } from '../../../src/spool/writer.js';
 import { jsonV1Profile } from '../../../devices/json-v1/index.js';
 
 /** A spool whose appends complete when the test says, in any order, or are refused. */
 class ManualSpool implements Appender {
   seq = 0;
-  readonly pending: Array<{ n: number; resolve: (a: Appended) => void; reject: (e: Error) => void }> = [];
+  readonly pending: Array<{ n: number; resolve: () => void; reject: (e: Error) => void }> = [];
   refuse = false;
-  appendRecords(payloads: readonly Buffer[]): Promise<Appended> {
-    if (this.refuse) return Promise.reject(new SpoolFullError('spool: full'));
+  appendThen(payloads: readonly Buffer[], _opts: unknown, done: AppendDone): void {
+    if (this.refuse) return queueMicrotask(() => done(new SpoolFullError('spool: full')));
     const lastSeq = (this.seq += payloads.length);
-    return new Promise((resolve, reject) => this.pending.push({ n: payloads.length, resolve: () => resolve({ lastSeq, next: { seq: lastSeq + 1, segment: 1, offset: 0 } }), reject }));
+    this.pending.push({ n: payloads.length, resolve: () => done(null, { lastSeq, next: { seq: lastSeq + 1, segment: 1, offset: 0 } }), reject: (e) => done(e) });
   }
   complete(k: number): void {
-    this.pending.splice(k, 1)[0]!.resolve(undefined as unknown as Appended);
+    this.pending.splice(k, 1)[0]!.resolve();
   }
 }
 
