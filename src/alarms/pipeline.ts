@@ -124,6 +124,8 @@ export interface PipelineState {
 
 export const PIPELINE_STATE_VERSION = 1;
 
+const NO_OUTPUTS: readonly PipelineOutput[] = Object.freeze([]);
+
 export class Pipeline {
   private readonly clock = new VirtualClock((key, at) => this.due(key, at));
   private readonly manager: AlarmManager;
@@ -137,13 +139,14 @@ export class Pipeline {
   private readonly lastHr = new Map<string, number>();
   /** Ward → who looks after its beds this shift: escalation steps name them. */
   private readonly assignments = new Map<string, WardAssignment>();
-  private out: PipelineOutput[] = [];
+  /** What the input being pushed gave, made only when it gives something (most give nothing). */
+  private out: PipelineOutput[] | undefined;
 
   constructor(readonly config: DetectorConfig) {
     this.manager = new AlarmManager(
       this.clock,
       config.alarms,
-      (alarm) => this.out.push({ type: 'alarm', alarm }),
+      (alarm) => (this.out ??= []).push({ type: 'alarm', alarm }),
       (to, where) => resolveRecipients(to, where, this.assignments),
     );
     const ctx: DetectorContext = {
@@ -157,7 +160,7 @@ export class Pipeline {
     this.limits = new LimitDetector(ctx);
     this.trend = new TrendDetector(ctx);
     this.news2 = new News2Detector(ctx, (e) => {
-      this.out.push(e);
+      (this.out ??= []).push(e);
       this.trend.onNews2(e);
     });
     this.technical = new TechnicalDetector(
@@ -177,8 +180,8 @@ export class Pipeline {
   }
 
   /** Handles one input and returns what it caused, including deadlines that fell due before it. */
-  push(input: PipelineInput): PipelineOutput[] {
-    this.out = [];
+  push(input: PipelineInput): readonly PipelineOutput[] {
+    this.out = undefined;
     this.clock.advanceTo(inputTs(input));
     const t = this.clock.now;
     switch (input.type) {
@@ -214,8 +217,8 @@ export class Pipeline {
         break;
       }
     }
-    const out = this.out;
-    this.out = [];
+    const out = this.out ?? NO_OUTPUTS;
+    this.out = undefined;
     return out;
   }
 

@@ -185,7 +185,12 @@ export class SampleWindow {
 
   private grow(): void {
     const d = new Float64Array(2 * this.d.length);
-    for (let k = 0; k < this.n; k++) d.set(this.d.subarray(STRIDE * this.slot(k), STRIDE * this.slot(k) + STRIDE), STRIDE * k);
+    // oldest first: the ring from its head to the end, then from the start up to the head
+    const head = STRIDE * this.head;
+    const used = STRIDE * this.n;
+    const toEnd = Math.min(used, this.d.length - head);
+    d.set(this.d.subarray(head, head + toEnd), 0);
+    d.set(this.d.subarray(0, used - toEnd), toEnd);
     this.d = d;
     this.head = 0;
   }

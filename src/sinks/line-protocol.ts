@@ -132,6 +132,43 @@ function obsLine(o: Record<string, unknown>): string {
  * series and time as one line per observation would give), and one more line per other quality.
  */
 function messageLines(m: Record<string, unknown>): string {
+  if (m.q !== undefined) return messageLinesByQuality(m);
+  // Every value good, as almost always: one line, built without the groups below (this runs for
+  // every device message the writer sends).
+  const device = requireString(m.deviceId, 'msg.deviceId');
+  const values = object(m.v, 'msg.v');
+  let fields = '';
+  for (const metric in values) {
+    if (!isMetricName(metric)) throw new MapError(`msg.v: unknown metric "${metric}"`);
+    const v = values[metric];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new MapError(`msg.v.${metric}: not a finite number`);
+    // a metric name needs no escaping (isMetricName)
+    fields = fields === '' ? `${metric}=${v}` : `${fields},${metric}=${v}`;
+  }
+  if (fields === '') throw new MapError('msg.v: no values');
+  return `vitals${placementTags(device, m.patientId, m.ward, m.bed, 'msg')} ${fields} ${timestamp(m.ts, 'msg')}`;
+}
+
+/** `,device=…,patient=…,ward=…,bed=…` as {@link renderTags} renders them, for the message path. */
+function placementTags(device: string, patientId: unknown, ward: unknown, bed: unknown, what: string): string {
+  let out = `,device=${escapeKey(device)}`;
+  if (patientId !== undefined && patientId !== null && patientId !== '') {
+    if (typeof patientId !== 'string') throw new MapError(`${what}.patientId: expected a string`);
+    out += `,patient=${escapeKey(patientId)}`;
+  }
+  if (ward !== undefined && ward !== null && ward !== '') {
+    if (typeof ward !== 'string') throw new MapError(`${what}.ward: expected a string`);
+    out += `,ward=${escapeKey(ward)}`;
+  }
+  if (bed !== undefined && bed !== null && bed !== '') {
+    if (typeof bed !== 'string') throw new MapError(`${what}.bed: expected a string`);
+    out += `,bed=${escapeKey(bed)}`;
+  }
+  return out;
+}
+
+/** A device message with values of other qualities: a line per quality, in the order they first appear. */
+function messageLinesByQuality(m: Record<string, unknown>): string {
   const device = requireString(m.deviceId, 'msg.deviceId');
   const values = object(m.v, 'msg.v');
   const qualities = m.q === undefined ? {} : object(m.q, 'msg.q');

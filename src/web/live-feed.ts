@@ -106,7 +106,7 @@ export class LiveFeed {
     return this.clients.size;
   }
 
-  vitalsChanged(changed: Map<string, Partial<Record<WardMetric, LatestValue>>>): void {
+  vitalsChanged(changed: ReadonlyMap<string, Partial<Record<WardMetric, LatestValue>>>): void {
     // Nobody watching: a stream that opens later starts from a snapshot anyway.
     if (this.clients.size === 0) return;
     for (const [id, values] of changed) {

@@ -112,12 +112,16 @@ export class WardStore {
     this.maxNews2 = opts.maxNews2 ?? DEFAULT_MAX_NEWS2;
   }
 
+  private readonly changed = new Map<string, Partial<Record<WardMetric, LatestValue>>>();
+
   /**
    * Takes durable records from ingest.
-   * @returns the patients whose latest values changed, with those values.
+   * @returns the patients whose latest values changed, with those values: one map, cleared and
+   *   filled again by the next call (this is called for every device message).
    */
-  addRecords(records: readonly SpoolRecord[]): Map<string, Partial<Record<WardMetric, LatestValue>>> {
-    const changed = new Map<string, Partial<Record<WardMetric, LatestValue>>>();
+  addRecords(records: readonly SpoolRecord[]): ReadonlyMap<string, Partial<Record<WardMetric, LatestValue>>> {
+    const changed = this.changed;
+    changed.clear();
     for (const r of records) {
       if (r.t === 'tech') this.sensorEvent(r.e.patientId, r.e.deviceId, r.e.kind, r.e.ts);
       else if (r.t === 'msg') {
