@@ -2,6 +2,7 @@
 /**
  * `vigil`: the command-line entry point. It only dispatches; each subcommand is its own file.
  */
+import '../core/quiet-debug.js'; // first: before any module loads the MQTT codec
 import type { Command } from './command.js';
 import { UsageError } from './args.js';
 import { ConfigError } from '../core/errors.js';
