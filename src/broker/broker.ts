@@ -297,7 +297,8 @@ export class MqttBroker implements Service, Reporting {
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const frame = { transport: 'mqtt', deviceId: device.id, origin: packet.topic, receivedAt: now, payload } as const;
-    if (!window) return this.opts.ingest.acceptThen(frame, device.profile, device.trustDeviceTime, (err) => (err ? this.notStored(device.id, err, done) : done()));
+    // acknowledged once on disk; the detectors take it right after the PUBACK has gone out
+    if (!window) return this.opts.ingest.acceptThen(frame, device.profile, device.trustDeviceTime, (err) => (err ? this.notStored(device.id, err, done) : done()), 'durable');
     const append = this.opts.ingest.accept(frame, device.profile, device.trustDeviceTime).then(() => {});
     window.set(packet.messageId!, append);
     // Not on disk: the packet id is free again, so the resend is stored.

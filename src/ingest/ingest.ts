@@ -51,7 +51,16 @@ export type IngestResult = { readonly accepted: true; readonly records: number }
 /** Called once a frame is stored (or refused before storing, with the reason), or with why it could not be made durable. */
 export type AcceptDone = (err: Error | null, result?: IngestResult) => void;
 
+/**
+ * When a store's caller hears it went well. `delivered`: once the listeners (detectors, station,
+ * writer) have its records. `durable`: as soon as the records are on disk; the listeners get them
+ * just after, in the same turn of the event loop, once what the caller wrote meanwhile (a PUBACK)
+ * has gone out.
+ */
+export type Notify = 'durable' | 'delivered';
+
 const RESERVE = { reserve: true } as const;
+
 
 /** Durable records in spool order, with where they are: the first one's seq, and the position after the last. */
 type Listener = (records: readonly SpoolRecord[], firstSeq: number, next: SpoolPosition) => void;
@@ -75,6 +84,8 @@ export class Ingest {
   /** Log lines per device and reason are rate-limited: the counter keeps the true count. */
   private readonly lastLogged = new Map<string, number>();
   private inFlight = 0;
+  /** Durable records wait for a delivery already asked for (see `deliverSoon`). */
+  private deliveryScheduled = false;
   private idleWaiters: Array<() => void> = [];
   /** Appends and marks not yet delivered, in append order. */
   private readonly queue: Slot[] = [];
@@ -137,9 +148,10 @@ export class Ingest {
   /**
    * `accept` with a callback, for the message path: no promise or suspended function is held
    * per message while it waits for its fsync. `done` may be called before this returns (a frame
-   * refused by its decoder).
+   * refused by its decoder). `notify: 'durable'` lets the broker acknowledge a message before
+   * the detectors run on it, so a device can send its next while they do.
    */
-  acceptThen(frame: Frame, profile: DeviceProfile, trustDeviceTime: boolean, done: AcceptDone): void {
+  acceptThen(frame: Frame, profile: DeviceProfile, trustDeviceTime: boolean, done: AcceptDone, notify: Notify = 'delivered'): void {
     this.opts.counters.message(frame.transport);
     let records: SpoolRecord[];
     try {
@@ -163,7 +175,7 @@ export class Ingest {
       }
       this.opts.counters.observation(frame.transport, obs, this.opts.placementOf(frame.deviceId) === undefined);
       done(null, { accepted: true, records: records.length });
-    });
+    }, notify);
   }
 
   /** Records a technical event from a source (e.g. a serial port went away). */
@@ -209,12 +221,12 @@ export class Ingest {
   }
 
   /**
-   * `store` with a callback: `done` is called once the records are delivered, or with why they
-   * are not durable (then at once: nobody sees them). Never before this returns.
+   * `store` with a callback: `done` is called as `notify` says, or with why the records are not
+   * durable (then at once: nobody sees them). Never before this returns.
    */
-  private storeThen(records: readonly SpoolRecord[], reserve: boolean, done: (err: Error | null) => void): void {
+  private storeThen(records: readonly SpoolRecord[], reserve: boolean, done: (err: Error | null) => void, notify: Notify = 'delivered'): void {
     this.inFlight++;
-    const slot: Slot = { done: false, records, delivered: done };
+    const slot: Slot = { done: false, records, delivered: notify === 'delivered' ? done : undefined };
     this.queue.push(slot);
     const payloads: Buffer[] = [];
     for (const r of records) payloads.push(Buffer.from(JSON.stringify(r)));
@@ -225,10 +237,38 @@ export class Ingest {
         slot.delivered = undefined;
       } else slot.appended = appended;
       slot.done = true;
-      this.deliver();
-      if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-      if (err) done(err);
+      this.inFlight--;
+      if (err) {
+        this.deliver();
+        this.wakeIdle();
+        done(err);
+      } else if (notify === 'durable') {
+        done(null);
+        this.deliverSoon();
+      } else {
+        this.deliver();
+        this.wakeIdle();
+      }
     });
+  }
+
+  /**
+   * Delivers what is durable once the current callbacks are over and what they wrote has gone
+   * out (a check-phase callback): the PUBACKs of a flushed group leave before the detectors
+   * start on its records, not after.
+   */
+  private deliverSoon(): void {
+    if (this.deliveryScheduled) return;
+    this.deliveryScheduled = true;
+    setImmediate(() => {
+      this.deliveryScheduled = false;
+      this.deliver();
+      this.wakeIdle();
+    });
+  }
+
+  private wakeIdle(): void {
+    if (this.inFlight === 0 && !this.deliveryScheduled) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Hands the completed head of the queue to the listeners, in append order. */
@@ -250,9 +290,9 @@ export class Ingest {
     return this.lastStamp;
   }
 
-  /** Resolves when no append is in flight (used on shutdown). */
+  /** Resolves when no append is in flight and every durable record is delivered (used on shutdown). */
   drain(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
+    if (this.inFlight === 0 && !this.deliveryScheduled) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
