@@ -11,7 +11,7 @@ import mqttPacket from 'mqtt-packet';
 import pino from 'pino';
 import { MqttBroker, type BrokerDevice } from '../../src/broker/broker.js';
 import { Counters } from '../../src/core/counters.js';
-import type { Ingest } from '../../src/ingest/ingest.js';
+import type { AcceptDone, Ingest } from '../../src/ingest/ingest.js';
 import { findProfile } from '../../devices/registry.js';
 import { LeanConnection } from '../../src/bench/lean-mqtt.js';
 import { validateConfig } from '../../src/config/load.js';
@@ -34,7 +34,7 @@ afterEach(async () => {
 describe('fault: an alarm consumer that stops reading', () => {
   it('does not hold up device data, and its backlog drains without harm', async () => {
     let stored = 0;
-    const ingest = { accept: async () => ({ accepted: true, records: ++stored }) } as unknown as Ingest;
+    const ingest = { acceptThen: (_f: unknown, _p: unknown, _t: unknown, done: AcceptDone) => setImmediate(() => done(null, { accepted: true, records: ++stored })) } as unknown as Ingest;
     const devices = new Map<string, BrokerDevice>([['wb-1', { id: 'wb-1', profile: findProfile('json-v1')!, secret: 'wb-1-secret-value', trustDeviceTime: false }]]);
     const consumers = new Map([['nurse-call', { id: 'nurse-call', secret: 'nurse-call-secret', topics: ['vigil/v1/alarms/#'] }]]);
     const b = (broker = new MqttBroker({ host: '127.0.0.1', port: 0, maxPacketBytes: 16_384, rate: { messagesPerSecond: 1000, burst: 1000 }, limits: validateConfig({}).mqtt.limits, devices, consumers, ingest, counters: new Counters(), logger: pino({ level: 'silent' }) }));

@@ -93,4 +93,28 @@ describe('Ingest', () => {
     // every message's observation is stored all the same
     expect(seen.flatMap((s) => s.records).filter((r) => r.t === 'msg')).toHaveLength(5);
   });
+
+  it('tells a caller that asked for it once its records are durable, and hands them to the listeners just after, in order', async () => {
+    const { spool, ingest, seen, frame } = setup();
+    const heard: string[] = [];
+    const seenAt = (): number => seen.length;
+    ingest.acceptThen(frame(1000, { obs: { hr: 70 } }), jsonV1Profile, false, (err) => heard.push(`a ${String(err)} seen ${seenAt()}`), 'durable');
+    const b = ingest.accept(frame(2000, { obs: { hr: 71 } }), jsonV1Profile, false).then(() => heard.push(`b seen ${seenAt()}`));
+    ingest.acceptThen(frame(3000, { obs: { hr: 72 } }), jsonV1Profile, false, (err) => heard.push(`c ${String(err)} seen ${seenAt()}`), 'durable');
+    spool.complete(0);
+    // durable: its caller hears at once, before any listener has its records
+    expect(heard).toEqual(['a null seen 0']);
+    spool.complete(1); // c, before b
+    expect(heard).toEqual(['a null seen 0', 'c null seen 0']);
+    const drained = ingest.drain().then(() => heard.push(`drained seen ${seenAt()}`));
+    await flush();
+    // a was delivered by its own turn; b, still on its way, holds c back
+    expect(seen.map((s) => s.first)).toEqual([1]);
+    spool.complete(0);
+    await b;
+    await drained;
+    expect(seen.map((s) => s.first)).toEqual([1, 2, 3]);
+    // b's completion delivers b and then c at once; b's caller hears after (a promise)
+    expect(heard).toEqual(['a null seen 0', 'c null seen 0', 'b seen 3', 'drained seen 3']);
+  });
 });
