@@ -61,7 +61,6 @@ export type Notify = 'durable' | 'delivered';
 
 const RESERVE = { reserve: true } as const;
 
-
 /** Durable records in spool order, with where they are: the first one's seq, and the position after the last. */
 type Listener = (records: readonly SpoolRecord[], firstSeq: number, next: SpoolPosition) => void;
 
@@ -238,17 +237,13 @@ export class Ingest {
       } else slot.appended = appended;
       slot.done = true;
       this.inFlight--;
-      if (err) {
-        this.deliver();
-        this.wakeIdle();
-        done(err);
-      } else if (notify === 'durable') {
+      if (!err && notify === 'durable') {
         done(null);
-        this.deliverSoon();
-      } else {
-        this.deliver();
-        this.wakeIdle();
+        return this.deliverSoon();
       }
+      this.deliver();
+      this.wakeIdle();
+      if (err) done(err);
     });
   }
 

@@ -192,7 +192,7 @@ export class LogWriter {
     this.lastSeq = seq;
     for (let i = 0; i < group.length; i++) {
       const last = ends[2 * i]!;
-      group[i]!.done(null, { lastSeq: last, next: { seq: last + 1, segment: active.id, offset: start + ends[2 * i + 1]! } });
+      this.tell(group[i]!, null, { lastSeq: last, next: { seq: last + 1, segment: active.id, offset: start + ends[2 * i + 1]! } });
     }
     this.opts.onDurable();
   }
@@ -200,7 +200,16 @@ export class LogWriter {
   private fail(group: Pending[], total: number, err: Error): void {
     this.pendingBytes -= total;
     const toCallers = this.opts.onFailed(err, group.length);
-    for (const p of group) p.done(toCallers);
+    for (const p of group) this.tell(p, toCallers);
+  }
+
+  /** Calls one append's callback: one that throws is logged, and the rest of its group are still told. */
+  private tell(p: Pending, err: Error | null, appended?: Appended): void {
+    try {
+      p.done(err, appended);
+    } catch (e) {
+      this.opts.logger.error({ err: (e as Error).message }, 'spool: a caller failed on hearing its append was done');
+    }
   }
 
   /** Starts a new segment named after the next seq. The old one is already fsynced. */

@@ -59,6 +59,22 @@ describe('Spool append and read', () => {
     expect(b.entries.map((e) => e.payload.toString())).toEqual(Array.from({ length: n }, (_, i) => payloadFor(i + 1).toString()));
   });
 
+  it('tells every append of a group it is durable though one caller throws on hearing it, and logs that one', async () => {
+    const { logger, lines } = memoryLogger();
+    const s = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, commitIntervalMs: 5 });
+    open.push(s);
+    const heard: number[] = [];
+    s.appendThen([payloadFor(1)], undefined, (err, a) => heard.push(err ? -1 : a!.lastSeq));
+    s.appendThen([payloadFor(2)], undefined, () => {
+      throw new Error('caller bug');
+    });
+    const third = s.appendRecords([payloadFor(3)]);
+    expect((await third).lastSeq).toBe(3);
+    expect(heard).toEqual([1]);
+    expect(lines.some((l) => l.err === 'caller bug' && /a caller failed/.test(String(l.msg)))).toBe(true);
+    expect(await s.append([payloadFor(4)])).toBe(4);
+  });
+
   it('refuses bad input with clear errors and keeps working', async () => {
     const s = await openSpool();
     await expect(s.append(['text' as unknown as Buffer])).rejects.toThrow(TypeError);
