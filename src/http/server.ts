@@ -18,6 +18,12 @@ export interface HttpOptions {
   readonly authHook: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Registers feature routes (census API, …) on the instance. */
   readonly routes: ReadonlyArray<(app: FastifyInstance) => void>;
+  /**
+   * Brings what the routes answer from up to date before each request (ingest hands over the
+   * durable records still waiting for their turn), so an answer given after a PUBACK includes
+   * that message.
+   */
+  readonly settle?: () => void;
 }
 
 export class HttpServer implements Service {
@@ -30,6 +36,13 @@ export class HttpServer implements Service {
 
   async start(): Promise<void> {
     const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+    const settle = this.opts.settle;
+    if (settle) {
+      app.addHook('onRequest', (_req, _reply, done) => {
+        settle();
+        done();
+      });
+    }
     app.addHook('onRequest', this.opts.authHook);
     app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
       const status = err.statusCode ?? 500;

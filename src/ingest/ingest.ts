@@ -262,6 +262,14 @@ export class Ingest {
     });
   }
 
+  /**
+   * Hands the listeners now what is durable and waiting for its turn (see `deliverSoon`): what
+   * is read from them next includes every message already acknowledged.
+   */
+  settle(): void {
+    if (this.deliveryScheduled) this.deliver();
+  }
+
   private wakeIdle(): void {
     if (this.inFlight === 0 && !this.deliveryScheduled) for (const w of this.idleWaiters.splice(0)) w();
   }

@@ -117,4 +117,22 @@ describe('Ingest', () => {
     // b's completion delivers b and then c at once; b's caller hears after (a promise)
     expect(heard).toEqual(['a null seen 0', 'c null seen 0', 'b seen 3', 'drained seen 3']);
   });
+
+  it('settles on asking: what is durable and waiting for its turn reaches the listeners at once', async () => {
+    const { spool, ingest, seen, frame } = setup();
+    let heard = 0;
+    ingest.acceptThen(frame(1000, { obs: { hr: 70 } }), jsonV1Profile, false, () => heard++, 'durable');
+    ingest.acceptThen(frame(2000, { obs: { hr: 71 } }), jsonV1Profile, false, () => heard++, 'durable');
+    spool.complete(0);
+    expect(heard).toBe(1);
+    expect(seen).toEqual([]);
+    ingest.settle();
+    expect(seen.map((s) => s.first)).toEqual([1]);
+    ingest.settle(); // nothing more is durable: nothing more is delivered
+    expect(seen.map((s) => s.first)).toEqual([1]);
+    spool.complete(0);
+    await flush();
+    expect(seen.map((s) => s.first)).toEqual([1, 2]);
+    expect(heard).toBe(2);
+  });
 });
