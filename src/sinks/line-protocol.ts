@@ -73,15 +73,29 @@ export function formatFloat(value: number, what: string): string {
 /** `[tag key, value, record field it came from (when named differently)]`. */
 type Tags = ReadonlyArray<readonly [string, unknown, string?]>;
 
-/** Renders tags, skipping absent and empty values (line protocol forbids empty tag values). */
+/**
+ * One tag as `,key=value`, or nothing for an absent or empty value (line protocol forbids empty
+ * tag values). `field`: the record's field it came from, when named differently.
+ */
+function tag(key: string, value: unknown, what: string, field = key): string {
+  if (value === undefined || value === null || value === '') return '';
+  if (typeof value !== 'string') throw new MapError(`${what}.${field}: expected a string`);
+  return `,${escapeKey(key)}=${escapeKey(value)}`;
+}
+
+/** Renders tags in order (see {@link tag}). */
 function renderTags(tags: Tags, what: string): string {
   let out = '';
-  for (const [key, value, field] of tags) {
-    if (value === undefined || value === null || value === '') continue;
-    if (typeof value !== 'string') throw new MapError(`${what}.${field ?? key}: expected a string`);
-    out += `,${escapeKey(key)}=${escapeKey(value)}`;
-  }
+  for (const [key, value, field] of tags) out += tag(key, value, what, field);
   return out;
+}
+
+/**
+ * `,device=…,patient=…,ward=…,bed=…`: where a device's data belongs, first among the tags of
+ * every device record (built without a list of tags: this runs for every device message).
+ */
+function placementTags(device: string, r: Record<string, unknown>, what: string): string {
+  return tag('device', device, what) + tag('patient', r.patientId, what, 'patientId') + tag('ward', r.ward, what) + tag('bed', r.bed, what);
 }
 
 function timestamp(ts: unknown, what: string): string {
@@ -113,16 +127,7 @@ function obsLine(o: Record<string, unknown>): string {
   if (quality !== undefined && quality !== 'poor' && quality !== 'invalid') {
     throw new MapError('obs.quality: expected good, poor or invalid');
   }
-  const tags = renderTags(
-    [
-      ['device', device],
-      ['patient', o.patientId, 'patientId'],
-      ['ward', o.ward],
-      ['bed', o.bed],
-      ['quality', quality],
-    ],
-    'obs',
-  );
+  const tags = placementTags(device, o, 'obs') + tag('quality', quality, 'obs');
   const value = formatFloat(o.value as number, 'obs.value');
   return `vitals${tags} ${escapeKey(metric)}=${value} ${timestamp(o.ts, 'obs')}`;
 }
@@ -146,25 +151,7 @@ function messageLines(m: Record<string, unknown>): string {
     fields = fields === '' ? `${metric}=${v}` : `${fields},${metric}=${v}`;
   }
   if (fields === '') throw new MapError('msg.v: no values');
-  return `vitals${placementTags(device, m.patientId, m.ward, m.bed, 'msg')} ${fields} ${timestamp(m.ts, 'msg')}`;
-}
-
-/** `,device=…,patient=…,ward=…,bed=…` as {@link renderTags} renders them, for the message path. */
-function placementTags(device: string, patientId: unknown, ward: unknown, bed: unknown, what: string): string {
-  let out = `,device=${escapeKey(device)}`;
-  if (patientId !== undefined && patientId !== null && patientId !== '') {
-    if (typeof patientId !== 'string') throw new MapError(`${what}.patientId: expected a string`);
-    out += `,patient=${escapeKey(patientId)}`;
-  }
-  if (ward !== undefined && ward !== null && ward !== '') {
-    if (typeof ward !== 'string') throw new MapError(`${what}.ward: expected a string`);
-    out += `,ward=${escapeKey(ward)}`;
-  }
-  if (bed !== undefined && bed !== null && bed !== '') {
-    if (typeof bed !== 'string') throw new MapError(`${what}.bed: expected a string`);
-    out += `,bed=${escapeKey(bed)}`;
-  }
-  return out;
+  return `vitals${placementTags(device, m, 'msg')} ${fields} ${timestamp(m.ts, 'msg')}`;
 }
 
 /** A device message with values of other qualities: a line per quality, in the order they first appear. */
@@ -185,17 +172,8 @@ function messageLinesByQuality(m: Record<string, unknown>): string {
   const ts = timestamp(m.ts, 'msg');
   const lines: string[] = [];
   for (const [q, fields] of groups) {
-    const tags = renderTags(
-      [
-        ['device', device],
-        ['patient', m.patientId, 'patientId'],
-        ['ward', m.ward],
-        ['bed', m.bed],
-        // a tag only when not good, as for single observations
-        ['quality', q === 'good' ? undefined : q],
-      ],
-      'msg',
-    );
+    // a quality tag only when not good, as for single observations
+    const tags = placementTags(device, m, 'msg') + tag('quality', q === 'good' ? undefined : q, 'msg');
     lines.push(`vitals${tags} ${fields} ${ts}`);
   }
   return lines.join('\n');
@@ -205,16 +183,7 @@ function techLine(e: Record<string, unknown>): string {
   const device = requireString(e.deviceId, 'tech.deviceId');
   const kind = requireString(e.kind, 'tech.kind');
   if (!(TECHNICAL_KINDS as readonly string[]).includes(kind)) throw new MapError(`tech.kind: unknown kind "${kind}"`);
-  const tags = renderTags(
-    [
-      ['device', device],
-      ['patient', e.patientId, 'patientId'],
-      ['ward', e.ward],
-      ['bed', e.bed],
-      ['kind', kind],
-    ],
-    'tech',
-  );
+  const tags = placementTags(device, e, 'tech') + tag('kind', kind, 'tech');
   // `count=1i` is always written so the event is countable in stores that drop string fields;
   // `detail` rides along when the device or source gave one.
   let fields = 'count=1i';
