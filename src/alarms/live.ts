@@ -27,7 +27,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core/log.js';
-import { observationsOf, reachesChannel, type AlarmTransition, type ControlInput, type Service, type SpoolRecord, type WardAssignment } from '../core/types.js';
+import { reachesChannel, type AlarmTransition, type ControlInput, type Service, type SpoolRecord, type WardAssignment } from '../core/types.js';
 import type { Counters } from '../core/counters.js';
 import type { Census, Patient } from '../census/census.js';
 import type { Ingest } from '../ingest/ingest.js';
@@ -402,8 +402,7 @@ export class LiveDetectors implements Service {
   private take(records: readonly SpoolRecord[], firstSeq: number, next: SpoolPosition): void {
     if (!this.running) return;
     for (const r of records) {
-      if (r.t === 'msg') for (const obs of observationsOf(r.m)) this.push({ type: 'obs', obs });
-      else for (const input of inputsOf(r)) this.push(input);
+      for (const input of inputsOf(r)) this.push(input);
       if (r.t === 'ctl') for (const l of this.controlListeners) l(r.c);
     }
     this.last = { seq: firstSeq + records.length - 1, next };
