@@ -135,4 +135,3 @@ export class GatewayChild {
     await rm(this.dir, { recursive: true, force: true });
   }
 }
-
