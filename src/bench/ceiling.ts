@@ -1,7 +1,9 @@
 /**
- * The ceiling in the same run: the same load clients, as fast as PUBACKs come back, first
- * against plain aedes (no hooks, no pipeline) and then against Vigil with everything on.
- * Vigil's throughput is reported as a ratio of plain aedes'.
+ * The ceiling in the same run: the same load clients, as fast as PUBACKs come back, against
+ * plain aedes (no hooks, no pipeline) and then against Vigil with everything on, in rounds
+ * (each broker started afresh for its window). Vigil's throughput is reported as a ratio of plain aedes': the
+ * median of the rounds' ratios, each taken from two windows a few seconds apart, so that a
+ * swing of the shared machine between the two brokers' turns weighs less than in one pair.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,23 +23,41 @@ export interface CeilingOptions {
   readonly warmupS: number;
   /** s */
   readonly windowS: number;
+  /** Pairs of windows, plain aedes then Vigil. */
+  readonly rounds: number;
+}
+
+/** One pair of windows. */
+export interface CeilingRound {
+  readonly aedesMsgPerS: number;
+  readonly vigilMsgPerS: number;
+  readonly ratio: number;
 }
 
 export interface CeilingResult {
   readonly devices: number;
   readonly window: number;
-  /** messages/s acknowledged by plain aedes */
+  /** messages/s acknowledged by plain aedes (median of the rounds) */
   readonly aedesMsgPerS: number;
-  /** messages/s acknowledged by Vigil */
+  /** messages/s acknowledged by Vigil (median of the rounds) */
   readonly vigilMsgPerS: number;
   /** observations/s Vigil accepted into its spool at that rate */
   readonly vigilObsPerS: number;
-  /** vigil / aedes */
+  /** vigil / aedes: the median of the rounds' ratios */
   readonly ratio: number;
-  /** Gateway CPU while the clients connected, warmed up and ran, % of one core. */
+  readonly rounds: readonly CeilingRound[];
+  /** Gateway CPU while its clients connected, warmed up and ran, % of one core (all rounds). */
   readonly vigilCpuPct: number;
-  /** The gateway's garbage collection over the measured window (its main thread's share). */
+  /** The gateway's garbage collection over its measured windows (its main thread's share). */
   readonly vigilGc: GcRates;
+}
+
+/** The middle value (the mean of the middle two of an even count). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Collections a second, by kind, and the share of wall time the main thread spent in them. */
@@ -95,48 +115,83 @@ async function measure(env: BenchEnv, port: number, o: CeilingOptions, label: st
 }
 
 export async function runCeiling(env: BenchEnv, o: CeilingOptions): Promise<CeilingResult> {
-  env.progress(`ceiling: plain aedes, ${o.devices} clients, ${o.window} in flight each`);
+  env.progress(`ceiling: plain aedes, then Vigil (auth, ACL, spool with fsync, detectors, writer), ${o.devices} clients, ${o.window} in flight each, ${o.rounds} round${o.rounds === 1 ? '' : 's'}`);
+  const rounds: CeilingRound[] = [];
+  const vigil: VigilWindow[] = [];
+  for (let i = 1; i <= o.rounds; i++) {
+    const label = o.rounds === 1 ? '' : ` (round ${i})`;
+    const aedesMsgPerS = await plainAedes(env, o, label);
+    const v = await vigilWindow(env, o, label);
+    vigil.push(v);
+    rounds.push({ aedesMsgPerS, vigilMsgPerS: v.msgPerS, ratio: v.msgPerS / aedesMsgPerS });
+    if (o.rounds > 1) env.progress(`ceiling round ${i}: ratio ${(v.msgPerS / aedesMsgPerS).toFixed(2)}`);
+  }
+  const sum = (f: (v: VigilWindow) => number): number => vigil.reduce((a, v) => a + f(v), 0);
+  const vigilGc = gcRates({ minor: 0, major: 0, seconds: 0 }, { minor: sum((v) => v.gc.minor), major: sum((v) => v.gc.major), seconds: sum((v) => v.gc.seconds) }, sum((v) => v.gcS));
+  env.progress(`ceiling Vigil: ${vigilGc.minorPerS.toFixed(0)} minor and ${vigilGc.majorPerS.toFixed(1)} major collections a second, ${vigilGc.mainThreadPct.toFixed(0)} % of the main thread`);
+  const vigilMsgPerS = median(rounds.map((r) => r.vigilMsgPerS));
+  return {
+    devices: o.devices,
+    window: o.window,
+    aedesMsgPerS: median(rounds.map((r) => r.aedesMsgPerS)),
+    vigilMsgPerS,
+    // Every acknowledged message carried OBS_PER_MESSAGE observations, all in the spool.
+    vigilObsPerS: vigilMsgPerS * OBS_PER_MESSAGE,
+    ratio: median(rounds.map((r) => r.ratio)),
+    rounds,
+    vigilCpuPct: (sum((v) => v.cpuMs) / (sum((v) => v.s) * 1000)) * 100,
+    vigilGc,
+  };
+}
+
+/** A window against plain aedes, in a process started for it. */
+async function plainAedes(env: BenchEnv, o: CeilingOptions, label: string): Promise<number> {
   await assertPortsFree({ aedes: env.ports.aedes });
   const aedes = fork(PLAIN_AEDES, [String(env.ports.aedes)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   own(aedes);
-  let aedesRate: number;
+  const exited = new Promise((r) => aedes.once('exit', r));
   try {
     await new Promise<void>((resolve, reject) => {
       aedes.once('message', (m: { type: string; message?: string }) => (m.type === 'listening' ? resolve() : reject(new Error(`plain aedes: ${m.message}`))));
       aedes.once('exit', () => reject(new Error('plain aedes exited at start')));
     });
-    aedesRate = await measure(env, env.ports.aedes, o, 'plain aedes');
+    return await measure(env, env.ports.aedes, o, `plain aedes${label}`);
   } finally {
-    const exited = new Promise((r) => aedes.once('exit', r));
     aedes.kill('SIGTERM');
     await exited;
   }
+}
 
-  env.progress(`ceiling: Vigil (auth, ACL, spool with fsync, detectors, writer), same clients`);
+interface VigilWindow {
+  readonly msgPerS: number;
+  /** Gateway CPU from the clients' start to their stop, and the seconds that took. */
+  readonly cpuMs: number;
+  readonly s: number;
+  /** Collections over the measured window, and its seconds. */
+  readonly gc: GcReading;
+  readonly gcS: number;
+}
+
+/** A window against a gateway started for it. */
+async function vigilWindow(env: BenchEnv, o: CeilingOptions, label: string): Promise<VigilWindow> {
   const gw = await startGateway(env, o.devices);
   try {
-    const cpu0 = gw.cpuMs();
-    const t0 = performance.now();
-    const gc: Partial<Record<'start' | 'end', { reading: GcReading; at: number }>> = {};
     const read = async (): Promise<GcReading> => ({
       minor: await gw.metric('vigil_gc_collections_total', { kind: 'minor' }),
       major: await gw.metric('vigil_gc_collections_total', { kind: 'major' }),
       seconds: await gw.metric('vigil_gc_seconds_total'),
     });
-    const vigilRate = await measure(env, env.ports.mqtt, o, 'Vigil', { at: async (edge) => void (gc[edge] = { reading: await read(), at: performance.now() }) });
-    const dt = (performance.now() - t0) / 1000;
-    const vigilGc = gcRates(gc.start!.reading, gc.end!.reading, (gc.end!.at - gc.start!.at) / 1000);
-    env.progress(`ceiling Vigil: ${vigilGc.minorPerS.toFixed(0)} minor and ${vigilGc.majorPerS.toFixed(1)} major collections a second, ${vigilGc.mainThreadPct.toFixed(0)} % of the main thread`);
+    const cpu0 = gw.cpuMs();
+    const t0 = performance.now();
+    const gc: Partial<Record<'start' | 'end', { reading: GcReading; at: number }>> = {};
+    const msgPerS = await measure(env, env.ports.mqtt, o, `Vigil${label}`, { at: async (edge) => void (gc[edge] = { reading: await read(), at: performance.now() }) });
+    const [a, b] = [gc.start!.reading, gc.end!.reading];
     return {
-      devices: o.devices,
-      window: o.window,
-      aedesMsgPerS: aedesRate,
-      vigilMsgPerS: vigilRate,
-      // Every acknowledged message carried OBS_PER_MESSAGE observations, all in the spool.
-      vigilObsPerS: vigilRate * OBS_PER_MESSAGE,
-      ratio: vigilRate / aedesRate,
-      vigilCpuPct: ((gw.cpuMs() - cpu0) / (dt * 1000)) * 100,
-      vigilGc,
+      msgPerS,
+      cpuMs: gw.cpuMs() - cpu0,
+      s: (performance.now() - t0) / 1000,
+      gc: { minor: b.minor - a.minor, major: b.major - a.major, seconds: b.seconds - a.seconds },
+      gcS: (gc.end!.at - gc.start!.at) / 1000,
     };
   } finally {
     await gw.stop();

@@ -168,11 +168,12 @@ function sustainedSection(r: BenchResults): string {
 function ceilingSection(c: CeilingResult | undefined): string | undefined {
   if (!c) return undefined;
   return [
-    `**Ceiling** (${n0(c.devices)} clients, ${c.window} publishes in flight each, as fast as PUBACKs return):`,
+    `**Ceiling** (${n0(c.devices)} clients, ${c.window} publishes in flight each, as fast as PUBACKs return; ${c.rounds.length === 1 ? 'one window each' : `${c.rounds.length} rounds of a window each, the medians`}):`,
     table(['broker', 'msg/s', 'obs/s', 'ratio'], [
       ['plain aedes (no hooks)', n0(c.aedesMsgPerS), '–', '1.00'],
       ['Vigil (auth, ACL, spool fsync, detectors, writer)', n0(c.vigilMsgPerS), n0(c.vigilObsPerS), c.ratio.toFixed(2)],
     ]),
+    ...(c.rounds.length > 1 ? [`Rounds (plain aedes / Vigil msg/s, ratio): ${c.rounds.map((r) => `${n0(r.aedesMsgPerS)} / ${n0(r.vigilMsgPerS)}, ${r.ratio.toFixed(2)}`).join('; ')}.`] : []),
     `Vigil used ${n0(c.vigilCpuPct)} % of one core. Over the window its main thread spent ${n0(c.vigilGc.mainThreadPct)} % of the time in garbage collection: ` +
       `${n0(c.vigilGc.minorPerS)} scavenges and ${n1(c.vigilGc.majorPerS)} full collections a second (V8's helper threads work beside it, in the CPU figure).`,
   ].join('\n\n');

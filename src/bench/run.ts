@@ -9,7 +9,7 @@ import type { BenchEnv, BenchPorts } from './env.js';
 import { assertPortsFree } from './ports.js';
 import { runSustained, type SustainedResult } from './sustained.js';
 import { PROBE_CYCLE } from './protocol.js';
-import { runCeiling, type CeilingResult } from './ceiling.js';
+import { runCeiling, type CeilingOptions, type CeilingResult } from './ceiling.js';
 import { runSpoolCatchUp, type SpoolResult } from './spool-catchup.js';
 import { runRestart, type RestartResult } from './restart.js';
 import { runReplayRate, type ReplayResult } from './replay.js';
@@ -31,7 +31,7 @@ export interface BenchOptions {
   /** s */
   readonly windowS: number;
   readonly probeEvery: number;
-  readonly ceiling: { readonly devices: number; readonly window: number; readonly warmupS: number; readonly windowS: number } | undefined;
+  readonly ceiling: CeilingOptions | undefined;
   readonly spool: { readonly devices: number; readonly minutes: number } | undefined;
   /** Restart over a ward's data: beds and hours of it in the spool. */
   readonly restart: { readonly beds: number; readonly hours: number } | undefined;
@@ -61,7 +61,7 @@ export const FULL = {
   levels: [{ devices: 100, rate: 1 }, { devices: 1000, rate: 1 }, { devices: 5000, rate: 1 }],
   // a minute a load: every window holds one save of the alarm state (alarms.checkpointSeconds)
   warmupS: 5, windowS: 60, probeEvery: 20,
-  ceiling: { devices: 2000, window: 2, warmupS: 3, windowS: 10 },
+  ceiling: { devices: 2000, window: 2, warmupS: 3, windowS: 10, rounds: 3 },
   spool: { devices: 1000, minutes: 5 },
   restart: { beds: 30, hours: 24 },
   replay: { patients: 6, hours: 24 },
@@ -72,7 +72,7 @@ export const FULL = {
 export const QUICK = {
   levels: [{ devices: 200, rate: 1 }, { devices: 2000, rate: 1 }],
   warmupS: 2, windowS: 5, probeEvery: 10,
-  ceiling: { devices: 1000, window: 2, warmupS: 1, windowS: 3 },
+  ceiling: { devices: 1000, window: 2, warmupS: 1, windowS: 3, rounds: 1 },
   spool: { devices: 200, minutes: 1 },
   restart: { beds: 8, hours: 2 },
   replay: { patients: 6, hours: 4 },

@@ -31,7 +31,8 @@ separate load-client processes over real TCP (QoS 1, every detector on). Phases:
              then the largest load again on a gateway started with every station history
              full (when --histories-patients covers its devices)
   ceiling    the same clients as fast as possible against plain aedes, then against Vigil,
-             with Vigil's CPU and its garbage collections over the window
+             each started afresh, in rounds: the median of the rounds' ratios, with
+             Vigil's CPU and its garbage collections over its windows
   spool      minutes of ward data delivered with the time-series server down, then the time
              to write it all once it is back
   restart    a ward's day written into the spool by a gateway that is then killed a minute
@@ -52,6 +53,7 @@ Options:
   --levels LIST        Sustained loads, DEVICESxRATE comma-separated (e.g. 100x1,1000x1,5000x1)
   --window S           Measured seconds per load (default ${FULL.windowS}; quick ${QUICK.windowS})
   --ceiling-devices N  Clients for the ceiling (default ${FULL.ceiling.devices}; 0 skips it)
+  --ceiling-rounds N   Pairs of ceiling windows, plain aedes then Vigil (default ${FULL.ceiling.rounds}; quick ${QUICK.ceiling.rounds})
   --spool-devices N    Devices for spool catch-up (default ${FULL.spool.devices}; 0 skips it)
   --spool-minutes M    Minutes of data each (default ${FULL.spool.minutes})
   --restart-beds N     Beds for the restart (default ${FULL.restart.beds}; quick ${QUICK.restart.beds}; 0 skips it)
@@ -80,6 +82,7 @@ Example:
       levels: { type: 'string' },
       window: { type: 'string' },
       'ceiling-devices': { type: 'string' },
+      'ceiling-rounds': { type: 'string' },
       'spool-devices': { type: 'string' },
       'spool-minutes': { type: 'string' },
       'restart-beds': { type: 'string' },
@@ -116,7 +119,7 @@ Example:
       warmupS: base.warmupS,
       windowS: intFlag('window', values.window, base.windowS, 1, 3600),
       probeEvery: base.probeEvery,
-      ceiling: ceilingDevices > 0 ? { ...base.ceiling, devices: ceilingDevices } : undefined,
+      ceiling: ceilingDevices > 0 ? { ...base.ceiling, devices: ceilingDevices, rounds: intFlag('ceiling-rounds', values['ceiling-rounds'], base.ceiling.rounds, 1, 20) } : undefined,
       spool: spoolDevices > 0 ? { devices: spoolDevices, minutes: intFlag('spool-minutes', values['spool-minutes'], base.spool.minutes, 1, 1440) } : undefined,
       restart: restartBeds > 0 ? { beds: restartBeds, hours: intFlag('restart-hours', values['restart-hours'], base.restart.hours, 1, 168) } : undefined,
       replay: replayHours > 0 ? { patients: base.replay.patients, hours: replayHours } : undefined,

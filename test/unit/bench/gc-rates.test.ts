@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gcRates } from '../../../src/bench/ceiling.js';
+import { gcRates, median } from '../../../src/bench/ceiling.js';
 import { sumSamples } from '../../../src/core/counters.js';
 
 const METRICS = [
@@ -35,5 +35,20 @@ describe('the ceiling phase\'s collection figures', () => {
     expect(r.minorPerS).toBe(25);
     expect(r.majorPerS).toBe(3.5);
     expect(r.mainThreadPct).toBe(15);
+  });
+});
+
+describe('the ceiling\'s median of rounds', () => {
+  it('takes the middle value, or the mean of the middle two', () => {
+    expect(median([0.31, 0.25, 0.28])).toBe(0.28);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+    expect(median([])).toBeNaN();
+  });
+
+  it('does not reorder what it is given', () => {
+    const xs = [3, 1, 2];
+    median(xs);
+    expect(xs).toEqual([3, 1, 2]);
   });
 });
