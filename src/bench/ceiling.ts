@@ -1,9 +1,10 @@
 /**
  * The ceiling in the same run: the same load clients, as fast as PUBACKs come back, against
  * plain aedes (no hooks, no pipeline) and then against Vigil with everything on, in rounds
- * (each broker started afresh for its window). Vigil's throughput is reported as a ratio of plain aedes': the
- * median of the rounds' ratios, each taken from two windows a few seconds apart, so that a
- * swing of the shared machine between the two brokers' turns weighs less than in one pair.
+ * (each broker started afresh for its window). Vigil's throughput is reported as a ratio of
+ * plain aedes': the median of the rounds' ratios, each from one window of each broker taken
+ * one after the other, so that a swing of the shared machine during one broker's turn weighs
+ * less than in a single pair.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

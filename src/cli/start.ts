@@ -2,7 +2,7 @@ import type { Command } from './command.js';
 import { parse } from './args.js';
 import { loadConfig } from '../config/load.js';
 import { log, setLogLevel } from '../core/log.js';
-import { GATEWAY_NODE_OPTIONS, HeapGovernor, tuneHeap } from '../core/heap.js';
+import { GATEWAY_NODE_OPTIONS, HEAP_BUDGET_BYTES, HeapGovernor, tuneHeap } from '../core/heap.js';
 import { Gateway } from '../gateway.js';
 import { takeSignals } from './lifecycle.js';
 
@@ -43,7 +43,10 @@ Example:
     if (missing.length > 0) {
       log().warn({ missing, hint: `node ${missing.join(' ')} …/cli/main.js start, or NODE_OPTIONS="${missing.join(' ')}"` }, 'node options for a large ward are missing: at thousands of devices memory and alarm latency will be higher');
     }
-    const heap = new HeapGovernor();
+    const MB = 1024 * 1024;
+    const heap = new HeapGovernor({
+      changed: (percent, held) => log().debug({ percent, heldMB: Math.round(held / MB), budgetMB: HEAP_BUDGET_BYTES / MB }, 'heap growth between full collections set'),
+    });
     heap.start();
     const signals = takeSignals();
     const gateway = new Gateway(config);

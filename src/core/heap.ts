@@ -84,11 +84,18 @@ export class HeapGovernor {
   percent: number = MIN_GROWING_PERCENT;
   private observer: PerformanceObserver | undefined;
 
-  constructor(
-    private readonly budgetBytes: number = HEAP_BUDGET_BYTES,
-    private readonly held: () => number = heldBytes,
-    private readonly set: (percent: number) => void = (p) => setFlagsFromString(`--heap-growing-percent=${p}`),
-  ) {}
+  private readonly budgetBytes: number;
+  private readonly held: () => number;
+  private readonly set: (percent: number) => void;
+  /** Told each change, with what the process held. */
+  private readonly changed: ((percent: number, heldBytes: number) => void) | undefined;
+
+  constructor(o: { budgetBytes?: number; held?: () => number; set?: (percent: number) => void; changed?: (percent: number, heldBytes: number) => void } = {}) {
+    this.budgetBytes = o.budgetBytes ?? HEAP_BUDGET_BYTES;
+    this.held = o.held ?? heldBytes;
+    this.set = o.set ?? ((p) => setFlagsFromString(`--heap-growing-percent=${p}`));
+    this.changed = o.changed;
+  }
 
   start(): void {
     if (this.observer) return;
@@ -104,9 +111,11 @@ export class HeapGovernor {
 
   /** Reads what the process holds and sets the growth it allows, when that changed. */
   update(): void {
-    const p = growingPercent(this.held(), this.budgetBytes);
+    const held = this.held();
+    const p = growingPercent(held, this.budgetBytes);
     if (p === this.percent) return;
     this.percent = p;
     this.set(p);
+    this.changed?.(p, held);
   }
 }

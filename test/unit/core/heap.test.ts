@@ -39,7 +39,8 @@ describe('HeapGovernor', () => {
   it('sets the growth as the heap in use changes, and only when it changes', () => {
     let used = 50 * MB;
     const set: number[] = [];
-    const g = new HeapGovernor(256 * MB, () => used, (p) => set.push(p));
+    const told: Array<[number, number]> = [];
+    const g = new HeapGovernor({ budgetBytes: 256 * MB, held: () => used, set: (p) => set.push(p), changed: (p, held) => told.push([p, held]) });
     g.update();
     expect(set).toEqual([100]);
     g.update();
@@ -53,6 +54,7 @@ describe('HeapGovernor', () => {
     used = 100 * MB;
     g.update();
     expect(set).toEqual([100, 20, 100]);
+    expect(told).toEqual([[100, 50 * MB], [20, 200 * MB], [100, 100 * MB]]);
   });
 });
 
