@@ -62,10 +62,14 @@ export function quoteString(value: string): string {
   return `"${escapeChars(value, STRING)}"`;
 }
 
-/** Formats a float field value. Rejects NaN and infinities, which line protocol cannot carry. */
-export function formatFloat(value: number, what: string): string {
+/**
+ * Formats a float field value. Rejects NaN and infinities, which line protocol cannot carry.
+ * `field`: appended to `what` in the error (`what.field`), so a caller in a loop makes no name
+ * for a value that is fine.
+ */
+export function formatFloat(value: number, what: string, field?: string): string {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new MapError(`${what}: not a finite number`);
+    throw new MapError(`${field === undefined ? what : `${what}.${field}`}: not a finite number`);
   }
   return String(value);
 }
@@ -145,10 +149,9 @@ function messageLines(m: Record<string, unknown>): string {
   let fields = '';
   for (const metric in values) {
     if (!isMetricName(metric)) throw new MapError(`msg.v: unknown metric "${metric}"`);
-    const v = values[metric];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new MapError(`msg.v.${metric}: not a finite number`);
     // a metric name needs no escaping (isMetricName)
-    fields = fields === '' ? `${metric}=${v}` : `${fields},${metric}=${v}`;
+    const field = `${metric}=${formatFloat(values[metric] as number, 'msg.v', metric)}`;
+    fields = fields === '' ? field : `${fields},${field}`;
   }
   if (fields === '') throw new MapError('msg.v: no values');
   return `vitals${placementTags(device, m, 'msg')} ${fields} ${timestamp(m.ts, 'msg')}`;
@@ -158,13 +161,13 @@ function messageLines(m: Record<string, unknown>): string {
 function messageLinesByQuality(m: Record<string, unknown>): string {
   const device = requireString(m.deviceId, 'msg.deviceId');
   const values = object(m.v, 'msg.v');
-  const qualities = m.q === undefined ? {} : object(m.q, 'msg.q');
+  const qualities = object(m.q, 'msg.q');
   const groups = new Map<string, string>();
   for (const metric in values) {
     if (!isMetricName(metric)) throw new MapError(`msg.v: unknown metric "${metric}"`);
     const q = qualities[metric] ?? 'good';
     if (q !== 'good' && q !== 'poor' && q !== 'invalid') throw new MapError(`msg.q.${metric}: expected good, poor or invalid`);
-    const field = `${escapeKey(metric)}=${formatFloat(values[metric] as number, `msg.v.${metric}`)}`;
+    const field = `${escapeKey(metric)}=${formatFloat(values[metric] as number, 'msg.v', metric)}`;
     const prev = groups.get(q);
     groups.set(q, prev === undefined ? field : `${prev},${field}`);
   }
