@@ -50,8 +50,10 @@ export class SampleWindow {
   }
 
   push(ts: number, v: number, deviceId: string): void {
+    // the device first: numbering devices afresh rewrites the ring from slot 0
+    const dev = this.deviceIndex(deviceId);
     if (this.n === this.capacity) this.grow();
-    this.put(this.slot(this.n), ts, v, this.deviceIndex(deviceId));
+    this.put(this.slot(this.n), ts, v, dev);
     this.n++;
   }
 

@@ -34,6 +34,20 @@ describe('SampleWindow', () => {
     expect(SampleWindow.from(w.toArray()).toArray()).toEqual(w.toArray());
     expect(new SampleWindow().median()).toBeNaN();
   });
+
+  it('keeps a new sample whose device makes the window number its devices afresh, when the ring has wrapped', () => {
+    const w = new SampleWindow();
+    for (let k = 0; k < 8; k++) w.push(k, 60 + k, `d${k}`); // eight devices, a full ring of 8
+    w.dropBefore(5); // the head is at slot 5: samples 5, 6, 7 are held
+    w.push(8, 90, 'd9'); // a ninth device: the devices no sample refers to are forgotten first
+    expect(w.toArray()).toEqual([
+      { ts: 5, v: 65, deviceId: 'd5' },
+      { ts: 6, v: 66, deviceId: 'd6' },
+      { ts: 7, v: 67, deviceId: 'd7' },
+      { ts: 8, v: 90, deviceId: 'd9' },
+    ]);
+    expect(w.median()).toBe(66.5);
+  });
 });
 
 describe('SampleWindow.median', () => {
