@@ -91,4 +91,30 @@ describe('SampleWindow.median', () => {
     }
     expect(checked).toBe(72);
   });
+
+  it('stays the sorted median as samples come and go: drops, growth, a device removed, devices numbered afresh', () => {
+    let seed = 777;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const w = new SampleWindow();
+    let held: Array<{ ts: number; v: number; d: string }> = [];
+    let checked = 0;
+    for (let k = 0; k < 3000; k++) {
+      const v = 50 + Math.floor(random() * 40) / 2;
+      const d = `dev${Math.floor(k / 97) % 11}`; // 11 devices in turn: the device list is renumbered
+      w.push(k, v, d);
+      held.push({ ts: k, v, d });
+      // a window whose length swings between a few and a few hundred samples
+      const keep = 5 + Math.floor(300 * Math.abs(Math.sin(k / 250)));
+      w.dropBefore(k - keep);
+      held = held.filter((s) => s.ts >= k - keep);
+      if (k % 500 === 499) {
+        w.removeDevice(held.at(-1)!.d);
+        held = held.filter((s) => s.d !== held.at(-1)!.d);
+      }
+      expect(w.median()).toBe(sortedMedian(held.map((s) => s.v)));
+      checked++;
+    }
+    expect(w.toArray().map((s) => s.v)).toEqual(held.map((s) => s.v));
+    expect(checked).toBe(3000);
+  });
 });
