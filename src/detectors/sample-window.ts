@@ -163,33 +163,35 @@ export class SampleWindow {
 
   /** Puts `v` among the values in order (after any equal to it), the `n` held before it. */
   private insertValue(v: number): void {
-    const d = this.d;
     const sorted = STRIDE * this.capacity;
-    let lo = 0;
-    let hi = this.n;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (d[sorted + m]! <= v) lo = m + 1;
-      else hi = m;
-    }
-    d.copyWithin(sorted + lo + 1, sorted + lo, sorted + this.n);
-    d[sorted + lo] = v;
+    const at = sorted + this.search(v, true);
+    this.d.copyWithin(at + 1, at, sorted + this.n);
+    this.d[at] = v;
   }
 
   /** Takes one value equal to `v` out of the values in order. */
   private removeValue(v: number): void {
     const d = this.d;
     const sorted = STRIDE * this.capacity;
+    let i = this.search(v, false);
+    // A value that does not compare (NaN) is not where the search looks: found by going through.
+    if (!(d[sorted + i] === v)) for (i = 0; i < this.n && !Object.is(d[sorted + i], v); i++);
+    if (i < this.n) d.copyWithin(sorted + i, sorted + i + 1, sorted + this.n);
+  }
+
+  /** Where `v` goes among the values in order: after those equal to it (`after`), or before them. */
+  private search(v: number, after: boolean): number {
+    const d = this.d;
+    const sorted = STRIDE * this.capacity;
     let lo = 0;
     let hi = this.n;
     while (lo < hi) {
       const m = (lo + hi) >> 1;
-      if (d[sorted + m]! < v) lo = m + 1;
+      const x = d[sorted + m]!;
+      if (x < v || (after && x === v)) lo = m + 1;
       else hi = m;
     }
-    // A value that does not compare (NaN) is not where the search looks: found by going through.
-    if (!(d[sorted + lo] === v)) for (lo = 0; lo < this.n && !Object.is(d[sorted + lo], v); lo++);
-    if (lo < this.n) d.copyWithin(sorted + lo, sorted + lo + 1, sorted + this.n);
+    return lo;
   }
 
   private clear(): void {
