@@ -12,7 +12,9 @@
  * every value, so a value is put in its place when it comes and taken out when it is dropped
  * (a search and a shift of the values after it), and the median is read off the middle. A
  * device sending faster than once a second fills its window with hundreds of samples: at 300,
- * a value with its median cost about 1 µs by selection over a copy, and a fraction of that so.
+ * a value with its median cost about 1 µs by selection over a copy, and a tenth of that so. It
+ * costs 8 bytes a slot: a 30-s window at 1 Hz has 32 slots, so 3.8 MB at 5,000 patients with
+ * three continuous signals each.
  */
 
 /** One sample, as snapshots and callers see it. */
