@@ -51,6 +51,19 @@ export interface CeilingResult {
   readonly vigilCpuPct: number;
   /** The gateway's garbage collection over its measured windows (its main thread's share). */
   readonly vigilGc: GcRates;
+  /** The spool's group commit over Vigil's measured windows. */
+  readonly vigilSpool: SpoolGroups;
+}
+
+/** Groups the spool wrote and fsynced a second, and records a group. */
+export interface SpoolGroups {
+  readonly groupsPerS: number;
+  readonly recordsPerGroup: number;
+}
+
+/** What the window's two readings of `vigil_spool_groups_total` and `vigil_spool_records_appended_total` give. */
+export function spoolGroups(groups: number, records: number, seconds: number): SpoolGroups {
+  return { groupsPerS: groups / seconds, recordsPerGroup: groups > 0 ? records / groups : 0 };
 }
 
 /** The middle value (the mean of the middle two of an even count). */
@@ -83,6 +96,12 @@ export interface GcReading {
   readonly major: number;
   /** seconds of every kind */
   readonly seconds: number;
+}
+
+/** The spool's counts at one edge of a window. */
+interface SpoolReading {
+  readonly groups: number;
+  readonly records: number;
 }
 
 /** Readings taken at the start and the end of the measured window. */
@@ -130,6 +149,8 @@ export async function runCeiling(env: BenchEnv, o: CeilingOptions): Promise<Ceil
   const sum = (f: (v: VigilWindow) => number): number => vigil.reduce((a, v) => a + f(v), 0);
   const vigilGc = gcRates({ minor: 0, major: 0, seconds: 0 }, { minor: sum((v) => v.gc.minor), major: sum((v) => v.gc.major), seconds: sum((v) => v.gc.seconds) }, sum((v) => v.gcS));
   env.progress(`ceiling Vigil: ${vigilGc.minorPerS.toFixed(0)} minor and ${vigilGc.majorPerS.toFixed(1)} major collections a second, ${vigilGc.mainThreadPct.toFixed(0)} % of the main thread`);
+  const vigilSpool = spoolGroups(sum((v) => v.spool.groups), sum((v) => v.spool.records), sum((v) => v.gcS));
+  env.progress(`ceiling Vigil: the spool made ${vigilSpool.groupsPerS.toFixed(0)} groups durable a second, ${vigilSpool.recordsPerGroup.toFixed(0)} records each`);
   const vigilMsgPerS = median(rounds.map((r) => r.vigilMsgPerS));
   return {
     devices: o.devices,
@@ -142,6 +163,7 @@ export async function runCeiling(env: BenchEnv, o: CeilingOptions): Promise<Ceil
     rounds,
     vigilCpuPct: (sum((v) => v.cpuMs) / (sum((v) => v.s) * 1000)) * 100,
     vigilGc,
+    vigilSpool,
   };
 }
 
@@ -168,8 +190,9 @@ interface VigilWindow {
   /** Gateway CPU from the clients' start to their stop, and the seconds that took. */
   readonly cpuMs: number;
   readonly s: number;
-  /** Collections over the measured window, and its seconds. */
+  /** Collections and spool groups over the measured window, and its seconds. */
   readonly gc: GcReading;
+  readonly spool: SpoolReading;
   readonly gcS: number;
 }
 
@@ -184,14 +207,20 @@ async function vigilWindow(env: BenchEnv, o: CeilingOptions, label: string): Pro
     });
     const cpu0 = gw.cpuMs();
     const t0 = performance.now();
-    const gc: Partial<Record<'start' | 'end', { reading: GcReading; at: number }>> = {};
-    const msgPerS = await measure(env, env.ports.mqtt, o, `Vigil${label}`, { at: async (edge) => void (gc[edge] = { reading: await read(), at: performance.now() }) });
+    const readSpool = async (): Promise<SpoolReading> => ({
+      groups: await gw.metric('vigil_spool_groups_total'),
+      records: await gw.metric('vigil_spool_records_appended_total'),
+    });
+    const gc: Partial<Record<'start' | 'end', { reading: GcReading; spool: SpoolReading; at: number }>> = {};
+    const msgPerS = await measure(env, env.ports.mqtt, o, `Vigil${label}`, { at: async (edge) => void (gc[edge] = { reading: await read(), spool: await readSpool(), at: performance.now() }) });
     const [a, b] = [gc.start!.reading, gc.end!.reading];
+    const [sa, sb] = [gc.start!.spool, gc.end!.spool];
     return {
       msgPerS,
       cpuMs: gw.cpuMs() - cpu0,
       s: (performance.now() - t0) / 1000,
       gc: { minor: b.minor - a.minor, major: b.major - a.major, seconds: b.seconds - a.seconds },
+      spool: { groups: sb.groups - sa.groups, records: sb.records - sa.records },
       gcS: (gc.end!.at - gc.start!.at) / 1000,
     };
   } finally {

@@ -175,7 +175,8 @@ function ceilingSection(c: CeilingResult | undefined): string | undefined {
     ]),
     ...(c.rounds.length > 1 ? [`Rounds (plain aedes / Vigil msg/s, ratio): ${c.rounds.map((r) => `${n0(r.aedesMsgPerS)} / ${n0(r.vigilMsgPerS)}, ${r.ratio.toFixed(2)}`).join('; ')}.`] : []),
     `Vigil used ${n0(c.vigilCpuPct)} % of one core. Over the window its main thread spent ${n0(c.vigilGc.mainThreadPct)} % of the time in garbage collection: ` +
-      `${n0(c.vigilGc.minorPerS)} scavenges and ${n1(c.vigilGc.majorPerS)} full collections a second (V8's helper threads work beside it, in the CPU figure).`,
+      `${n0(c.vigilGc.minorPerS)} scavenges and ${n1(c.vigilGc.majorPerS)} full collections a second (V8's helper threads work beside it, in the CPU figure). ` +
+      `Its spool made ${n0(c.vigilSpool.groupsPerS)} groups durable a second, ${n0(c.vigilSpool.recordsPerGroup)} records each (a write and an fsync a group).`,
   ].join('\n\n');
 }
 

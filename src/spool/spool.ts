@@ -270,6 +270,7 @@ export class Spool extends EventEmitter<SpoolEvents> implements Reporting {
       lastSeq: this.writer.lastSeq,
       appended: this.writer.appended,
       fsyncs: this.writer.fsyncs,
+      groups: this.writer.groups,
       refused: this.refused,
       recoveredBytesSkipped: this.recoveredBytesSkipped,
     };
@@ -294,6 +295,9 @@ export class Spool extends EventEmitter<SpoolEvents> implements Reporting {
     c.gauge('vigil_spool_near_full', '1 when the spool passed its warning ratio', () => (this.stats().nearFull ? 1 : 0));
     c.gauge('vigil_spool_full', '1 when the spool refuses new data', () => (this.stats().full ? 1 : 0));
     c.gauge('vigil_spool_depth_records', 'Records not yet written to InfluxDB', () => depth() ?? this.stats().lastSeq);
+    // Their ratio is the group commit's size: how many records one write and one fsync made durable.
+    c.externalCounter('vigil_spool_records_appended_total', 'Records made durable in the spool since start', () => this.stats().appended);
+    c.externalCounter('vigil_spool_groups_total', 'Groups of appends written and fsynced together since start', () => this.stats().groups);
   }
 
   /** Writes and fsyncs pending appends, closes files and releases the directory. Idempotent. */

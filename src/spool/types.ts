@@ -44,6 +44,8 @@ export interface SpoolStats {
   readonly appended: number;
   /** fsync calls since open (group commit makes this far smaller than `appended`). */
   readonly fsyncs: number;
+  /** Groups made durable since open: appends that came while one group was written went in the next, with one write and one fsync. */
+  readonly groups: number;
   /** Appends refused because the spool was full, since open. */
   readonly refused: number;
   /** Bytes skipped at open because a record was torn or corrupt. */

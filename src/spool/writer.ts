@@ -60,6 +60,8 @@ export class LogWriter {
   pendingBytes = 0;
   appended = 0;
   fsyncs = 0;
+  /** Groups written and fsynced. */
+  groups = 0;
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -190,6 +192,7 @@ export class LogWriter {
     this.pendingBytes -= total;
     this.appended += seq - this.lastSeq;
     this.lastSeq = seq;
+    this.groups++;
     for (let i = 0; i < group.length; i++) {
       const last = ends[2 * i]!;
       this.tell(group[i]!, null, { lastSeq: last, next: { seq: last + 1, segment: active.id, offset: start + ends[2 * i + 1]! } });

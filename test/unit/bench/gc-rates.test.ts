@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gcRates, median } from '../../../src/bench/ceiling.js';
+import { gcRates, median, spoolGroups } from '../../../src/bench/ceiling.js';
 import { sumSamples } from '../../../src/core/counters.js';
 
 const METRICS = [
@@ -35,6 +35,13 @@ describe('the ceiling phase\'s collection figures', () => {
     expect(r.minorPerS).toBe(25);
     expect(r.majorPerS).toBe(3.5);
     expect(r.mainThreadPct).toBe(15);
+  });
+});
+
+describe('the ceiling phase\'s spool groups', () => {
+  it('gives groups a second and records a group, and no records a group without a group', () => {
+    expect(spoolGroups(130, 260_000, 10)).toEqual({ groupsPerS: 13, recordsPerGroup: 2000 });
+    expect(spoolGroups(0, 0, 10)).toEqual({ groupsPerS: 0, recordsPerGroup: 0 });
   });
 });
 

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Counters } from '../../../src/core/counters.js';
 import { ConfigError, SpoolFullError } from '../../../src/core/errors.js';
 import { Spool, type SpoolOptions } from '../../../src/spool/spool.js';
 import type { SpoolStats } from '../../../src/spool/types.js';
@@ -57,6 +58,23 @@ describe('Spool append and read', () => {
     const r = await s.reader('r');
     const b = await r.read(n);
     expect(b.entries.map((e) => e.payload.toString())).toEqual(Array.from({ length: n }, (_, i) => payloadFor(i + 1).toString()));
+  });
+
+  it('counts the groups it made durable, and tells /metrics the records and groups', async () => {
+    const s = await openSpool({ commitIntervalMs: 5 });
+    const c = new Counters();
+    s.registerMetrics(c);
+    const n = 300;
+    await Promise.all(Array.from({ length: n }, (_, i) => s.append([payloadFor(i + 1)])));
+    const together = s.stats().groups;
+    expect(together).toBeGreaterThanOrEqual(1);
+    expect(together).toBeLessThan(n / 10);
+    // one at a time: a group each
+    for (let i = 0; i < 3; i++) await s.append([payloadFor(n + i + 1), payloadFor(n + i + 2)]);
+    expect(s.stats().groups).toBe(together + 3);
+    const text = await c.registry.metrics();
+    expect(text).toContain(`vigil_spool_records_appended_total ${n + 6}`);
+    expect(text).toContain(`vigil_spool_groups_total ${together + 3}`);
   });
 
   it('tells every append of a group it is durable though one caller throws on hearing it, and logs that one', async () => {
