@@ -361,9 +361,16 @@ describe('SerialSource writing to a device', () => {
 
     await pair.close();
     await until(() => recorder.events('mon-1').includes('device_offline'), 'device_offline');
-    pair = await ptyPair(dir, names);
+    // The cable goes back in with the monitor's end open before the gateway can find its own, as
+    // a monitor's end always is: opening a port throws away what waits in it (the binding
+    // flushes on open), so requests the gateway wrote before this test opened the device end
+    // would be lost. So the new pair's gateway end gets its link only once the device end is open.
+    pair = await ptyPair(dir, { a: names.a, b: `${names.b}-replugged` });
     device = await devicePort(pair.a, datexS5Profile);
     received = hostRequests(device);
+    const gatewayEnd = join(dir, names.b);
+    symlinkSync(readlinkSync(pair.b), gatewayEnd);
+    cleanups.push(() => rmSync(gatewayEnd, { force: true }));
     await until(() => received.length >= 5, 'the requests again after the replug');
     expect(recorder.events('mon-1')).toEqual(['device_online', 'device_offline', 'device_online']);
     expect(source.stats()[0]).toMatchObject({ state: 'open', reconnects: 1, requestsSent: 2 });
