@@ -211,17 +211,17 @@ async function vigilWindow(env: BenchEnv, o: CeilingOptions, label: string): Pro
       groups: await gw.metric('vigil_spool_groups_total'),
       records: await gw.metric('vigil_spool_records_appended_total'),
     });
-    const gc: Partial<Record<'start' | 'end', { reading: GcReading; spool: SpoolReading; at: number }>> = {};
-    const msgPerS = await measure(env, env.ports.mqtt, o, `Vigil${label}`, { at: async (edge) => void (gc[edge] = { reading: await read(), spool: await readSpool(), at: performance.now() }) });
-    const [a, b] = [gc.start!.reading, gc.end!.reading];
-    const [sa, sb] = [gc.start!.spool, gc.end!.spool];
+    const edges: Partial<Record<'start' | 'end', { reading: GcReading; spool: SpoolReading; at: number }>> = {};
+    const msgPerS = await measure(env, env.ports.mqtt, o, `Vigil${label}`, { at: async (edge) => void (edges[edge] = { reading: await read(), spool: await readSpool(), at: performance.now() }) });
+    const [a, b] = [edges.start!.reading, edges.end!.reading];
+    const [sa, sb] = [edges.start!.spool, edges.end!.spool];
     return {
       msgPerS,
       cpuMs: gw.cpuMs() - cpu0,
       s: (performance.now() - t0) / 1000,
       gc: { minor: b.minor - a.minor, major: b.major - a.major, seconds: b.seconds - a.seconds },
       spool: { groups: sb.groups - sa.groups, records: sb.records - sa.records },
-      gcS: (gc.end!.at - gc.start!.at) / 1000,
+      gcS: (edges.end!.at - edges.start!.at) / 1000,
     };
   } finally {
     await gw.stop();
