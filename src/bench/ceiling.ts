@@ -13,6 +13,7 @@ import { OBS_PER_MESSAGE } from './protocol.js';
 import { processesFor, sleep, startGateway, type BenchEnv } from './env.js';
 import { own } from './proc.js';
 import { assertPortsFree } from './ports.js';
+import { sumSamples } from '../core/counters.js';
 
 const PLAIN_AEDES = fileURLToPath(new URL('./plain-aedes.js', import.meta.url));
 
@@ -143,13 +144,14 @@ export async function runCeiling(env: BenchEnv, o: CeilingOptions): Promise<Ceil
     const aedesMsgPerS = await plainAedes(env, o, label);
     const v = await vigilWindow(env, o, label);
     vigil.push(v);
-    rounds.push({ aedesMsgPerS, vigilMsgPerS: v.msgPerS, ratio: v.msgPerS / aedesMsgPerS });
-    if (o.rounds > 1) env.progress(`ceiling round ${i}: ratio ${(v.msgPerS / aedesMsgPerS).toFixed(2)}`);
+    const ratio = v.msgPerS / aedesMsgPerS;
+    rounds.push({ aedesMsgPerS, vigilMsgPerS: v.msgPerS, ratio });
+    if (o.rounds > 1) env.progress(`ceiling round ${i}: ratio ${ratio.toFixed(2)}`);
   }
   const sum = (f: (v: VigilWindow) => number): number => vigil.reduce((a, v) => a + f(v), 0);
-  const vigilGc = gcRates({ minor: 0, major: 0, seconds: 0 }, { minor: sum((v) => v.gc.minor), major: sum((v) => v.gc.major), seconds: sum((v) => v.gc.seconds) }, sum((v) => v.gcS));
+  const vigilGc = gcRates({ minor: 0, major: 0, seconds: 0 }, { minor: sum((v) => v.gc.minor), major: sum((v) => v.gc.major), seconds: sum((v) => v.gc.seconds) }, sum((v) => v.measuredS));
   env.progress(`ceiling Vigil: ${vigilGc.minorPerS.toFixed(0)} minor and ${vigilGc.majorPerS.toFixed(1)} major collections a second, ${vigilGc.mainThreadPct.toFixed(0)} % of the main thread`);
-  const vigilSpool = spoolGroups(sum((v) => v.spool.groups), sum((v) => v.spool.records), sum((v) => v.gcS));
+  const vigilSpool = spoolGroups(sum((v) => v.spool.groups), sum((v) => v.spool.records), sum((v) => v.measuredS));
   env.progress(`ceiling Vigil: the spool made ${vigilSpool.groupsPerS.toFixed(0)} groups durable a second, ${vigilSpool.recordsPerGroup.toFixed(0)} records each`);
   const vigilMsgPerS = median(rounds.map((r) => r.vigilMsgPerS));
   return {
@@ -193,27 +195,32 @@ interface VigilWindow {
   /** Collections and spool groups over the measured window, and its seconds. */
   readonly gc: GcReading;
   readonly spool: SpoolReading;
-  readonly gcS: number;
+  readonly measuredS: number;
 }
 
 /** A window against a gateway started for it. */
 async function vigilWindow(env: BenchEnv, o: CeilingOptions, label: string): Promise<VigilWindow> {
   const gw = await startGateway(env, o.devices);
   try {
-    const read = async (): Promise<GcReading> => ({
-      minor: await gw.metric('vigil_gc_collections_total', { kind: 'minor' }),
-      major: await gw.metric('vigil_gc_collections_total', { kind: 'major' }),
-      seconds: await gw.metric('vigil_gc_seconds_total'),
-    });
+    /** Every sample an edge needs, from one scrape, and when it was taken. */
+    const read = async (): Promise<{ gc: GcReading; spool: SpoolReading; at: number }> => {
+      const text = await gw.metrics();
+      const at = performance.now();
+      return {
+        gc: {
+          minor: sumSamples(text, 'vigil_gc_collections_total', { kind: 'minor' }),
+          major: sumSamples(text, 'vigil_gc_collections_total', { kind: 'major' }),
+          seconds: sumSamples(text, 'vigil_gc_seconds_total'),
+        },
+        spool: { groups: sumSamples(text, 'vigil_spool_groups_total'), records: sumSamples(text, 'vigil_spool_records_appended_total') },
+        at,
+      };
+    };
     const cpu0 = gw.cpuMs();
     const t0 = performance.now();
-    const readSpool = async (): Promise<SpoolReading> => ({
-      groups: await gw.metric('vigil_spool_groups_total'),
-      records: await gw.metric('vigil_spool_records_appended_total'),
-    });
-    const edges: Partial<Record<'start' | 'end', { reading: GcReading; spool: SpoolReading; at: number }>> = {};
-    const msgPerS = await measure(env, env.ports.mqtt, o, `Vigil${label}`, { at: async (edge) => void (edges[edge] = { reading: await read(), spool: await readSpool(), at: performance.now() }) });
-    const [a, b] = [edges.start!.reading, edges.end!.reading];
+    const edges: Partial<Record<'start' | 'end', Awaited<ReturnType<typeof read>>>> = {};
+    const msgPerS = await measure(env, env.ports.mqtt, o, `Vigil${label}`, { at: async (edge) => void (edges[edge] = await read()) });
+    const [a, b] = [edges.start!.gc, edges.end!.gc];
     const [sa, sb] = [edges.start!.spool, edges.end!.spool];
     return {
       msgPerS,
@@ -221,7 +228,7 @@ async function vigilWindow(env: BenchEnv, o: CeilingOptions, label: string): Pro
       s: (performance.now() - t0) / 1000,
       gc: { minor: b.minor - a.minor, major: b.major - a.major, seconds: b.seconds - a.seconds },
       spool: { groups: sb.groups - sa.groups, records: sb.records - sa.records },
-      gcS: (edges.end!.at - edges.start!.at) / 1000,
+      measuredS: (edges.end!.at - edges.start!.at) / 1000,
     };
   } finally {
     await gw.stop();

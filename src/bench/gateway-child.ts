@@ -120,8 +120,12 @@ export class GatewayChild {
 
   /** Sum of a Prometheus sample over every label set, or over those with the `labels` given. */
   async metric(name: string, labels: Readonly<Record<string, string>> = {}): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${this.httpPort}/metrics`)).text();
-    return sumSamples(text, name, labels);
+    return sumSamples(await this.metrics(), name, labels);
+  }
+
+  /** One scrape of `/metrics` (Prometheus text), for reading several samples of one instant. */
+  async metrics(): Promise<string> {
+    return (await fetch(`http://127.0.0.1:${this.httpPort}/metrics`)).text();
   }
 
   /** SIGTERM (the gateway flushes and writes its CPU profile), wait, remove the data. */
