@@ -47,6 +47,12 @@ export type { News2Event } from '../detectors/news2.js';
 /** What goes into the pipeline. Every input moves the virtual clock to its time (`inputTs`). */
 export type PipelineInput =
   | { readonly type: 'obs'; readonly obs: Observation }
+  /**
+   * The values one device message carried: one device, one patient, one instant. Taken value by
+   * value like `obs` inputs, but NEWS2 scores them together, once: a score of some of the new
+   * values and the rest of the old ones is a state the patient was never in.
+   */
+  | { readonly type: 'reading'; readonly obs: readonly Observation[] }
   | { readonly type: 'tech'; readonly event: TechnicalEvent }
   | ControlInput
   | { readonly type: 'tick'; readonly ts: number };
@@ -62,6 +68,10 @@ export function inputTs(i: PipelineInput): number {
   switch (i.type) {
     case 'obs':
       return i.obs.rt ?? i.obs.ts;
+    case 'reading': {
+      const o = i.obs[0];
+      return o === undefined ? Number.NEGATIVE_INFINITY : (o.rt ?? o.ts);
+    }
     case 'tech':
       return i.event.rt ?? i.event.ts;
     case 'settings':
@@ -72,13 +82,13 @@ export function inputTs(i: PipelineInput): number {
 }
 
 /**
- * The pipeline inputs a spool record feeds, in order: one per observation of a device message,
+ * The pipeline inputs a spool record feeds, in order: a device message's values as one reading,
  * none for an alarm record (an output, not an input).
  */
 export function inputsOf(r: SpoolRecord): PipelineInput[] {
   switch (r.t) {
     case 'msg':
-      return observationsOf(r.m).map((obs) => ({ type: 'obs', obs }));
+      return [{ type: 'reading', obs: observationsOf(r.m) }];
     case 'obs':
       return [{ type: 'obs', obs: r.o }];
     case 'tech':
@@ -187,6 +197,11 @@ export class Pipeline {
     switch (input.type) {
       case 'obs':
         this.observation(input.obs, t);
+        this.news2.scoreTaken(t);
+        break;
+      case 'reading':
+        for (const o of input.obs) this.observation(o, t);
+        this.news2.scoreTaken(t);
         break;
       case 'tech':
         this.remember(input.event);
@@ -331,7 +346,7 @@ export class Pipeline {
     const hrAt = this.lastHr.get(obs.patientId);
     const hrFresh = hrAt !== undefined && t - hrAt < this.config.news2.staleSeconds.hr * 1000;
     if (obs.metric !== 'pr' || !hrFresh) this.limits.onValue(obs, t);
-    this.news2.onValue(obs, t);
+    this.news2.take(obs, t);
     this.trend.onValue(obs, t);
   }
 

@@ -56,6 +56,7 @@ export async function runReplayRate(env: BenchEnv, o: ReplayOptions): Promise<Re
         text += l + '\n';
         lines++;
         if (i.type === 'obs') observations++;
+        else if (i.type === 'reading') observations += i.obs.length;
       }
       if (!out.write(text)) await new Promise<void>((r) => out.once('drain', () => r()));
     }

@@ -8,7 +8,7 @@
  * limit level is watched on its own, and `low`/`high` are medium priority while
  * `lowHigh`/`highHigh` are high priority (see detectors/config.ts). Values of any quality count.
  */
-import type { AlarmPriority, MetricName, PatientSettings } from '../core/types.js';
+import type { AlarmPriority, MetricName, Observation, PatientSettings } from '../core/types.js';
 import { LIMIT_METRICS, type DetectorConfig, type LimitMetric } from '../detectors/config.js';
 import type { PipelineInput } from '../alarms/pipeline.js';
 
@@ -53,8 +53,13 @@ export class NaiveThreshold {
       else this.settings.delete(input.patientId);
       return [];
     }
-    if (input.type !== 'obs') return [];
-    const o = input.obs;
+    if (input.type === 'obs') return this.value(input.obs);
+    if (input.type === 'reading') return input.obs.flatMap((o) => this.value(o));
+    return [];
+  }
+
+  /** One value against each limit level. */
+  private value(o: Observation): NaiveAlarm[] {
     if (o.patientId === undefined || !isLimitMetric(o.metric)) return [];
     const raised: NaiveAlarm[] = [];
     for (const level of LEVELS) {

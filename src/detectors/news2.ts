@@ -101,14 +101,19 @@ const PARAM_SOURCES: ReadonlyArray<readonly [News2Param, readonly Source[]]> = [
 export class News2Detector {
   private readonly patients = new Map<string, PatientState>();
   private readonly scratch: { -readonly [K in News2Param]?: number } = { rr: undefined, spo2: undefined, o2: undefined, sbp: undefined, pulse: undefined, acvpu: undefined, temp: undefined };
+  /** Patients with values taken and not yet scored (`take`, `scoreTaken`). */
+  private readonly unscored: string[] = [];
 
   constructor(
     private readonly ctx: DetectorContext,
     private readonly emit: (e: News2Event) => void,
   ) {}
 
-  /** A good value for a patient, at virtual time `t`. */
-  onValue(obs: Observation, t: number): void {
+  /**
+   * A good value for a patient, at virtual time `t`: kept, and scored with the rest of its
+   * reading by `scoreTaken`.
+   */
+  take(obs: Observation, t: number): void {
     const patientId = obs.patientId;
     if (patientId === undefined || !isNews2Source(obs.metric)) return;
     const src = obs.metric;
@@ -131,7 +136,20 @@ export class News2Detector {
     const staleMs = this.ctx.config.news2.staleSeconds[src] * 1000;
     const keys = (p.staleKeys ??= {});
     this.ctx.clock.set((keys[src] ??= staleKey(patientId, src)), t + staleMs);
-    this.recompute(patientId, t);
+    if (!this.unscored.includes(patientId)) this.unscored.push(patientId);
+  }
+
+  /**
+   * Scores, at `t`, each patient whose values were taken since the last call: the values of one
+   * reading (a device message: heart rate, SpO2, respiration… at one instant) are scored
+   * together, once. Scored value by value, a reading that lowers one parameter's points and
+   * raises another's passes through a score of the new value of one and the old of the other,
+   * which the patient never had, and a rise of band is alarmed at once.
+   */
+  scoreTaken(t: number): void {
+    if (this.unscored.length === 0) return;
+    for (const id of this.unscored) this.recompute(id, t);
+    this.unscored.length = 0;
   }
 
   /** Forgets what a device reported for a patient (its sensor went off or poor) and re-scores. */

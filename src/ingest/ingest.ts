@@ -187,6 +187,8 @@ export class Ingest {
   /**
    * Stores observations entered by a person (manual observations at the nurse station), whose
    * placement the caller gives instead of a device assignment. Same spool, same listeners.
+   * Observations taken together (one device, one time, one patient: a set entered at once) are
+   * stored as one reading, as a device message is, so NEWS2 scores them together.
    * @throws DecodeError for an implausible value (nothing is stored), or when the spool refuses.
    */
   async manual(observations: readonly Observation[]): Promise<void> {
@@ -194,9 +196,11 @@ export class Ingest {
       const problem = checkValue(o.metric, o.value);
       if (problem !== null) throw new DecodeError(problem, 'implausible_value');
     }
-    const records: SpoolRecord[] = observations.map((o) => ({ t: 'obs', o: onTimeLine(o, this.stamp(o.rt ?? o.ts)) }));
+    const stamped = observations.map((o) => onTimeLine(o, this.stamp(o.rt ?? o.ts)));
+    const reading = readingOf(stamped);
+    const records: SpoolRecord[] = reading ? [{ t: 'msg', m: reading }] : stamped.map((o) => ({ t: 'obs', o }));
     await this.store(records);
-    this.opts.counters.observation('manual', records.length, false);
+    this.opts.counters.observation('manual', observations.length, false);
   }
 
   /** Counts and logs a frame refused before decoding (framing errors on a serial line). */
@@ -376,6 +380,32 @@ function onTimeLine(o: Observation, rt: number): Observation {
     return rest;
   }
   return { ...o, rt };
+}
+
+/**
+ * Observations as one device message, when they are one reading: more than one, all of one
+ * device, time and placement, each of another metric. Otherwise undefined.
+ */
+function readingOf(obs: readonly Observation[]): DeviceMessage | undefined {
+  const first = obs[0];
+  if (first === undefined || obs.length < 2) return undefined;
+  const v: Partial<Record<MetricName, number>> = {};
+  let q: Partial<Record<MetricName, 'poor' | 'invalid'>> | undefined;
+  for (const o of obs) {
+    if (o.deviceId !== first.deviceId || o.ts !== first.ts || o.rt !== first.rt || o.patientId !== first.patientId || o.ward !== first.ward || o.bed !== first.bed || v[o.metric] !== undefined) return undefined;
+    v[o.metric] = o.value;
+    if (o.quality !== 'good') (q ??= {})[o.metric] = o.quality;
+  }
+  return {
+    ts: first.ts,
+    ...(first.rt !== undefined && { rt: first.rt }),
+    deviceId: first.deviceId,
+    v,
+    ...(q && { q }),
+    ...(first.patientId !== undefined && { patientId: first.patientId }),
+    ...(first.ward !== undefined && { ward: first.ward }),
+    ...(first.bed !== undefined && { bed: first.bed }),
+  };
 }
 
 /** A control input at time `ts`. */

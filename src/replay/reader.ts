@@ -4,6 +4,9 @@
  * - observation: `{"ts", "patient"?, "metric", "value", "device"?, "quality"?, "ward"?, "bed"?}`;
  *   `acvpu` values are "A", "C", "V", "P", "U" (or their codes 0..4), `o2` is 0 air / 1 oxygen.
  *   No `patient` means an unassigned device.
+ * - reading, the values one device message carried at one instant (NEWS2 scores them together):
+ *   `{"ts", "patient"?, "ward"?, "bed"?, "values": {"hr": 72, "spo2": 97}, "device"?,
+ *   "quality"?: {"spo2": "poor"}}`; a value without a quality is good.
  * - patient setting, in full (it replaces the patient's previous settings):
  *   `{"ts", "patient", "settings": {"spo2Scale": 2, "limits": {"spo2": {"low": 88}}}}`
  * - census change: `{"ts", "patient", "census": {"ward", "bed", "settings"}}`, or `"census": null`
@@ -16,7 +19,7 @@
  *   `{"ts", "assign": WARD, "by", "assignment": {"charge"?, "beds": {"3": {"nurse"?, "buddy"?}}}}`
  */
 import { z } from 'zod';
-import { ACVPU_CODES, checkValue, isMetricName, metricInfo } from '../core/metrics.js';
+import { ACVPU_CODES, checkValue, isMetricName, metricInfo, type MetricName } from '../core/metrics.js';
 import { TECHNICAL_KINDS, type Observation, type TechnicalEvent, type WardAssignment } from '../core/types.js';
 import { parseIsoInstant } from '../core/time.js';
 import type { PipelineInput } from '../alarms/pipeline.js';
@@ -66,6 +69,14 @@ const obsLine = z.strictObject({
   device: id.optional(),
   quality: z.enum(['good', 'poor', 'invalid']).default('good'),
   unit: z.string().optional(),
+});
+const readingLine = z.strictObject({
+  ts: tsSchema,
+  rt: tsSchema.optional(),
+  ...placement,
+  values: z.record(z.string(), z.union([z.number(), z.string()])),
+  device: id.optional(),
+  quality: z.record(z.string(), z.enum(['good', 'poor', 'invalid'])).optional(),
 });
 const settingsLine = z.strictObject({ ts: tsSchema, patient: id, settings: settingsSchema });
 const censusLine = z.strictObject({ ts: tsSchema, patient: id, census: z.strictObject({ ward: id, bed: id, settings: settingsSchema }).nullable() });
@@ -143,6 +154,22 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     const l = parse(assignLine);
     return { type: 'assign', ts: l.ts, ward: l.assign, by: l.by, assignment: withoutUndefined(l.assignment) };
   }
+  if (has('values')) {
+    const fast = plainReading(raw as Record<string, unknown>);
+    if (fast) return { type: 'reading', obs: fast };
+    const l = parse(readingLine);
+    const metrics = Object.keys(l.values);
+    if (metrics.length === 0) throw new ReplayLineError(lineNo, 'values: a reading holds at least one value');
+    for (const m of Object.keys(l.quality ?? {})) if (!metrics.includes(m)) throw new ReplayLineError(lineNo, `quality.${m}: no such value in the reading`);
+    const obs = metrics.map((metric): Observation => {
+      if (!isMetricName(metric)) throw new ReplayLineError(lineNo, `values: unknown metric "${metric}"`);
+      const value = metricValue(metric, l.values[metric]!, lineNo);
+      const bad = checkValue(metric, value);
+      if (bad) throw new ReplayLineError(lineNo, `values.${metric}: ${bad}`);
+      return observation(l, metric, value, l.quality?.[metric] ?? 'good');
+    });
+    return { type: 'reading', obs };
+  }
   if (has('metric')) {
     // Almost every line of a recording is a well-formed observation: read it without the schema
     // (the replay rate rests on it); anything unusual takes the schema path, which says what is wrong.
@@ -153,19 +180,7 @@ export function parseLine(text: string, lineNo: number): PipelineInput | null {
     const value = metricValue(l.metric, l.value, lineNo);
     const bad = checkValue(l.metric, value);
     if (bad) throw new ReplayLineError(lineNo, bad);
-    const obs: Observation = {
-      ts: l.ts,
-      ...(l.rt !== undefined && { rt: l.rt }),
-      deviceId: l.device ?? `replay:${l.patient ?? 'unassigned'}`,
-      metric: l.metric,
-      value,
-      unit: metricInfo(l.metric).unit,
-      quality: l.quality,
-      ...(l.patient !== undefined && { patientId: l.patient }),
-      ...(l.ward !== undefined && { ward: l.ward }),
-      ...(l.bed !== undefined && { bed: l.bed }),
-    };
-    return { type: 'obs', obs };
+    return { type: 'obs', obs: observation(l, l.metric, value, l.quality) };
   }
   throw new ReplayLineError(lineNo, 'not an observation (metric), setting (settings), census change (census), technical event (event), acknowledgement (ack), silence or assignment (assign)');
 }
@@ -176,6 +191,7 @@ function withoutUndefined(a: { charge?: string | undefined; beds: Record<string,
 }
 
 const OBS_KEYS: ReadonlySet<string> = new Set(['ts', 'rt', 'patient', 'ward', 'bed', 'metric', 'value', 'device', 'quality', 'unit']);
+const READING_KEYS: ReadonlySet<string> = new Set(['ts', 'rt', 'patient', 'ward', 'bed', 'values', 'device', 'quality']);
 const QUALITIES: ReadonlySet<string> = new Set(['good', 'poor', 'invalid']);
 
 /** A line time as the schema reads it, or undefined when only the schema can say what is wrong. */
@@ -189,31 +205,79 @@ function plainTs(v: unknown): number | undefined {
 
 const optString = (v: unknown, nonEmpty: boolean): boolean => v === undefined || (typeof v === 'string' && (!nonEmpty || v !== ''));
 
+/** Where and when a line's device data was taken, as the schemas read it. */
+interface LineHead {
+  readonly ts: number;
+  readonly rt?: number | undefined;
+  readonly patient?: string | undefined;
+  readonly ward?: string | undefined;
+  readonly bed?: string | undefined;
+  readonly device?: string | undefined;
+}
+
+/** One value of a line as an observation. */
+function observation(h: LineHead, metric: MetricName, value: number, quality: Observation['quality']): Observation {
+  return {
+    ts: h.ts,
+    ...(h.rt !== undefined && { rt: h.rt }),
+    deviceId: h.device ?? `replay:${h.patient ?? 'unassigned'}`,
+    metric,
+    value,
+    unit: metricInfo(metric).unit,
+    quality,
+    ...(h.patient !== undefined && { patientId: h.patient }),
+    ...(h.ward !== undefined && { ward: h.ward }),
+    ...(h.bed !== undefined && { bed: h.bed }),
+  };
+}
+
+/** A line's time, place and device read by hand, when plainly valid; undefined otherwise. */
+function plainHead(l: Record<string, unknown>): LineHead | undefined {
+  const { patient, ward, bed, device } = l;
+  if (!optString(patient, true) || !optString(device, true) || !optString(ward, false) || !optString(bed, false)) return undefined;
+  const ts = plainTs(l.ts);
+  const rt = l.rt === undefined ? undefined : plainTs(l.rt);
+  if (ts === undefined || (l.rt !== undefined && rt === undefined)) return undefined;
+  return { ts, rt, patient: patient as string | undefined, ward: ward as string | undefined, bed: bed as string | undefined, device: device as string | undefined };
+}
+
 /**
  * An observation line read by hand, exactly as `obsLine` would read it, when it is plainly valid
  * (numeric value, known metric, plausible); undefined otherwise.
  */
 function plainObservation(l: Record<string, unknown>): Observation | undefined {
   for (const k in l) if (!OBS_KEYS.has(k)) return undefined;
-  const { metric, value, patient, ward, bed, device, quality } = l;
-  if (typeof metric !== 'string' || !isMetricName(metric) || typeof value !== 'number') return undefined;
-  if (!optString(patient, true) || !optString(device, true) || !optString(ward, false) || !optString(bed, false) || !optString(l.unit, false)) return undefined;
+  const { metric, value, quality } = l;
+  if (typeof metric !== 'string' || !isMetricName(metric) || typeof value !== 'number' || !optString(l.unit, false)) return undefined;
   if (quality !== undefined && (typeof quality !== 'string' || !QUALITIES.has(quality))) return undefined;
-  const ts = plainTs(l.ts);
-  const rt = l.rt === undefined ? undefined : plainTs(l.rt);
-  if (ts === undefined || (l.rt !== undefined && rt === undefined) || checkValue(metric, value) !== null) return undefined;
-  return {
-    ts,
-    ...(rt !== undefined && { rt }),
-    deviceId: (device as string | undefined) ?? `replay:${(patient as string | undefined) ?? 'unassigned'}`,
-    metric,
-    value,
-    unit: metricInfo(metric).unit,
-    quality: (quality as Observation['quality'] | undefined) ?? 'good',
-    ...(patient !== undefined && { patientId: patient as string }),
-    ...(ward !== undefined && { ward: ward as string }),
-    ...(bed !== undefined && { bed: bed as string }),
-  };
+  const head = plainHead(l);
+  if (head === undefined || checkValue(metric, value) !== null) return undefined;
+  return observation(head, metric, value, (quality as Observation['quality'] | undefined) ?? 'good');
+}
+
+/**
+ * A reading line read by hand, exactly as `readingLine` would read it, when it is plainly valid
+ * (numeric values of known metrics, plausible, qualities of its values); undefined otherwise.
+ */
+function plainReading(l: Record<string, unknown>): Observation[] | undefined {
+  for (const k in l) if (!READING_KEYS.has(k)) return undefined;
+  const { values, quality } = l;
+  if (!isPlainObject(values) || (quality !== undefined && !isPlainObject(quality))) return undefined;
+  const head = plainHead(l);
+  if (head === undefined) return undefined;
+  const out: Observation[] = [];
+  for (const metric in values) {
+    const value = values[metric];
+    const q = quality?.[metric] ?? 'good';
+    if (!isMetricName(metric) || typeof value !== 'number' || checkValue(metric, value) !== null || typeof q !== 'string' || !QUALITIES.has(q)) return undefined;
+    out.push(observation(head, metric, value, q as Observation['quality']));
+  }
+  if (quality !== undefined) for (const m in quality) if (!(m in values)) return undefined;
+  return out.length > 0 ? out : undefined;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function metricValue(metric: string, v: number | string, lineNo: number): number {

@@ -45,7 +45,7 @@ export class ReplaySummary {
   addInput(i: PipelineInput): void {
     const ts = inputTs(i);
     if (ts > this.end) this.end = ts;
-    const pid = i.type === 'obs' ? i.obs.patientId : i.type === 'tech' ? i.event.patientId : i.type === 'settings' ? i.event.patientId : i.type === 'census' ? i.patientId : undefined;
+    const pid = i.type === 'obs' ? i.obs.patientId : i.type === 'reading' ? i.obs[0]?.patientId : i.type === 'tech' ? i.event.patientId : i.type === 'settings' ? i.event.patientId : i.type === 'census' ? i.patientId : undefined;
     if (pid !== undefined) {
       const p = this.patient(pid, ts);
       if (ts > p.last) p.last = ts;

@@ -3,7 +3,7 @@
  * be saved and replayed with `vigil replay`. Ticks are not recorded: replay needs none.
  */
 import { ACVPU_CODES } from '../core/metrics.js';
-import type { SpoolRecord } from '../core/types.js';
+import type { Observation, SpoolRecord } from '../core/types.js';
 import { inputsOf, type PipelineInput } from '../alarms/pipeline.js';
 
 /**
@@ -12,20 +12,10 @@ import { inputsOf, type PipelineInput } from '../alarms/pipeline.js';
  */
 export function formatInput(i: PipelineInput): string | null {
   switch (i.type) {
-    case 'obs': {
-      const o = i.obs;
-      return JSON.stringify({
-        ts: iso(o.ts),
-        ...(o.patientId !== undefined && { patient: o.patientId }),
-        ...(o.ward !== undefined && { ward: o.ward }),
-        ...(o.bed !== undefined && { bed: o.bed }),
-        metric: o.metric,
-        value: o.metric === 'acvpu' ? (ACVPU_CODES[o.value] ?? o.value) : o.value,
-        device: o.deviceId,
-        ...(o.quality !== 'good' && { quality: o.quality }),
-        ...(o.rt !== undefined && { rt: iso(o.rt) }),
-      });
-    }
+    case 'obs':
+      return observationLine(i.obs);
+    case 'reading':
+      return readingLine(i.obs);
     case 'tech': {
       const e = i.event;
       return JSON.stringify({
@@ -55,6 +45,50 @@ export function formatInput(i: PipelineInput): string | null {
       return null;
   }
 }
+
+function observationLine(o: Observation): string {
+  return JSON.stringify({
+    ts: iso(o.ts),
+    ...placementOf(o),
+    metric: o.metric,
+    value: recorded(o),
+    device: o.deviceId,
+    ...(o.quality !== 'good' && { quality: o.quality }),
+    ...(o.rt !== undefined && { rt: iso(o.rt) }),
+  });
+}
+
+/** A reading's values on one line (one value: an observation line); its time, place and device are its first value's. */
+function readingLine(obs: readonly Observation[]): string | null {
+  const o = obs[0];
+  if (o === undefined) return null;
+  if (obs.length === 1) return observationLine(o);
+  const values: Record<string, number | string> = {};
+  let quality: Record<string, string> | undefined;
+  for (const x of obs) {
+    values[x.metric] = recorded(x);
+    if (x.quality !== 'good') (quality ??= {})[x.metric] = x.quality;
+  }
+  return JSON.stringify({
+    ts: iso(o.ts),
+    ...placementOf(o),
+    values,
+    device: o.deviceId,
+    ...(quality && { quality }),
+    ...(o.rt !== undefined && { rt: iso(o.rt) }),
+  });
+}
+
+function placementOf(o: Observation): { patient?: string; ward?: string; bed?: string } {
+  return {
+    ...(o.patientId !== undefined && { patient: o.patientId }),
+    ...(o.ward !== undefined && { ward: o.ward }),
+    ...(o.bed !== undefined && { bed: o.bed }),
+  };
+}
+
+/** A value as a recording holds it: ACVPU as its letter. */
+const recorded = (o: Observation): number | string => (o.metric === 'acvpu' ? (ACVPU_CODES[o.value] ?? o.value) : o.value);
 
 /** The pipeline inputs a spool record feeds (none for an alarm record: an output, not an input). */
 export const inputsFromSpool: (r: SpoolRecord) => PipelineInput[] = inputsOf;

@@ -162,6 +162,39 @@ describe('NEWS2 detector', () => {
     ]);
   });
 
+  it('scores the values of one reading together: a message trading one parameter\'s points for another\'s raises no band it never reached', () => {
+    // a vital-signs monitor's message: systolic 85 (3 points), temperature 37 (0): low-medium
+    const reading = (s: number, values: Partial<Record<'sbp' | 'temp', number>>): PipelineInput => ({
+      type: 'reading',
+      obs: Object.entries(values).map(([m, v]) => {
+        const i = obs(s, m as 'sbp' | 'temp', v, { device: 'vsm1' });
+        if (i.type !== 'obs') throw new Error('unreachable');
+        return i.obs;
+      }),
+    });
+    const first = [reading(0, { sbp: 85, temp: 37 }), reading(300, { sbp: 85, temp: 37 })];
+    // then temperature 34.9 (3) and systolic 120 (0) in one message: still 3, low-medium
+    const next = reading(360, { temp: 34.9, sbp: 120 });
+    const out = run([...first, next, tick(2000)]);
+    expect(news2Of(out).map(brief)).toEqual([[0, 3, 'low-medium', false]]);
+    expect(transitions(out, (a) => a.kind === 'news2' && a.state === 'raised')).toEqual([[60, 'P1:news2:low-medium:1', 'raised']]);
+
+    // the same values as observations of their own are scored one by one: temperature first
+    // gives 6 (medium), a rise that alarms at once and holds through the 15-min clear delay
+    const apart = (r: PipelineInput): PipelineInput[] => (r.type === 'reading' ? r.obs.map((o) => ({ type: 'obs', obs: o }) as const) : [r]);
+    const one = run([...first, ...apart(next), tick(2000)]);
+    expect(news2Of(one).map(brief)).toEqual([
+      [0, 3, 'low-medium', false],
+      [360, 6, 'medium', false],
+      [360, 3, 'low-medium', false],
+    ]);
+    expect(transitions(one, (a) => a.kind === 'news2' && a.state === 'raised').map(([s, id]) => [s, id])).toEqual([
+      [60, 'P1:news2:low-medium:1'],
+      [360, 'P1:news2:medium:1'],
+      [1260, 'P1:news2:low-medium:2'],
+    ]);
+  });
+
   it('a band that does not hold for the delay raises nothing', () => {
     const out = run([...normal(0), obs(10, 'acvpu', 1, { device: 'nurse' }), obs(40, 'acvpu', 0, { device: 'nurse' }), tick(400)]);
     expect(transitions(out, (a) => a.kind === 'news2')).toEqual([]);

@@ -136,3 +136,30 @@ describe('Ingest', () => {
     expect(heard).toBe(2);
   });
 });
+
+describe('Ingest.manual', () => {
+  const T = Date.UTC(2026, 10, 30, 8);
+  const value = (metric: 'sbp' | 'temp' | 'acvpu', v: number, o: { deviceId?: string; ts?: number } = {}) =>
+    ({ ts: o.ts ?? T, deviceId: o.deviceId ?? 'manual:kim', patientId: 'P2', ward: 'w1', bed: '2', metric, value: v, unit: '', quality: 'good' }) as const;
+
+  async function stored(obs: Parameters<Ingest['manual']>[0]): Promise<SpoolRecord[]> {
+    const { spool, ingest, seen } = setup();
+    const done = ingest.manual(obs);
+    while (spool.pending.length === 0) await flush();
+    spool.complete(0);
+    await done;
+    return seen.flatMap((s) => s.records);
+  }
+
+  it('stores a set entered at once as one reading, as a device message is, so NEWS2 scores it together', async () => {
+    expect(await stored([value('sbp', 95), value('temp', 38.4), value('acvpu', 2)])).toEqual([
+      { t: 'msg', m: { ts: T, deviceId: 'manual:kim', v: { sbp: 95, temp: 38.4, acvpu: 2 }, patientId: 'P2', ward: 'w1', bed: '2' } },
+    ]);
+  });
+
+  it('stores a single value, or values of different devices or times, as observations of their own', async () => {
+    expect(await stored([value('temp', 37)])).toEqual([{ t: 'obs', o: value('temp', 37) }]);
+    const apart = [value('sbp', 95), value('temp', 37, { deviceId: 'manual:ali' }), value('acvpu', 0, { ts: T + 1000 })];
+    expect(await stored(apart)).toEqual(apart.map((o) => ({ t: 'obs', o })));
+  });
+});

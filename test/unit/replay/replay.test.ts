@@ -136,6 +136,27 @@ describe('replay line parser', () => {
     expect(() => parseLine('{"ts":0,"metric":"spo2"}', 42)).toThrow(/^line 42: value: /);
   });
 
+  it('parses a reading: one device message\'s values, its qualities beside them', () => {
+    const plain = '{"ts":"2026-03-02T08:00:02Z","patient":"P1","ward":"W3","bed":"2","values":{"hr":72,"spo2":91},"device":"mon1","quality":{"spo2":"poor"},"rt":"2026-03-02T08:00:02.004Z"}';
+    const at = { ts: 1772438402000, rt: 1772438402004, deviceId: 'mon1', patientId: 'P1', ward: 'W3', bed: '2' };
+    const expected = { type: 'reading', obs: [{ ...at, metric: 'hr', value: 72, unit: '/min', quality: 'good' }, { ...at, metric: 'spo2', value: 91, unit: '%', quality: 'poor' }] };
+    expect(parseLine(plain, 1)).toEqual(expected);
+    // read by hand or by the schema (an ACVPU letter takes that path), the same
+    const viaSchema = parseLine(plain.replace('"spo2":91}', '"spo2":91,"acvpu":"A"}'), 1);
+    expect(viaSchema).toEqual({ ...expected, obs: [...expected.obs, { ...at, metric: 'acvpu', value: 0, unit: '{score}', quality: 'good' }] });
+  });
+
+  it('names what is wrong with a reading', () => {
+    const bad = (values: string, extra = ''): (() => unknown) => () => parseLine(`{"ts":0,"patient":"P1","values":${values}${extra}}`, 7);
+    expect(bad('{}')).toThrow(/^line 7: values: a reading holds at least one value$/);
+    expect(bad('{"hr":72,"pulse":70}')).toThrow(/^line 7: values: unknown metric "pulse"$/);
+    expect(bad('{"hr":720}')).toThrow(/^line 7: values\.hr: /);
+    expect(bad('{"hr":"fast"}')).toThrow(/^line 7: value: expected a number, got "fast"$/);
+    expect(bad('{"hr":72}', ',"quality":{"spo2":"poor"}')).toThrow(/^line 7: quality\.spo2: no such value in the reading$/);
+    expect(bad('{"hr":72}', ',"quality":{"hr":"bad"}')).toThrow(/^line 7: quality\.hr: /);
+    expect(bad('{"hr":72}', ',"metric":"hr"')).toThrow(/^line 7: /);
+  });
+
   it('refuses an impossible date instead of rolling it over', () => {
     expect(() => parseLine('{"ts":"2026-02-30T10:00:00Z","patient":"P1","metric":"hr","value":70}', 3)).toThrow(/^line 3: ts: "2026-02-30T10:00:00Z" is not a date: 2026-02 has no day 30/);
   });

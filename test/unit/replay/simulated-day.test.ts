@@ -6,7 +6,7 @@
  */
 import { Subject, Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { AlarmTransition } from '../../../src/core/types.js';
+import type { AlarmTransition, Observation } from '../../../src/core/types.js';
 import { defaultDetectorConfig } from '../../../src/detectors/config.js';
 import { Pipeline, detectWith, inputTs, type PipelineInput, type PipelineOutput } from '../../../src/alarms/pipeline.js';
 import { formatOutput } from '../../../src/replay/format.js';
@@ -127,6 +127,11 @@ function live(inputs: readonly PipelineInput[], startMs: number): { outputs: Pip
   return { outputs, ticks, byTick };
 }
 
+/** The observations an input carries: a reading's values, or its one observation. */
+const valuesOf = (i: PipelineInput): readonly Observation[] => (i.type === 'obs' ? [i.obs] : i.type === 'reading' ? i.obs : []);
+/** The receive time of each value of `inputs` that `pred` holds for. */
+const valueTimes = (inputs: readonly PipelineInput[], pred: (o: Observation) => boolean): number[] => inputs.flatMap(valuesOf).filter(pred).map((o) => o.rt ?? o.ts);
+
 const alarmsOf = (out: readonly PipelineOutput[]): AlarmTransition[] => out.flatMap((o) => (o.type === 'alarm' ? [o.alarm] : []));
 
 describe('a simulated ward day', () => {
@@ -134,19 +139,18 @@ describe('a simulated ward day', () => {
     const rec = ward(600);
     const inputs = await rec.all();
     const start = rec.startEpochMs;
-    // the first payload of P1's wearable: its readings in payload order, then the sensor state
-    const first = inputs.filter((i) => inputTs(i) === start && (i.type === 'obs' ? i.obs.deviceId : i.type === 'tech' ? i.event.deviceId : '') === 'wearable-P1');
-    expect(first.map((i) => (i.type === 'obs' ? i.obs.metric : i.type === 'tech' ? i.event.kind : i.type))).toEqual(['hr', 'spo2', 'rr', 'temp', 'battery', 'sensor_ok']);
+    // the first payload of P1's wearable: one reading of its values in payload order, then the sensor state
+    const first = inputs.filter((i) => inputTs(i) === start && (valuesOf(i)[0]?.deviceId ?? (i.type === 'tech' ? i.event.deviceId : '')) === 'wearable-P1');
+    expect(first.map((i) => (i.type === 'reading' ? i.obs.map((o) => o.metric) : i.type === 'tech' ? i.event.kind : i.type))).toEqual([['hr', 'spo2', 'rr', 'temp', 'battery'], 'sensor_ok']);
     for (const i of first) {
-      if (i.type === 'obs') expect(i.obs).toMatchObject({ patientId: 'P1', ward: 'W3', bed: 'B1', quality: 'good' });
+      for (const o of valuesOf(i)) expect(o).toMatchObject({ patientId: 'P1', ward: 'W3', bed: 'B1', quality: 'good' });
       if (i.type === 'tech') expect(i.event).toMatchObject({ patientId: 'P1', ward: 'W3', bed: 'B1' });
     }
     // a payload every 10 s per wearable (6 s for the artifact-storm one), in time order
-    const p1 = inputs.filter((i) => i.type === 'obs' && i.obs.deviceId === 'wearable-P1' && i.obs.metric === 'spo2');
-    expect(p1.map(inputTs).slice(0, 3)).toEqual([start, start + 10_000, start + 20_000]);
+    const p1 = valueTimes(inputs, (o) => o.deviceId === 'wearable-P1' && o.metric === 'spo2');
+    expect(p1.slice(0, 3)).toEqual([start, start + 10_000, start + 20_000]);
     expect(p1).toHaveLength(60);
-    const p5 = inputs.filter((i) => i.type === 'obs' && i.obs.deviceId === 'wearable-P5' && i.obs.metric === 'battery');
-    expect(p5).toHaveLength(100);
+    expect(valueTimes(inputs, (o) => o.deviceId === 'wearable-P5' && o.metric === 'battery')).toHaveLength(100);
     const ts = inputs.map(inputTs);
     expect(ts.every((t, k) => k === 0 || t >= ts[k - 1]!)).toBe(true);
     // the sensor-off patient (P6, whose devices started 3.85 s after the ward's) reports sensor
@@ -159,14 +163,14 @@ describe('a simulated ward day', () => {
     expect(off).toHaveLength(1);
     const back = inputs.filter((i) => i.type === 'tech' && i.event.patientId === 'P6' && i.event.kind === 'sensor_ok').map(inputTs);
     expect(back).toEqual([p6, p6 + 480_000]);
-    const during = inputs.filter((i) => i.type === 'obs' && i.obs.patientId === 'P6' && i.obs.metric === 'spo2' && inputTs(i) >= p6 + 300_000 && inputTs(i) < p6 + 480_000);
+    const during = valueTimes(inputs, (o) => o.patientId === 'P6' && o.metric === 'spo2').filter((t) => t >= p6 + 300_000 && t < p6 + 480_000);
     expect(during).toEqual([]);
     // ground truth on the device clock, limited to the run (the second sensor-off is at 20 min)
     expect(rec.truth('P6').map((e) => [e.name, e.onsetMs - p6, e.endMs! - p6])).toEqual([['sensor-off', 300_000, 480_000]]);
     // flagged motion dips on the artifact-storm patient (P5) arrive as poor-quality values
-    expect(inputs.some((i) => i.type === 'obs' && i.obs.patientId === 'P5' && i.obs.quality === 'poor')).toBe(true);
+    expect(inputs.flatMap(valuesOf).some((o) => o.patientId === 'P5' && o.quality === 'poor')).toBe(true);
     // the cuff measures every 5 min from 30 s
-    const sbp = inputs.filter((i) => i.type === 'obs' && i.obs.deviceId === 'cuff-P1' && i.obs.metric === 'sbp').map(inputTs);
+    const sbp = valueTimes(inputs, (o) => o.deviceId === 'cuff-P1' && o.metric === 'sbp');
     expect(sbp).toEqual([start + 30_000, start + 330_000]);
   });
 
@@ -175,8 +179,10 @@ describe('a simulated ward day', () => {
     const inputs = await rec.all();
     // five observations per wearable payload (four vitals, battery), no vitals in the 24
     // payloads sent with the sensor off, three per cuff reading…
-    const obs = inputs.filter((i) => i.type === 'obs');
-    expect(obs.length).toBe(5 * (5 * 8640 + 14_400) - 4 * 24 + 3 * 6 * 288);
+    const data = inputs.filter((i) => valuesOf(i).length > 0);
+    expect(data.flatMap(valuesOf).length).toBe(5 * (5 * 8640 + 14_400) - 4 * 24 + 3 * 6 * 288);
+    // one reading per payload (the sensor-off payloads carry their battery level only)
+    expect(data.length).toBe(5 * 8640 + 14_400 + 6 * 288);
     // …and the sensor state of each wearable when it changes (P5's motion artifacts flip it
     // between poor and ok; P6's sensor goes off and comes back), not with every payload
     const states = new Map<string, string[]>();
@@ -184,7 +190,7 @@ describe('a simulated ward day', () => {
     expect([...states.keys()].sort()).toEqual(['P1', 'P2', 'P3', 'P4', 'P5', 'P6'].map((p) => `wearable-${p}`));
     for (const kinds of states.values()) expect(kinds.every((k, n) => n === 0 || k !== kinds[n - 1])).toBe(true);
     expect(states.get('wearable-P6')!.filter((k) => k === 'sensor_off')).toHaveLength(rec.truth('P6').filter((e) => e.name === 'sensor-off').length);
-    expect(inputs.length - obs.length).toBeLessThan(57_600 / 20);
+    expect(inputs.length - data.length).toBeLessThan(57_600 / 20);
 
     const start = rec.startEpochMs;
     const { outputs, ticks, byTick } = live(inputs, start);
