@@ -214,8 +214,17 @@ export class LimitDetector {
   /** Ends every breach and alarm of one metric of a patient (another source now covers it). */
   resetMetric(patientId: string, metric: LimitMetric, t: number, reason: string): void {
     const m = this.states.get(patientId);
-    if (!m) return;
+    if (m === undefined || !this.watches(m, metric)) return;
     for (const [key, st] of [...m]) if (key.startsWith(`${metric}:`)) this.end(patientId, key, st, t, reason);
+  }
+
+  /**
+   * Whether any level of `metric` has a breach or an alarm in `m`: looked up before anything is
+   * copied, as a reset runs for every heart-rate value and almost never finds one.
+   */
+  private watches(m: Map<string, LevelState>, metric: LimitMetric): boolean {
+    for (let i = 0; i < LEVELS.length; i++) if (m.has(levelKey(metric, LEVELS[i]!))) return true;
+    return false;
   }
 
   /**

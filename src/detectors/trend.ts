@@ -128,16 +128,19 @@ export class TrendDetector {
     const since = e.slow.since ?? t;
     const diff = fast - slow;
     const metric = obs.metric;
-    // Built only on a transition: this runs for every HR and RR value on the ward.
-    const cond = (): AlarmCondition => ({ ...this.ctx.placement(pid), patientId: pid, name: `trend:${metric}`, kind: 'trend', priority: cfg.priority, metric });
     const label = metric === 'hr' ? 'heart rate' : 'respiratory rate';
     if (!e.active && t - since >= cfg.ewmaWarmupSeconds * 1000 && diff >= shift) {
       e.active = true;
-      this.ctx.alarms.raise(cond(), t, `${label} rising: recent average ${r1(fast)} vs baseline ${r1(slow)} /min`, r1(fast));
+      this.ctx.alarms.raise(this.shiftCondition(pid, metric), t, `${label} rising: recent average ${r1(fast)} vs baseline ${r1(slow)} /min`, r1(fast));
     } else if (e.active && diff < shift / 2) {
       e.active = false;
-      this.ctx.alarms.clear(cond(), t, `${label} back near baseline (${r1(fast)} vs ${r1(slow)} /min)`);
+      this.ctx.alarms.clear(this.shiftCondition(pid, metric), t, `${label} back near baseline (${r1(fast)} vs ${r1(slow)} /min)`);
     }
+  }
+
+  /** The alarm condition of a sustained shift of a patient's HR or RR (built only on a transition). */
+  private shiftCondition(patientId: string, metric: 'hr' | 'rr'): AlarmCondition {
+    return { ...this.ctx.placement(patientId), patientId, name: `trend:${metric}`, kind: 'trend', priority: this.ctx.config.trend.priority, metric };
   }
 
   /** Rise of the current complete score above its low within the window ending at `t`. */
