@@ -14,11 +14,14 @@ on stdout. A progress bar goes to stderr when it is a terminal.
 
 Input, one JSON object per line, ordered by "ts" (ISO 8601 or epoch ms):
   {"ts":"2026-03-02T08:00:02Z","patient":"P1","metric":"spo2","value":93,"device":"ox1"}
+  {"ts":"2026-03-02T08:00:03Z","patient":"P1","values":{"hr":72,"spo2":93},"device":"mon1"}
   {"ts":"2026-03-02T08:00:05Z","patient":"P2","settings":{"spo2Scale":2,"limits":{"spo2":{"low":88}}}}
   {"ts":"2026-03-02T08:00:09Z","patient":"P1","device":"ox1","event":"sensor_off"}
   {"ts":"2026-03-02T08:02:00Z","ack":"P1:limit:spo2:low:1","by":"nurse.kim"}
   Metrics: hr pr spo2 rr temp sbp dbp map o2 acvpu pi battery. acvpu is "A","C","V","P","U";
   o2 is 0 for air, 1 for supplemental oxygen. "quality" ("good", "poor", "invalid") defaults to good.
+  A "values" line is a reading: the values of one device message, which NEWS2 scores together
+  (as the gateway does), its qualities as "quality":{"spo2":"poor"}; a "metric" line is one value.
   A bad line is reported on stderr with its line number and skipped.
 
 Output:
