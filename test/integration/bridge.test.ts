@@ -150,13 +150,14 @@ describe('upstream bridge (real Mosquitto, real spool)', () => {
     const record = (i: number): SpoolRecord => (i % 5 === 0 ? alarm(i) : i % 7 === 0 ? tech(i) : obs(i));
 
     // A steady stream of records (one every 2 ms) runs through the whole outage, so the broker
-    // goes away with publishes in flight.
+    // goes away with publishes in flight. `appended` counts a record once its append is durable,
+    // so every record it counts is in the spool (one still being appended is not yet).
     let appended = 0;
     let streaming = true;
     const stream = (async () => {
       while (streaming) {
+        await append(spool, [record(appended + 1)]);
         appended += 1;
-        await append(spool, [record(appended)]);
         await new Promise((r) => setTimeout(r, 2));
       }
     })();
