@@ -272,7 +272,8 @@ function plainReading(l: Record<string, unknown>): Observation[] | undefined {
     if (!isMetricName(metric) || typeof value !== 'number' || checkValue(metric, value) !== null || typeof q !== 'string' || !QUALITIES.has(q)) return undefined;
     out.push(observation(head, metric, value, q as Observation['quality']));
   }
-  if (quality !== undefined) for (const m in quality) if (!(m in values)) return undefined;
+  // own keys only: `in` would find a quality named after an object's own methods (`toString`)
+  if (quality !== undefined) for (const m in quality) if (!Object.hasOwn(values, m)) return undefined;
   return out.length > 0 ? out : undefined;
 }
 

@@ -153,6 +153,7 @@ describe('replay line parser', () => {
     expect(bad('{"hr":720}')).toThrow(/^line 7: values\.hr: /);
     expect(bad('{"hr":"fast"}')).toThrow(/^line 7: value: expected a number, got "fast"$/);
     expect(bad('{"hr":72}', ',"quality":{"spo2":"poor"}')).toThrow(/^line 7: quality\.spo2: no such value in the reading$/);
+    expect(bad('{"hr":72}', ',"quality":{"toString":"poor"}')).toThrow(/^line 7: quality\.toString: no such value in the reading$/);
     expect(bad('{"hr":72}', ',"quality":{"hr":"bad"}')).toThrow(/^line 7: quality\.hr: /);
     expect(bad('{"hr":72}', ',"metric":"hr"')).toThrow(/^line 7: /);
   });
