@@ -197,8 +197,12 @@ export class Ingest {
       if (problem !== null) throw new DecodeError(problem, 'implausible_value');
     }
     const stamped = observations.map((o) => onTimeLine(o, this.stamp(o.rt ?? o.ts)));
-    const reading = readingOf(stamped);
-    const records: SpoolRecord[] = reading ? [{ t: 'msg', m: reading }] : stamped.map((o) => ({ t: 'obs', o }));
+    const first = stamped[0];
+    const records: SpoolRecord[] = [];
+    if (first !== undefined && takenTogether(stamped)) {
+      // built as a device frame's message is (its metrics all differ: none goes to `records`)
+      records.push({ t: 'msg', m: this.message(first.deviceId, first.ts, first.rt ?? first.ts, first, stamped, records)! });
+    } else for (const o of stamped) records.push({ t: 'obs', o });
     await this.store(records);
     this.opts.counters.observation('manual', observations.length, false);
   }
@@ -383,29 +387,18 @@ function onTimeLine(o: Observation, rt: number): Observation {
 }
 
 /**
- * Observations as one device message, when they are one reading: more than one, all of one
- * device, time and placement, each of another metric. Otherwise undefined.
+ * Whether observations are one reading: more than one, all of one device, time and placement,
+ * each of another metric (so one device message holds them all).
  */
-function readingOf(obs: readonly Observation[]): DeviceMessage | undefined {
+function takenTogether(obs: readonly Observation[]): boolean {
   const first = obs[0];
-  if (first === undefined || obs.length < 2) return undefined;
-  const v: Partial<Record<MetricName, number>> = {};
-  let q: Partial<Record<MetricName, 'poor' | 'invalid'>> | undefined;
+  if (first === undefined || obs.length < 2) return false;
+  const metrics = new Set<MetricName>();
   for (const o of obs) {
-    if (o.deviceId !== first.deviceId || o.ts !== first.ts || o.rt !== first.rt || o.patientId !== first.patientId || o.ward !== first.ward || o.bed !== first.bed || v[o.metric] !== undefined) return undefined;
-    v[o.metric] = o.value;
-    if (o.quality !== 'good') (q ??= {})[o.metric] = o.quality;
+    if (o.deviceId !== first.deviceId || o.ts !== first.ts || o.rt !== first.rt || o.patientId !== first.patientId || o.ward !== first.ward || o.bed !== first.bed || metrics.has(o.metric)) return false;
+    metrics.add(o.metric);
   }
-  return {
-    ts: first.ts,
-    ...(first.rt !== undefined && { rt: first.rt }),
-    deviceId: first.deviceId,
-    v,
-    ...(q && { q }),
-    ...(first.patientId !== undefined && { patientId: first.patientId }),
-    ...(first.ward !== undefined && { ward: first.ward }),
-    ...(first.bed !== undefined && { bed: first.bed }),
-  };
+  return true;
 }
 
 /** A control input at time `ts`. */
