@@ -13,6 +13,7 @@ export class Counters {
   private readonly messageCounts = new Map<string, number>();
   private readonly observationCounts = new Map<string, number>();
   private readonly rejected = new Counter({ name: 'vigil_messages_rejected_total', help: 'Frames or packets refused or dropped, by reason', labelNames: ['reason'], registers: [this.registry] });
+  private readonly droppedValues = new Counter({ name: 'vigil_values_dropped_total', help: 'Values dropped from frames whose other values were kept, by reason', labelNames: ['reason'], registers: [this.registry] });
   private readonly unassigned = new Counter({ name: 'vigil_unassigned_observations_total', help: 'Observations from devices not assigned to a patient (stored, not alarmed)', registers: [this.registry] });
   private readonly technical = new Counter({ name: 'vigil_technical_events_total', help: 'Technical events from devices and sources, by kind', labelNames: ['kind'], registers: [this.registry] });
   private readonly connections = new Counter({ name: 'vigil_mqtt_connections_total', help: 'Accepted MQTT device connections', registers: [this.registry] });
@@ -45,6 +46,9 @@ export class Counters {
   }
   reject(reason: string): void {
     this.rejected.inc({ reason });
+  }
+  valueDropped(reason: string, n: number): void {
+    this.droppedValues.inc({ reason }, n);
   }
   observation(transport: string, n: number, unassigned: boolean): void {
     this.observationCounts.set(transport, (this.observationCounts.get(transport) ?? 0) + n);

@@ -18,7 +18,7 @@
 import { DecodeError } from '../core/errors.js';
 import { checkValue, metricInfo } from '../core/metrics.js';
 import type { Logger } from '../core/log.js';
-import type { DeviceProfile, Reading } from '../core/profile.js';
+import type { Decoded, DeviceProfile, Reading } from '../core/profile.js';
 import { controlTs, type ControlInput, type DeviceMessage, type Frame, type MetricName, type Observation, type Placement, type SpoolRecord, type TechnicalEvent, type TechnicalKind } from '../core/types.js';
 import type { Counters } from '../core/counters.js';
 import type { RejectedLog } from './rejected-log.js';
@@ -210,11 +210,16 @@ export class Ingest {
   /** Counts and logs a frame refused before decoding (framing errors on a serial line). */
   reportRejected(frame: Pick<Frame, 'deviceId' | 'origin' | 'transport' | 'receivedAt'> & { payload?: Buffer }, reason: string, message: string): void {
     this.opts.counters.reject(reason);
-    const key = `${frame.deviceId}\0${reason}`;
+    this.report(frame, reason, message, 'frame');
+  }
+
+  /** Logs (at most once in 10 s a device, reason and kind) and keeps in the rejected log what was dropped from a frame. */
+  private report(frame: Pick<Frame, 'deviceId' | 'origin' | 'transport' | 'receivedAt'> & { payload?: Buffer }, reason: string, message: string, dropped: 'frame' | 'value'): void {
+    const key = `${frame.deviceId}\0${reason}\0${dropped}`;
     const last = this.lastLogged.get(key) ?? -Infinity;
     if (frame.receivedAt - last >= 10_000) {
       this.lastLogged.set(key, frame.receivedAt);
-      this.opts.logger.warn({ device: frame.deviceId, origin: frame.origin, transport: frame.transport, reason }, `frame dropped: ${message}`);
+      this.opts.logger.warn({ device: frame.deviceId, origin: frame.origin, transport: frame.transport, reason }, dropped === 'frame' ? `frame dropped: ${message}` : message);
     }
     this.opts.rejected?.write({ ts: frame.receivedAt, device: frame.deviceId, origin: frame.origin, reason, message, payload: frame.payload });
   }
@@ -312,15 +317,12 @@ export class Ingest {
     if (decoded.notes?.length) this.opts.logger.debug({ device: frame.deviceId, origin: frame.origin, notes: decoded.notes }, 'decoder notes');
     const placement = this.opts.placementOf(frame.deviceId);
     const records: SpoolRecord[] = [];
-    for (const r of decoded.readings) {
-      const problem = checkValue(r.metric, r.value);
-      if (problem !== null) throw new DecodeError(problem, 'implausible_value');
-    }
+    const readings = this.plausible(frame, decoded);
     // Stamped only once the frame is known to be good: a rejected frame leaves no mark on the time line.
     const rt = this.stamp(frame.receivedAt);
     const ts = this.timestamp(frame, rt, decoded.deviceTs, trustDeviceTime);
     const time = ts === rt ? { ts } : { ts, rt };
-    const message = this.message(frame.deviceId, ts, rt, placement, decoded.readings, records);
+    const message = this.message(frame.deviceId, ts, rt, placement, readings, records);
     if (message) records.unshift({ t: 'msg', m: message });
     for (const e of decoded.events) {
       // a state the device repeats with every message is stored when it changes, not each time
@@ -336,6 +338,36 @@ export class Ingest {
       this.noticedUnassigned.delete(frame.deviceId);
     }
     return records;
+  }
+
+  /**
+   * The frame's readings less those outside their metric's plausible range. Such a value is
+   * dropped alone, counted (`vigil_values_dropped_total`), logged with its origin and kept in the
+   * rejected log: a temperature probe lying in room air says nothing about the SpO2 and pressures
+   * the same monitor sends beside it, and refusing the frame would lose them, and their alarms.
+   * A frame left with nothing (every reading dropped, no event) is refused whole, as before.
+   * @throws DecodeError `implausible_value` for such a frame
+   */
+  private plausible(frame: Frame, decoded: Decoded): readonly Reading[] {
+    const all = decoded.readings;
+    let kept: Reading[] | undefined;
+    let problems: string[] | undefined;
+    for (let i = 0; i < all.length; i++) {
+      const r = all[i]!;
+      const problem = checkValue(r.metric, r.value);
+      if (problem === null) {
+        kept?.push(r);
+        continue;
+      }
+      kept ??= all.slice(0, i);
+      (problems ??= []).push(problem);
+    }
+    if (kept === undefined || problems === undefined) return all;
+    const message = problems.join('; ');
+    if (kept.length === 0 && decoded.events.length === 0) throw new DecodeError(message, 'implausible_value');
+    this.opts.counters.valueDropped('implausible_value', problems.length);
+    this.report(frame, 'implausible_value', `value dropped, the frame's other values kept: ${message}`, 'value');
+    return kept;
   }
 
   /**

@@ -151,6 +151,16 @@ describe('bad input is refused, counted and logged, and others keep being served
     expect(await good()).toBe('acked');
   });
 
+  it("one implausible value among good ones: the value dropped, counted and logged with its origin; the message's other values stored", async () => {
+    const before = await gw.metric('vigil_observations_total', { transport: 'mqtt' });
+    expect(await mqttJsPublish('wb-03', 'wb-03-secret-value', 'vigil/v1/dev/wb-03/obs', '{"obs": {"spo2": 81, "hr": 112, "temp": 19}}')).toBe('acked');
+    expect(await gw.metric('vigil_values_dropped_total', { reason: 'implausible_value' })).toBe(1);
+    const line = await gw.waitForLog((l) => l.reason === 'implausible_value' && l.device === 'wb-03' && /value dropped/.test(l.msg));
+    expect(line.msg).toMatch(/temp: 19 outside/);
+    expect(line.origin).toBe('vigil/v1/dev/wb-03/obs');
+    expect(await gw.metric('vigil_observations_total', { transport: 'mqtt' })).toBe(before + 2);
+  });
+
   it('a device over its message rate is disconnected and counted; others are unaffected', async () => {
     const flooder = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'wb-02', password: 'wb-02-secret-value', reconnectPeriod: 0 });
     const closed = new Promise<void>((r) => flooder.once('close', () => r()));

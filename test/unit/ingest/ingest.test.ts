@@ -10,6 +10,7 @@ import { Counters } from '../../../src/core/counters.js';
 import { SpoolFullError } from '../../../src/core/errors.js';
 import type { Frame, SpoolRecord } from '../../../src/core/types.js';
 import { Ingest, type Appender } from '../../../src/ingest/ingest.js';
+import type { RejectedEntry, RejectedLog } from '../../../src/ingest/rejected-log.js';
 import type { AppendDone } from '../../../src/spool/writer.js';
 import { jsonV1Profile } from '../../../devices/json-v1/index.js';
 
@@ -30,11 +31,20 @@ class ManualSpool implements Appender {
 
 function setup() {
   const spool = new ManualSpool();
-  const ingest = new Ingest({ spool, placementOf: () => ({ patientId: 'P1', ward: 'w1', bed: '1' }), counters: new Counters(), logger: pino({ level: 'silent' }) });
+  const counters = new Counters();
+  const kept: RejectedEntry[] = [];
+  const rejected = { write: (e: RejectedEntry) => kept.push(e) } as unknown as RejectedLog;
+  const ingest = new Ingest({ spool, placementOf: () => ({ patientId: 'P1', ward: 'w1', bed: '1' }), counters, logger: pino({ level: 'silent' }), rejected });
   const seen: Array<{ first: number; records: SpoolRecord[] }> = [];
   ingest.onRecords((records, first) => seen.push({ first, records: [...records] }));
   const frame = (receivedAt: number, body: object): Frame => ({ transport: 'mqtt', deviceId: 'wb-1', origin: 'vigil/v1/dev/wb-1/obs', receivedAt, payload: Buffer.from(JSON.stringify(body)) });
-  return { spool, ingest, seen, frame };
+  return { spool, ingest, seen, frame, counters, kept };
+}
+
+/** A counter's value by its labels, from the registry's own reading. */
+async function metric(counters: Counters, name: string, labels: Record<string, string>): Promise<number> {
+  const m = await counters.registry.getSingleMetric(name)?.get();
+  return m?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
 }
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -134,6 +144,44 @@ describe('Ingest', () => {
     await flush();
     expect(seen.map((s) => s.first)).toEqual([1, 2]);
     expect(heard).toBe(2);
+  });
+});
+
+describe('Ingest: a value outside its plausible range', () => {
+  async function accepted(body: object) {
+    const t = setup();
+    const result = t.ingest.accept(t.frame(1000, body), jsonV1Profile, false);
+    await flush();
+    while (t.spool.pending.length > 0) t.spool.complete(0);
+    return { ...t, result: await result, records: t.seen.flatMap((s) => s.records) };
+  }
+
+  it("is dropped alone: the frame's other values are stored, and the drop is counted, named and kept with its payload", async () => {
+    const { result, records, counters, kept } = await accepted({ obs: { spo2: 81, hr: 112, temp: 19 } });
+    expect(result).toEqual({ accepted: true, records: 1 });
+    expect(records).toEqual([{ t: 'msg', m: { ts: 1000, deviceId: 'wb-1', v: { spo2: 81, hr: 112 }, patientId: 'P1', ward: 'w1', bed: '1' } }]);
+    expect(await metric(counters, 'vigil_values_dropped_total', { reason: 'implausible_value' })).toBe(1);
+    expect(await metric(counters, 'vigil_messages_rejected_total', { reason: 'implausible_value' })).toBe(0);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatchObject({ device: 'wb-1', origin: 'vigil/v1/dev/wb-1/obs', reason: 'implausible_value' });
+    expect(kept[0]!.message).toMatch(/^value dropped, the frame's other values kept: temp: 19 outside/);
+    expect(kept[0]!.payload?.toString()).toContain('"temp":19');
+  });
+
+  it("leaves a frame's events stored when every value is dropped", async () => {
+    const { result, records, counters } = await accepted({ obs: { spo2: 140, hr: -3 }, sensor: 'off' });
+    expect(result).toEqual({ accepted: true, records: 1 });
+    expect(records).toEqual([{ t: 'tech', e: expect.objectContaining({ deviceId: 'wb-1', kind: 'sensor_off' }) }]);
+    expect(await metric(counters, 'vigil_values_dropped_total', { reason: 'implausible_value' })).toBe(2);
+  });
+
+  it('refuses a frame left with nothing, as before, and leaves no mark on the time line', async () => {
+    const { result, records, counters, kept } = await accepted({ obs: { spo2: 140 } });
+    expect(result).toEqual({ accepted: false, reason: 'implausible_value' });
+    expect(records).toEqual([]);
+    expect(await metric(counters, 'vigil_messages_rejected_total', { reason: 'implausible_value' })).toBe(1);
+    expect(await metric(counters, 'vigil_values_dropped_total', { reason: 'implausible_value' })).toBe(0);
+    expect(kept.map((k) => k.message)).toEqual([expect.stringMatching(/^spo2: 140 outside/)]);
   });
 });
 
