@@ -45,6 +45,9 @@ export const MASIMO_EXC_BITS: readonly { readonly bit: number; readonly name: st
   { bit: 0x400000, name: 'SpMET low confidence', class: 'info' },
 ];
 
+/** The `EXC` bit for pulse search. */
+const PULSE_SEARCH = 0x000008;
+
 /** `ALARM` bits. [mdpnp poxrad_discrete.h alarmmessage] Only low battery becomes an event. */
 export const MASIMO_ALARM = {
   spo2High: 0x0001,
@@ -73,7 +76,8 @@ const LEADING = /^[\r\0]+/;
  * @returns for a data line: `deviceTs` (the device clock read as UTC, epoch ms), readings for
  *   SPO2 (`spo2`, %), BPM (`pr`, /min) and PI (`pi`, %) when they carry values, one sensor event
  *   (from `EXC`) and one battery event (from `ALARM`) when those fields are present. Readings on
- *   a line whose `EXC` says the sensor is off are marked `invalid`. A blank line gives nothing.
+ *   a line whose `EXC` says the sensor is off are marked `invalid`; during pulse search a SPO2 or
+ *   BPM of 0 is no reading. A blank line gives nothing.
  * @throws DecodeError `format_mismatch` (the line is not ASCII 1 at all: no date and no ASCII 1
  *   field), `bad_line` (no date/time, or a token that is not KEY=VALUE), `missing_field` (SPO2
  *   or BPM absent), `bad_value` (a value that is neither a number nor dashes, or ALARM/EXC/EXC1
@@ -108,9 +112,12 @@ export function decodeRadical7Line(payload: Buffer): Decoded {
 
   const events: Event[] = [];
   let quality: Quality | undefined;
+  let searching = false;
   const exc = fields.get('EXC');
   if (exc !== undefined) {
-    const sensor = sensorEvent(parseHex('EXC', exc), exc);
+    const mask = parseHex('EXC', exc);
+    searching = (mask & PULSE_SEARCH) !== 0;
+    const sensor = sensorEvent(mask, exc);
     events.push(sensor);
     // A value shown while the monitor says the sensor is off is not a measurement.
     if (sensor.kind === 'sensor_off') quality = 'invalid';
@@ -125,7 +132,9 @@ export function decodeRadical7Line(payload: Buffer): Decoded {
     const raw = fields.get(key);
     if (raw === undefined) continue;
     const value = parseValue(key, raw);
-    if (value !== null) readings.push(quality ? { metric, value, quality } : { metric, value });
+    // During pulse search a 0 is what has not been found yet, not a measurement.
+    if (value === null || (searching && value === 0 && metric !== 'pi')) continue;
+    readings.push(quality ? { metric, value, quality } : { metric, value });
   }
   return { deviceTs, readings, events };
 }

@@ -60,7 +60,8 @@ const CODE = /^[A-Z]{2}$/;
  * @returns for a data line: `deviceTs` (device clock read as UTC, epoch ms), readings `spo2` (%)
  *   and `pr` (/min) when they carry values, a sensor event (`sensor_off`, `sensor_poor` or
  *   `sensor_ok`; none when the only sensor code is LP or LM), `pulse_lost` on LP or LM, and
- *   `battery_low`/`battery_ok`. During pulse search (PS) a 0 is no reading. For a header,
+ *   `battery_low`/`battery_ok`. During pulse search or loss of pulse (PS, LP, LM) a 0 is no
+ *   reading; with the sensor off or disconnected (SO, SD) values are marked `invalid`. For a header,
  *   menu or blank line: no readings and no events.
  * @throws DecodeError `format_mismatch` (not a line of this output at all), `bad_line` (a data
  *   line with an impossible date, fewer than three columns, or a status token that is not two
@@ -84,13 +85,18 @@ export function decodeN595Line(payload: Buffer): Decoded {
     if (!CODE.test(code)) throw new DecodeError(`not a status code: ${JSON.stringify(code.slice(0, 20))}`, 'bad_line');
   }
 
-  // During pulse search the monitor prints 0 for what it has not found yet.
-  const searching = codes.includes('PS');
+  // While the monitor searches for a pulse or has lost it, it prints 0 for what it has not
+  // found: no reading. With the sensor off or disconnected, what it prints is no measurement
+  // (as the Masimo profile marks values shown with its sensor off).
+  const noPulse = codes.some((c) => c === 'PS' || N595_SENSOR_CODES[c]?.kind === 'pulse_lost');
+  const sensorOff = codes.some((c) => N595_SENSOR_CODES[c]?.kind === 'sensor_off');
   const readings: Reading[] = [];
-  const spo2Value = parseColumn('%SpO2', spo2);
-  if (spo2Value !== null && !(searching && spo2Value === 0)) readings.push({ metric: 'spo2', value: spo2Value });
-  const prValue = parseColumn('BPM', bpm);
-  if (prValue !== null && !(searching && prValue === 0)) readings.push({ metric: 'pr', value: prValue });
+  const add = (metric: Reading['metric'], value: number | null): void => {
+    if (value === null || (noPulse && value === 0)) return;
+    readings.push(sensorOff ? { metric, value, quality: 'invalid' } : { metric, value });
+  };
+  add('spo2', parseColumn('%SpO2', spo2));
+  add('pr', parseColumn('BPM', bpm));
   // PA (pulse amplitude, 0–254) is checked for form but not stored.
   parseColumn('PA', pa);
   return { deviceTs, readings, events: statusEvents(codes) };

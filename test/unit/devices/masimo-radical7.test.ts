@@ -72,6 +72,13 @@ describe('masimo-ascii1 profile', () => {
     }
   });
 
+  it('reads a SPO2 or BPM of 0 as no reading during pulse search (EXC 0x08), and as a value otherwise', () => {
+    const at = (fields: string) => decodeRadical7Line(Buffer.from(`02/22/16 22:47:45 SN=0000056661 ${fields}`)).readings;
+    expect(at('SPO2=000% BPM=000 PI=00.00% ALARM=0000 EXC=000808')).toEqual([{ metric: 'pi', value: 0 }]);
+    expect(at('SPO2=093% BPM=000 PI=01.20% ALARM=0000 EXC=000808')).toEqual([{ metric: 'spo2', value: 93 }, { metric: 'pi', value: 1.2 }]);
+    expect(at('SPO2=000% BPM=000 PI=00.00% ALARM=0000 EXC=000800')).toEqual([{ metric: 'spo2', value: 0 }, { metric: 'pr', value: 0 }, { metric: 'pi', value: 0 }]);
+  });
+
   it('every EXC bit of the mdpnp table is known except the reserved 0x200 and 0x800000', () => {
     const known = MASIMO_EXC_BITS.reduce((m, b) => m | b.bit, 0);
     expect((0xffffff & ~known).toString(16)).toBe('800200');

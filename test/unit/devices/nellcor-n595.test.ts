@@ -50,6 +50,27 @@ describe('nellcor-n595-n560 profile', () => {
     expect(decodeN595Line(line(code)).events).toEqual([{ kind: 'sensor_ok' }, { kind: 'battery_ok' }]);
   });
 
+  it.each(['PS', 'LP', 'LM', 'LP MO'])('reads a 0 as no reading while the monitor has found no pulse (%s); a value it shows is kept', (codes) => {
+    const zeros = decodeN595Line(Buffer.from(`02-Mar-26 08:00:01     0     0   ---  ${codes}`));
+    expect(zeros.readings).toEqual([]);
+    const shown = decodeN595Line(Buffer.from(`02-Mar-26 08:00:01    91     0   ---  ${codes}`));
+    expect(shown.readings).toEqual([{ metric: 'spo2', value: 91 }]);
+  });
+
+  it.each(['SO', 'SD', 'SO LP'])('marks what the monitor shows with its sensor off (%s) invalid, zeros included', (codes) => {
+    expect(decodeN595Line(Buffer.from(`02-Mar-26 08:00:01    95    70   ---  ${codes}`)).readings).toEqual([
+      { metric: 'spo2', value: 95, quality: 'invalid' },
+      { metric: 'pr', value: 70, quality: 'invalid' },
+    ]);
+    const zeros = decodeN595Line(Buffer.from(`02-Mar-26 08:00:01     0     0   ---  ${codes}`)).readings;
+    expect(zeros.every((r) => r.quality === 'invalid')).toBe(true);
+  });
+
+  it('stores the values of a line with no sensor code, or with motion alone, as good', () => {
+    expect(decodeN595Line(line('')).readings).toEqual([{ metric: 'spo2', value: 97 }, { metric: 'pr', value: 72 }]);
+    expect(decodeN595Line(line('MO')).readings).toEqual([{ metric: 'spo2', value: 97 }, { metric: 'pr', value: 72 }]);
+  });
+
   it('puts the unknown-code note on pulse_lost when LP is the only sensor code', () => {
     expect(decodeN595Line(line('LP QQ')).events).toEqual([
       { kind: 'pulse_lost', detail: 'LP loss of pulse; unknown status code QQ' },
