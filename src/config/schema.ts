@@ -2,6 +2,7 @@
  * The gateway's configuration schema. Defaults live here and nowhere else; the example config
  * (vigil.example.yaml) documents every key. Validation errors name the setting's path.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { detectorConfigSchema } from '../detectors/config.js';
 import { webhookConfigSchema } from '../sinks/webhook-options.js';
@@ -214,6 +215,13 @@ export const configSchema = z
         port: port.default(8080),
         /** Bearer token for the census and admin API. Required when host is not loopback. */
         apiToken: z.string().min(16, 'at least 16 characters').optional(),
+        /** HTTP connections open at once; more are closed as they come. Below the process's file limit, beside mqtt.limits.maxConnections. */
+        maxConnections: z.number().int().min(8).max(65_536).default(256),
+        /** Seconds a request's headers, and the whole request, may take to arrive. */
+        headersTimeoutSeconds: z.number().int().min(1).max(600).default(10),
+        requestTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
+        /** Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; none by default. */
+        trustProxy: z.array(z.string().refine(isProxyAddress, 'an IP address, a CIDR range (10.0.0.0/8), or loopback, linklocal, uniquelocal')).default([]),
       })
       .strict()
       .prefault({}),
@@ -339,3 +347,12 @@ export type PatientConfig = z.infer<typeof patientSchema>;
 export type WardConfig = z.infer<typeof wardSchema>;
 export type WebUserConfig = z.infer<typeof webUserSchema>;
 export type WebConfig = z.infer<typeof webSchema>;
+
+/** What `http.trustProxy` may name: an address, a CIDR range, or one of proxy-addr's named ranges. */
+function isProxyAddress(v: string): boolean {
+  if (v === 'loopback' || v === 'linklocal' || v === 'uniquelocal') return true;
+  const [addr = '', bits, ...rest] = v.split('/');
+  const family = isIP(addr);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}

@@ -2,6 +2,7 @@
  * The gateway's HTTP server: health, Prometheus metrics, and the census API. Feature routes
  * register themselves through `routes` so this file stays the composition point.
  */
+import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/types.js';
@@ -24,7 +25,18 @@ export interface HttpOptions {
    * that message.
    */
   readonly settle?: () => void;
+  /** Connections open at once; more are closed as they come (counted, logged). Default 256. */
+  readonly maxConnections?: number;
+  /** A request's headers must all arrive within this, ms. Default 10 s. */
+  readonly headersTimeoutMs?: number;
+  /** A whole request (headers and body) must arrive within this, ms. Default 30 s. Responses, live streams among them, are not bound by it. */
+  readonly requestTimeoutMs?: number;
+  /** Proxies whose X-Forwarded-For names the client (addresses or CIDR ranges); none by default. */
+  readonly trustProxy?: readonly string[];
 }
+
+/** What a client that holds connections open without finishing a request is allowed, by default. */
+export const HTTP_DEFAULTS = { maxConnections: 256, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 } as const;
 
 export class HttpServer implements Service {
   readonly name = 'http';
@@ -35,7 +47,29 @@ export class HttpServer implements Service {
   constructor(private readonly opts: HttpOptions) {}
 
   async start(): Promise<void> {
-    const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+    const o = this.opts;
+    const trustProxy = o.trustProxy !== undefined && o.trustProxy.length > 0 ? [...o.trustProxy] : false;
+    // Bounded: a client that opens connections and never finishes a request must not take the
+    // file descriptors the devices' connections need (the MQTT broker shares the process).
+    const requestTimeout = o.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs;
+    const headersTimeout = Math.min(o.headersTimeoutMs ?? HTTP_DEFAULTS.headersTimeoutMs, requestTimeout);
+    const app = Fastify({
+      logger: false,
+      bodyLimit: 64 * 1024,
+      trustProxy,
+      // The timeouts are looked at every `connectionsCheckingInterval` (30 s by default): often
+      // enough here that a timeout means about what it says.
+      serverFactory: (handler) => createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(250, Math.min(5_000, headersTimeout / 2)) }, handler),
+    });
+    app.server.maxConnections = o.maxConnections ?? HTTP_DEFAULTS.maxConnections;
+    let lastDropLogged = Number.NEGATIVE_INFINITY;
+    app.server.on('drop', (d?: { remoteAddress?: string }) => {
+      o.counters.refuseHttpConnection('max_connections');
+      const now = Date.now();
+      if (now - lastDropLogged < 10_000) return;
+      lastDropLogged = now;
+      o.logger.warn({ remote: d?.remoteAddress, maxConnections: app.server.maxConnections }, 'HTTP connection refused: http.maxConnections are open (further ones in the next 10 s are counted only)');
+    });
     const settle = this.opts.settle;
     if (settle) {
       app.addHook('onRequest', (_req, _reply, done) => {
