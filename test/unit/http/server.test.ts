@@ -73,29 +73,17 @@ describe('HttpServer', () => {
     }
   });
 
-  it('closes a connection whose request headers do not all arrive within the headers timeout', async () => {
+  it.each([
+    ['request headers do not all arrive within the headers timeout', 'GET /healthz HTTP/1.1\r\nHost: x\r\n'], // never the blank line that ends them
+    ['body does not all arrive within the request timeout', 'POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{'],
+  ])('answers 408 and closes a connection whose %s', async (_what, sent) => {
     const { s } = server({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
     await s.start();
     try {
       const c = await open(s.port);
       let answer = '';
       c.on('data', (d) => (answer += d.toString()));
-      c.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // never the blank line that ends the headers
-      await closed(c);
-      expect(answer).toMatch(/^HTTP\/1\.1 408/);
-    } finally {
-      await s.stop();
-    }
-  });
-
-  it('closes a connection whose body does not all arrive within the request timeout', async () => {
-    const { s } = server({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
-    await s.start();
-    try {
-      const c = await open(s.port);
-      let answer = '';
-      c.on('data', (d) => (answer += d.toString()));
-      c.write('POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{');
+      c.write(sent);
       await closed(c);
       expect(answer).toMatch(/^HTTP\/1\.1 408/);
     } finally {
