@@ -7,6 +7,7 @@ import type { Framer, FramerItem } from '../core/profile.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
+const NUL = 0x00;
 
 /** Default bound on bytes held while waiting for a newline. */
 export const DEFAULT_MAX_LINE_BYTES = 512;
@@ -27,7 +28,9 @@ export interface LineFramerOptions {
  * `{ error: 'line_too_long', bytes }` item and the framer discards everything up to and
  * including the next LF, reporting those bytes (without the LF) as further `line_too_long`
  * items: one each time `maxBytes` more have been discarded, and one for the rest at the LF.
- * Every input byte is thus either part of a frame, a line terminator, or counted in an error.
+ * Every input byte is thus either part of a frame, a line terminator, counted in an error, or
+ * NUL fill before a line: NULs at a line's start are skipped, not held, so a run of them longer
+ * than the bound does not cost the line after it.
  */
 export class LineFramer implements Framer {
   readonly maxBytes: number;
@@ -66,6 +69,13 @@ export class LineFramer implements Framer {
   #take(part: Buffer, out: FramerItem[]): void {
     let rest = part;
     while (rest.length > 0) {
+      if (!this.#discarding && this.#heldBytes === 0) {
+        // NUL fill before a line (some monitors send it while idle) is no part of it
+        let k = 0;
+        while (k < rest.length && rest[k] === NUL) k++;
+        rest = rest.subarray(k);
+        if (rest.length === 0) return;
+      }
       if (this.#discarding) {
         const n = Math.min(rest.length, this.maxBytes - this.#discarded);
         this.#discarded += n;

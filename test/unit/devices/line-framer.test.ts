@@ -34,6 +34,13 @@ describe('line framer', () => {
     expect(frames(framer.push(Buffer.from('\nnext\n')))).toEqual([{ error: 'line_too_long', bytes: 6 }, 'next']);
   });
 
+  it('skips NUL fill before a line, however long, so the line after it is kept; NULs inside a line stay', () => {
+    const framer = new LineFramer({ maxBytes: 8 });
+    expect(frames(framer.push(Buffer.alloc(30, 0)))).toEqual([]);
+    expect(framer.buffered).toBe(0);
+    expect(frames(framer.push(Buffer.concat([Buffer.alloc(20, 0), Buffer.from('ok\n\0\0a\0b\n')])))).toEqual(['ok', 'a\0b']);
+  });
+
   it('copies what it holds, so a reused read buffer cannot change a frame', () => {
     const framer = createLineFramer();
     const chunk = Buffer.from('abc');
