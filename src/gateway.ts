@@ -85,7 +85,7 @@ export class Gateway {
       this.census = await Census.open(c.census.wards, c.census.patients, join(this.dataDir, 'census.json'));
       this.rejected = new RejectedLog(join(this.dataDir, 'rejected', 'rejected.jsonl'));
       this.started.push({ name: 'rejected-log', start: async () => {}, stop: () => this.rejected.close() });
-      this.ingest = new Ingest({ spool: this.spool, placementOf: (d) => this.census.placementOf(d), counters: this.counters, logger: log.child({ component: 'ingest' }), rejected: this.rejected });
+      this.ingest = new Ingest({ spool: this.spool, placementOf: (d) => this.census.placementOf(d), counters: this.counters, logger: log.child({ component: 'ingest' }), rejected: this.rejected, lateReadingMs: c.detectors.lateReadingSeconds * 1000 });
 
       if (c.influx.url !== undefined) {
         this.writer = new InfluxWriter({

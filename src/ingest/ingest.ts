@@ -44,7 +44,19 @@ export interface IngestOptions {
   readonly rejected?: RejectedLog;
   /** Device time further ahead of receive time than this is not trusted, ms. */
   readonly maxClockSkewMs?: number;
+  /**
+   * Device time further behind receive time than this makes a reading history (the detectors'
+   * `lateReadingSeconds`), ms: steadily so, it is a device clock running behind (see `timestamp`).
+   */
+  readonly lateReadingMs?: number;
 }
+
+/**
+ * How long a device's readings must come steadily late (their lag not falling as a backlog's
+ * does) before its clock is taken to be behind, ms of receive time; and the fewest readings.
+ */
+export const STEADY_LAG_MS = 15_000;
+export const STEADY_LAG_READINGS = 3;
 
 export type IngestResult = { readonly accepted: true; readonly records: number } | { readonly accepted: false; readonly reason: string };
 
@@ -78,6 +90,8 @@ export class Ingest {
   private readonly listeners: Listener[] = [];
   /** The sensor and battery states last stored per device. */
   private readonly states = new DeviceStates();
+  /** Devices whose readings come late now: since when (receive time), their first lag, how many, and whether taken as a clock behind. */
+  private readonly late = new Map<string, { since: number; lag0: number; n: number; behind: boolean }>();
   /** Devices already reported as unassigned (one notice per device until it is assigned). */
   private readonly noticedUnassigned = new Set<string>();
   /** Log lines per device and reason are rate-limited: the counter keeps the true count. */
@@ -396,7 +410,19 @@ export class Ingest {
     return m;
   }
 
-  /** The record's `ts`: the device's time when trusted and not too far ahead, else receive time `rt`. */
+  /**
+   * The record's `ts`: the device's time when trusted and not too far ahead, else receive time `rt`.
+   *
+   * Too far behind is either of two things. A device that sends its buffer after a gap sends
+   * history: its readings are late, and the later ones less so as it catches up. A device whose
+   * clock runs behind sends every reading late by about the same time, and they are what it
+   * measures now: kept at its time, they would all be history, and its patient would have no
+   * alarm and no NEWS2. So readings that stay late for {@link STEADY_LAG_MS} of receive time
+   * (and at least {@link STEADY_LAG_READINGS} of them) with a lag that does not fall by half that
+   * time, are taken as a clock behind: from then on, until a reading is on time again, they get
+   * the receive time (counted as `clock_skew_corrected`, logged once an episode). The readings
+   * before are stored as they came, as history.
+   */
   private timestamp(frame: Frame, rt: number, deviceTs: number | undefined, trusted: boolean): number {
     if (!trusted || deviceTs === undefined) return rt;
     const maxSkew = this.opts.maxClockSkewMs ?? 60_000;
@@ -404,7 +430,29 @@ export class Ingest {
       this.opts.counters.reject('clock_skew_corrected');
       return rt;
     }
-    return deviceTs;
+    const lag = rt - deviceTs;
+    const lateMs = this.opts.lateReadingMs ?? 60_000;
+    if (lag <= lateMs) {
+      this.late.delete(frame.deviceId);
+      return deviceTs;
+    }
+    const run = this.late.get(frame.deviceId);
+    if (run === undefined) {
+      this.late.set(frame.deviceId, { since: rt, lag0: lag, n: 1, behind: false });
+      return deviceTs;
+    }
+    run.n++;
+    if (!run.behind) {
+      const elapsed = rt - run.since;
+      if (elapsed < STEADY_LAG_MS || run.n < STEADY_LAG_READINGS || lag < run.lag0 - elapsed / 2) return deviceTs;
+      run.behind = true;
+      this.opts.logger.warn(
+        { device: frame.deviceId, origin: frame.origin, behindSeconds: Math.round(lag / 1000), forSeconds: Math.round(elapsed / 1000) },
+        "device clock behind: its readings have come steadily late, not as a buffer catching up; they are stamped with their receive time until one is on time again (check the device's clock)",
+      );
+    }
+    this.opts.counters.reject('clock_skew_corrected');
+    return rt;
   }
 }
 

@@ -2,7 +2,8 @@
  * Device clocks that lie, against a real gateway: a trusted device stamping a reading 55 s ahead
  * raises no alarm on any other patient; a device whose clock jumps back and forth still alarms
  * its own patient once the delay has passed on the gateway's clock; readings sent late from a
- * device's buffer are stored and drawn in the trend, and raise nothing.
+ * device's buffer are stored and drawn in the trend, and raise nothing; a device whose clock runs
+ * 90 s behind still alarms its patient, once its readings have come steadily late.
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { startGatewayProcess, type GatewayProcess } from '../support/gateway-pro
 import { until } from '../support/wait.js';
 
 const TOKEN = 'device-clocks-token-0123456789';
-const BEDS = ['1', '2', '3', '4'];
+const BEDS = ['1', '2', '3', '4', '5'];
 let gw: GatewayProcess;
 const clients = new Map<string, mqtt.MqttClient>();
 let stopWearables: (() => Promise<void>) | undefined;
@@ -20,7 +21,7 @@ beforeAll(async () => {
     config: {
       http: { apiToken: TOKEN },
       mqtt: { rate: { messagesPerSecond: 1000, burst: 1000 } },
-      devices: BEDS.map((b) => ({ id: `wb-${b}`, secret: `wb-${b}-secret-value`, ...(b === '1' || b === '4' ? { trustDeviceTime: true } : {}) })),
+      devices: BEDS.map((b) => ({ id: `wb-${b}`, secret: `wb-${b}-secret-value`, ...(b === '1' || b === '4' || b === '5' ? { trustDeviceTime: true } : {}) })),
       census: { wards: [{ id: 'w1', beds: BEDS }], patients: BEDS.map((b) => ({ id: `P${b}`, ward: 'w1', bed: b, devices: [`wb-${b}`] })) },
       detectors: { technical: { signalLossSeconds: 3 }, limits: { spo2: { delaySeconds: 2 } } },
     },
@@ -110,5 +111,24 @@ describe('device clocks', () => {
     expect(late.every(([, v]) => v === 70)).toBe(true);
     await stopWearables();
     stopWearables = undefined;
+  }, 60_000);
+
+  it('a clock running 90 s behind: once its readings come steadily late they are taken as now, and its patient is alarmed', async () => {
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        await send('5', { ts: Date.now() - 90_000, obs: { spo2: 70, hr: 72 } });
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P5' && a.metric === 'spo2'), { timeout: 45_000 }).toBe(true);
+    } finally {
+      running = false;
+      await loop;
+    }
+    const warned = await gw.waitForLog((l) => /device clock behind/.test(l.msg) && l.device === 'wb-5');
+    expect(warned.behindSeconds).toBe(90);
+    expect(await gw.metric('vigil_messages_rejected_total', { reason: 'clock_skew_corrected' })).toBeGreaterThan(0);
   }, 60_000);
 });

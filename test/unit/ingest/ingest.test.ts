@@ -147,6 +147,53 @@ describe('Ingest', () => {
   });
 });
 
+describe('Ingest: a trusted device time far behind receive time', () => {
+  const T = Date.UTC(2026, 10, 30, 8);
+  /** Sends one frame a second from `T`: device time `deviceAt(i)`; returns each record's [ts, rt] offsets from T, in seconds. */
+  async function sent(n: number, deviceAt: (i: number) => number) {
+    const t = setup();
+    const done: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) done.push(t.ingest.accept(t.frame(T + i * 1000, { ts: T + deviceAt(i), obs: { spo2: 70 } }), jsonV1Profile, true));
+    await flush();
+    while (t.spool.pending.length > 0) t.spool.complete(0);
+    await Promise.all(done);
+    const stamps = t.seen.flatMap((s) => s.records).map((r) => (r as { m: { ts: number; rt?: number } }).m).map((m) => [(m.ts - T) / 1000, m.rt === undefined ? undefined : (m.rt - T) / 1000]);
+    return { ...t, stamps };
+  }
+
+  it('steadily so, is a clock behind: after 15 s of it, readings are stamped with their receive time, counted', async () => {
+    const { stamps, counters } = await sent(20, (i) => i * 1000 - 90_000);
+    // the first 15 s are kept at device time (they might have been a buffer after a gap): history
+    expect(stamps.slice(0, 15)).toEqual(Array.from({ length: 15 }, (_, i) => [i - 90, i]));
+    // from then on: live, at receive time
+    expect(stamps.slice(15)).toEqual([15, 16, 17, 18, 19].map((i) => [i, undefined]));
+    expect(await metric(counters, 'vigil_messages_rejected_total', { reason: 'clock_skew_corrected' })).toBe(5);
+  });
+
+  it('falling as a buffer catching up, is history: every reading keeps its device time', async () => {
+    // ten readings a second of device time, from 300 s behind
+    const { stamps } = await sent(25, (i) => i * 10_000 - 300_000);
+    expect(stamps.every(([ts, rt], i) => ts === i * 10 - 300 && rt === i)).toBe(true);
+  });
+
+  it('ends with the first reading on time, and a new episode waits its 15 s again', async () => {
+    const deviceAt = (i: number) => (i < 17 || i > 17 ? i * 1000 - 90_000 : i * 1000);
+    const { stamps } = await sent(20, deviceAt);
+    expect(stamps[16]).toEqual([16, undefined]); // behind: receive time
+    expect(stamps[17]).toEqual([17, undefined]); // on time: its own time, which is the receive time
+    expect(stamps.slice(18)).toEqual([[18 - 90, 18], [19 - 90, 19]]); // late again: history until steady
+  });
+
+  it('is not looked at for a device whose time is not trusted', async () => {
+    const t = setup();
+    const p = t.ingest.accept(t.frame(T, { ts: T - 90_000, obs: { spo2: 70 } }), jsonV1Profile, false);
+    await flush();
+    t.spool.complete(0);
+    await p;
+    expect((t.seen[0]!.records[0] as { m: { ts: number; rt?: number } }).m).toMatchObject({ ts: T });
+  });
+});
+
 describe('Ingest: a value outside its plausible range', () => {
   async function accepted(body: object) {
     const t = setup();
