@@ -53,7 +53,7 @@ export class NurseStation implements Service {
   readonly sessions: SessionStore;
   readonly users: UserDirectory;
   readonly audit: AuditLog;
-  readonly store = new WardStore();
+  readonly store: WardStore;
   readonly feed: LiveFeed;
   /** Sign-in limiter, password-check gate and refusal counts (read by /metrics). */
   readonly signIn: { readonly limiter: SignInLimiter; readonly checks: ConcurrencyGate; readonly stats: SignInStats };
@@ -68,6 +68,7 @@ export class NurseStation implements Service {
 
   constructor(private readonly opts: NurseStationOptions) {
     const { config, logger, clock } = opts;
+    this.store = new WardStore({ lateReadingMs: config.detectors.lateReadingSeconds * 1000 });
     const web = config.web;
     this.sessions = new SessionStore({
       ttlMs: web.sessionHours * 3600_000,

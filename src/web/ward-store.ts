@@ -63,6 +63,8 @@ export interface WardStoreOptions {
   readonly maxAlarms?: number;
   /** Most NEWS2 changes kept per patient (default 1000). */
   readonly maxNews2?: number;
+  /** A reading received more than this after its own time is history (the detectors' `lateReadingSeconds`), ms (default 60 s). */
+  readonly lateReadingMs?: number;
 }
 
 interface PatientData {
@@ -99,6 +101,7 @@ export class WardStore {
   private readonly shapes: TrendShapes;
   private readonly maxAlarms: number;
   private readonly maxNews2: number;
+  private readonly lateReadingMs: number;
 
   constructor(opts: WardStoreOptions = {}) {
     this.bucketMs = opts.bucketMs ?? 10_000;
@@ -110,6 +113,7 @@ export class WardStore {
     this.shapes = new TrendShapes(this.horizonMs > recentMs ? [recent, { bucketMs: olderBucketMs, slots: Math.floor(this.horizonMs / olderBucketMs) + 1 }] : [recent]);
     this.maxAlarms = opts.maxAlarms ?? DEFAULT_MAX_ALARMS;
     this.maxNews2 = opts.maxNews2 ?? DEFAULT_MAX_NEWS2;
+    this.lateReadingMs = opts.lateReadingMs ?? 60_000;
   }
 
   private readonly changed = new Map<string, Partial<Record<WardMetric, LatestValue>>>();
@@ -146,15 +150,20 @@ export class WardStore {
     // drawn at the device's time, but never later than the gateway received it: a device clock
     // that runs ahead must not push a patient's trend into the future
     const ts = Math.min(o.ts, o.rt ?? o.ts);
-    if (prev === undefined || ts >= prev.ts) {
+    // The latest value is what came last on the gateway's time line, aged from when it came, as
+    // the detectors take it: a device clock that stepped back, or runs a little behind, must not
+    // hold the tile on an older value, or show as stale a value that is alarming. History (a
+    // buffer sent late) goes to the trend only.
+    const at = o.rt ?? o.ts;
+    if (at - o.ts <= this.lateReadingMs && (prev === undefined || at >= prev.ts)) {
       // Updated in place: a value replaced every second would live just long enough to reach the
       // old generation of the heap and be garbage there (at 5,000 devices, tens of MB a minute).
       let value: Mutable<LatestValue>;
-      if (prev === undefined) p.latest.set(m, (value = { v, ts, deviceId: o.deviceId, quality }));
+      if (prev === undefined) p.latest.set(m, (value = { v, ts: at, deviceId: o.deviceId, quality }));
       else {
         value = prev as Mutable<LatestValue>;
         value.v = v;
-        value.ts = ts;
+        value.ts = at;
         value.deviceId = o.deviceId;
         value.quality = quality;
       }

@@ -68,6 +68,22 @@ describe('WardStore', () => {
     expect(store.latest('P1').spo2).toMatchObject({ v: 94, ts: 121_000 });
   });
 
+  it('takes as the latest value what came last, aged from its receive time, when the device clock runs behind or steps back', () => {
+    const store = new WardStore({ bucketMs: 10_000, horizonMs: 600_000, lateReadingMs: 60_000 });
+    store.addRecords([obs(100_000, 'spo2', 97)]);
+    // the device clock steps back 50 s: the value it sends now is the latest, as the detectors take it
+    store.addRecords([obs(51_000, 'spo2', 70, { rt: 101_000 })]);
+    expect(store.latest('P1').spo2).toMatchObject({ v: 70, ts: 101_000 });
+    // 45 s behind: not stale for being measured "45 s ago"
+    store.addRecords([obs(57_000, 'spo2', 71, { rt: 102_000 })]);
+    expect(store.latest('P1').spo2).toMatchObject({ v: 71, ts: 102_000 });
+    // the trend draws each at its own time
+    expect(store.trend('P1', 'spo2', 0).map((p) => p.t)).toEqual([50_000, 100_000]);
+    // history (more than lateReadingMs late) still does not replace it
+    store.addRecords([obs(30_000, 'spo2', 99, { rt: 103_000 })]);
+    expect(store.latest('P1').spo2).toMatchObject({ v: 71, ts: 102_000 });
+  });
+
   it('keeps NEWS2 and alarm histories, and what each active alarm was raised for', () => {
     const store = new WardStore();
     store.addNews2({ type: 'news2', ts: 1000, patientId: 'P1', score: 3, band: 'low-medium', complete: false, missing: ['sbp'], parts: {}, spo2Scale: 1 });
