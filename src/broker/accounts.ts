@@ -1,10 +1,13 @@
 /**
- * Binds MQTT client ids to accounts (a device or a consumer). The first account to use a client
- * id owns it for as long as the broker keeps that session: while it is connected, and after it
- * disconnects if it asked for a persistent session (clean session 0), whose subscriptions and
- * queued QoS 1 messages aedes keeps for it. Another account presenting that client id is refused
- * ([MQTT-3.2.2-3] return code 2, identifier rejected), so it can neither kick the owner off
- * ([MQTT-3.1.4-2] would close the existing connection) nor inherit its session and queue.
+ * MQTT sessions per account (a device or a consumer). A session is the account and the client id
+ * together: the broker knows it as `{account}/{client id}` (an account id has no `/`), so the same
+ * client id under two accounts is two sessions. No account can kick another's connection off
+ * ([MQTT-3.1.4-2] closes an existing connection with the same client id: here only the same
+ * account's), inherit its persistent session (clean session 0: subscriptions and queued QoS 1
+ * messages), or hold a client id so that another account cannot use it. A client id that is the
+ * name of an account (a device id, a consumer name) is that account's alone: another account
+ * presenting it is refused ([MQTT-3.2.2-3] return code 2, identifier rejected), as a device
+ * misconfigured with, or posing as, another account's name.
  *
  * Limits per account, not per connection: live connections (`connectionsPerAccount`) and client
  * ids held, live or kept as sessions (`sessionsPerAccount`), which also bounds what aedes keeps
@@ -25,10 +28,21 @@ export interface AccountLimits {
 
 export interface ClaimRefusal {
   /** Counted as `vigil_mqtt_connections_refused_total{reason}`. */
-  readonly reason: 'client_id_taken' | 'client_id_invalid' | 'account_connections' | 'account_sessions';
+  readonly reason: 'client_id_reserved' | 'client_id_invalid' | 'account_connections' | 'account_sessions';
   /** CONNACK return code ([MQTT-3.2.2-3]): 2 identifier rejected, 3 server unavailable. */
   readonly returnCode: 2 | 3;
   readonly message: string;
+}
+
+/** The id the broker knows a session by: the account and the client id it presented. */
+export function sessionId(account: string, clientId: string): string {
+  return `${account}/${clientId}`;
+}
+
+/** The account and the client id of a session id made by `sessionId`. */
+export function sessionOf(id: string): { account: string; clientId: string } {
+  const slash = id.indexOf('/');
+  return slash < 0 ? { account: '', clientId: id } : { account: id.slice(0, slash), clientId: id.slice(slash + 1) };
 }
 
 interface ClientIdEntry {
@@ -44,9 +58,16 @@ interface ClientIdEntry {
 export class AccountSessions {
   private readonly byId = new Map<string, ClientIdEntry>();
   private readonly byAccount = new Map<string, Set<string>>();
-  private readonly clientIdOf = new WeakMap<object, string>();
+  private readonly sessionOfClient = new WeakMap<object, string>();
 
-  constructor(private readonly limits: AccountLimits) {}
+  /**
+   * @param isAccount whether a name is an account's (device id or consumer name): a client id
+   *   that is one is reserved for that account
+   */
+  constructor(
+    private readonly limits: AccountLimits,
+    private readonly isAccount: (name: string) => boolean = () => false,
+  ) {}
 
   /**
    * Lets `client` (authenticated as `account`) use `clientId`, or says why not.
@@ -57,28 +78,29 @@ export class AccountSessions {
     // [MQTT-3.1.3-8]: an empty client id with clean session 0 is refused with return code 2.
     if (generated && persistent) return { reason: 'client_id_invalid', returnCode: 2, message: 'an empty client id needs clean session 1' };
     if (clientId.length > MAX_CLIENT_ID_LENGTH) return { reason: 'client_id_invalid', returnCode: 2, message: `client id longer than ${MAX_CLIENT_ID_LENGTH} characters` };
-    const entry = this.byId.get(clientId);
-    if (entry && entry.account !== account) return { reason: 'client_id_taken', returnCode: 2, message: 'client id belongs to another account' };
+    if (clientId !== account && this.isAccount(clientId)) return { reason: 'client_id_reserved', returnCode: 2, message: 'client id is the name of another account, reserved for it' };
+    const key = sessionId(account, clientId);
+    const entry = this.byId.get(key);
     const ids = this.byAccount.get(account) ?? new Set<string>();
     let live = 0;
-    for (const id of ids) if (id !== clientId) live += this.byId.get(id)?.live.size ?? 0;
+    for (const id of ids) if (id !== key) live += this.byId.get(id)?.live.size ?? 0;
     // A connection with a client id already in use by this account takes it over: no extra connection.
     if (live >= this.limits.connectionsPerAccount) return { reason: 'account_connections', returnCode: 3, message: `account already has ${live} connections (mqtt.limits.connectionsPerAccount)` };
     if (!entry && ids.size >= this.limits.sessionsPerAccount) return { reason: 'account_sessions', returnCode: 3, message: `account already holds ${ids.size} client ids (mqtt.limits.sessionsPerAccount)` };
     const e = entry ?? { account, live: new Set<object>(), persistent, qos2: new Map<number, Promise<void>>() };
     e.live.add(client);
     e.persistent = persistent;
-    this.byId.set(clientId, e);
-    this.byAccount.set(account, ids.add(clientId));
-    this.clientIdOf.set(client, clientId);
+    this.byId.set(key, e);
+    this.byAccount.set(account, ids.add(key));
+    this.sessionOfClient.set(client, key);
     return null;
   }
 
-  /** The connection closed: a clean session's id is free again, a persistent one stays its account's. */
+  /** The connection closed: a clean session is gone, a persistent one stays its account's. */
   release(client: object): void {
-    const id = this.clientIdOf.get(client);
+    const id = this.sessionOfClient.get(client);
     if (id === undefined) return;
-    this.clientIdOf.delete(client);
+    this.sessionOfClient.delete(client);
     const e = this.byId.get(id);
     if (!e) return;
     e.live.delete(client);
@@ -91,11 +113,11 @@ export class AccountSessions {
 
   /** QoS 2 packet ids awaiting PUBREL in this client's session. */
   qos2(client: object): Map<number, Promise<void>> | undefined {
-    const id = this.clientIdOf.get(client);
+    const id = this.sessionOfClient.get(client);
     return id === undefined ? undefined : this.byId.get(id)?.qos2;
   }
 
-  /** Client ids held now (live or kept). */
+  /** Sessions held now (live or kept), all accounts. */
   get size(): number {
     return this.byId.size;
   }

@@ -20,7 +20,7 @@ import { SpoolFullError } from '../core/errors.js';
 import { TokenBucket } from './token-bucket.js';
 import { SecretVerifier } from './secrets.js';
 import { deviceTopicPrefix, filterCovers, parseDeviceTopic } from './topics.js';
-import { AccountSessions } from './accounts.js';
+import { AccountSessions, sessionId, sessionOf } from './accounts.js';
 import { CredentialChecks } from './auth.js';
 import { ByteBudget } from './framing.js';
 import { FramedConnection } from './framed-connection.js';
@@ -36,6 +36,8 @@ interface Session {
   readonly device?: BrokerDevice;
   readonly consumer?: BrokerConsumer;
   readonly remote: string;
+  /** The client id it presented (aedes knows the session as `{account}/{client id}`). */
+  readonly clientId: string;
 }
 
 const NOT_AUTHORIZED = 5;
@@ -72,7 +74,7 @@ export class MqttBroker implements Service, Reporting {
       return d.secretHash !== undefined ? { hash: d.secretHash } : { plain: d.secret ?? '' };
     });
     this.credentials = new CredentialChecks({ verifier, failuresPerAddress: l.authFailuresPerAddress, windowMs: l.authFailureWindowSeconds * 1000, maxConcurrent: l.maxConcurrentAuthChecks, maxQueued: l.maxConnections, clock: this.clock });
-    this.accounts = new AccountSessions(l);
+    this.accounts = new AccountSessions(l, (name) => opts.devices.has(name) || (opts.consumers?.has(name) ?? false));
     this.counts = new ConnectionCounts(l, opts.counters, opts.logger, this.clock);
     this.budget = new ByteBudget(l.bufferedBytes);
   }
@@ -118,9 +120,10 @@ export class MqttBroker implements Service, Reporting {
       // the packets of one read at a time, and a stuck subscriber is cut off by aedes'
       // drainTimeout.
       concurrency: 0,
-      persistence: boundedSessionQueues(this.opts.limits.queuedPerSession, (clientId) => {
+      persistence: boundedSessionQueues(this.opts.limits.queuedPerSession, (id) => {
         this.opts.counters.reject('session_queue_full');
-        this.counts.warnOnce(`session_queue_full:${clientId}`, { clientId, limit: this.opts.limits.queuedPerSession }, "a persistent session's oldest queued message was dropped: mqtt.limits.queuedPerSession reached");
+        const { account, clientId } = sessionOf(id);
+        this.counts.warnOnce(`session_queue_full:${id}`, { account, clientId, limit: this.opts.limits.queuedPerSession }, "a persistent session's oldest queued message was dropped: mqtt.limits.queuedPerSession reached");
       }),
       connectTimeout: this.opts.limits.connectTimeoutSeconds * 1000,
       maxInflightInbound: MAX_QOS2_IN_FLIGHT,
@@ -135,7 +138,7 @@ export class MqttBroker implements Service, Reporting {
     this.aedes = aedes;
     aedes.on('clientError', (client, err) => {
       const s = this.sessions.get(client);
-      log.debug({ device: s?.device?.id ?? s?.consumer?.id, clientId: client.id, err: err.message }, 'client connection error');
+      log.debug({ device: s?.device?.id ?? s?.consumer?.id, clientId: s?.clientId ?? client.id, err: err.message }, 'client connection error');
     });
     // [MQTT-4.3.2] a subscriber's PUBACK: the gateway's QoS 1 message reached it
     aedes.on('ack', (packet, client) => {
@@ -145,7 +148,7 @@ export class MqttBroker implements Service, Reporting {
     });
     aedes.on('clientDisconnect', (client) => {
       const s = this.sessions.get(client);
-      if (s) log.info({ device: s.device?.id, consumer: s.consumer?.id, remote: s.remote }, s.device ? 'device disconnected' : 'consumer disconnected');
+      if (s) log.info({ device: s.device?.id, consumer: s.consumer?.id, clientId: s.clientId, remote: s.remote }, s.device ? 'device disconnected' : 'consumer disconnected');
     });
 
     const tcp = createServer((socket) => this.accept(socket));
@@ -233,7 +236,7 @@ export class MqttBroker implements Service, Reporting {
     const id = username ?? '';
     const refuse = (reason: string, returnCode: number, message: string, level: 'warn' | 'debug' = 'warn') => {
       this.opts.counters.refuseConnection(reason);
-      this.opts.logger[level]({ device: id || '(no username)', clientId: client.id, remote, reason }, message);
+      this.opts.logger[level]({ device: id || '(no username)', account: id || '(no username)', clientId: client.id, remote, reason }, message);
       done(Object.assign(new Error(reason), { returnCode }) as AuthenticateError, false);
     };
     let verdict: Awaited<ReturnType<CredentialChecks['check']>>;
@@ -248,14 +251,19 @@ export class MqttBroker implements Service, Reporting {
       if (verdict.reason === 'busy') return refuse('busy', 3, 'connection refused: too many authentications waiting');
       return refuse(verdict.reason, verdict.returnCode, verdict.reason === 'unknown_device' ? 'connection refused: unknown device' : 'connection refused: wrong secret');
     }
-    const claim = this.accounts.claim(client, id, client.id, !client.clean, this.generatedIds.has(client));
+    const clientId = client.id;
+    const claim = this.accounts.claim(client, id, clientId, !client.clean, this.generatedIds.has(client));
     if (claim) return refuse(claim.reason, claim.returnCode, `connection refused: ${claim.message}`);
+    // aedes keys what it keeps of a session (the live connection it closes on a takeover,
+    // subscriptions, queued messages) by client.id: the account's own, so two accounts never
+    // share one. authenticate is the first step of aedes' CONNECT handling to use the id.
+    client.id = sessionId(id, clientId);
     const device = this.opts.devices.get(id);
     const consumer = device ? undefined : this.opts.consumers?.get(id);
     if (device && !this.buckets.has(id)) this.buckets.set(id, new TokenBucket(this.opts.rate.messagesPerSecond, this.opts.rate.burst, this.clock()));
-    this.sessions.set(client, device ? { device, remote } : { consumer: consumer!, remote });
+    this.sessions.set(client, device ? { device, remote, clientId } : { consumer: consumer!, remote, clientId });
     this.opts.counters.connection();
-    this.opts.logger.info({ [device ? 'device' : 'consumer']: id, clientId: client.id, remote }, device ? 'device connected' : 'consumer connected');
+    this.opts.logger.info({ [device ? 'device' : 'consumer']: id, clientId, remote }, device ? 'device connected' : 'consumer connected');
     done(null, true);
   }
 

@@ -1,8 +1,9 @@
 /**
  * The broker against hostile clients, tried from outside: a real gateway process, real MQTT
- * clients over TCP (mqtt.js, and a bare client for what a library would not send). A client id
- * belongs to one account, so a session and its queued QoS 1 messages never pass to another, and
- * a session's queue is bounded, the oldest giving way;
+ * clients over TCP (mqtt.js, and a bare client for what a library would not send). A session is
+ * an account's and a client id: a session and its queued QoS 1 messages never pass to another
+ * account, no client id held by one account locks another out of it, a client id that is an
+ * account's name is that account's alone, and a session's queue is bounded, the oldest giving way;
  * rate and connection limits belong to the device, not the connection; a QoS 2 retransmission
  * is stored once; device timestamps are checked against the calendar; failed authentications
  * are throttled before they cost a scrypt each.
@@ -15,6 +16,18 @@ import { until } from '../support/wait.js';
 import { hashSecret } from '../../src/broker/secrets.js';
 
 const secret = (id: string): string => `${id}-secret-value`;
+
+/** Connects; resolves with the client and the CONNACK's session present flag, rejects on a refusal. */
+function connectSession(url: string, o: mqtt.IClientOptions): Promise<{ client: mqtt.MqttClient; sessionPresent: boolean }> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(url, o);
+    client.once('connect', (connack) => resolve({ client, sessionPresent: connack.sessionPresent }));
+    client.once('error', (err) => {
+      client.end(true);
+      reject(err);
+    });
+  });
+}
 
 /** Publishes QoS 1; resolves with the PUBACK, or with the connection closing instead. */
 function publishOrClose(c: mqtt.MqttClient, topic: string, payload: string): Promise<'acked' | 'closed'> {
@@ -57,7 +70,9 @@ describe('accounts, sessions, rates and QoS 2', () => {
     await gw?.cleanup();
   });
 
-  it("another account cannot take a client id: the owner stays connected and keeps its session and queued QoS 1 messages", async () => {
+  it("another account presenting a client id gets a session of its own: the owner is not kicked off and keeps its session and queued QoS 1 messages", async () => {
+    const reserved = () => gw.metric('vigil_mqtt_connections_refused_total', { reason: 'client_id_reserved' });
+    const before = await reserved();
     // The nurse-call consumer keeps a persistent session, then goes away.
     const consumer = await mqtt.connectAsync(url, opts('nurse-call', { clientId: 'nurse-call-1', clean: false }));
     await consumer.subscribeAsync('vigil/v1/dev/wb-01/obs', { qos: 1 });
@@ -66,12 +81,15 @@ describe('accounts, sessions, rates and QoS 2', () => {
     const device = await mqtt.connectAsync(url, opts('wb-01', { clientId: 'wb-01' }));
     for (const hr of [61, 62, 63]) await device.publishAsync('vigil/v1/dev/wb-01/obs', JSON.stringify({ obs: { hr } }), { qos: 1 });
 
-    // Another device presents the consumer's client id, and then the first device's own.
-    await expect(mqtt.connectAsync(url, opts('wb-02', { clientId: 'nurse-call-1', clean: false }))).rejects.toThrow(/Identifier rejected/);
+    // Another device presents the consumer's client id: it gets a new session, nothing of the consumer's.
+    const other = await connectSession(url, opts('wb-02', { clientId: 'nurse-call-1', clean: false }));
+    expect(other.sessionPresent).toBe(false);
+    await other.client.endAsync();
+    // The first device's own client id is the name of an account: refused, and the device stays connected.
     await expect(mqtt.connectAsync(url, opts('wb-02', { clientId: 'wb-01' }))).rejects.toThrow(/Identifier rejected/);
     expect(device.connected).toBe(true);
     await device.publishAsync('vigil/v1/dev/wb-01/obs', JSON.stringify({ obs: { hr: 64 } }), { qos: 1 });
-    expect(await gw.metric('vigil_mqtt_connections_refused_total', { reason: 'client_id_taken' })).toBe(2);
+    expect((await reserved()) - before).toBe(1);
 
     // The consumer comes back to its session: every queued message is there, in order.
     const got: number[] = [];
@@ -81,6 +99,59 @@ describe('accounts, sessions, rates and QoS 2', () => {
     expect(got).toEqual([61, 62, 63, 64]);
     await back.endAsync();
     await device.endAsync();
+  });
+
+  it("a client id that is an account's name is refused to every other account, held or not, counted and logged; the account itself always gets it", async () => {
+    const reserved = () => gw.metric('vigil_mqtt_connections_refused_total', { reason: 'client_id_reserved' });
+    const before = await reserved();
+    // The consumer's name, with a persistent session, before the consumer ever connected; a device's id with a clean one.
+    await expect(mqtt.connectAsync(url, opts('wb-02', { clientId: 'nurse-call', clean: false }))).rejects.toThrow(/Identifier rejected/);
+    await expect(mqtt.connectAsync(url, opts('nurse-call', { clientId: 'wb-07' }))).rejects.toThrow(/Identifier rejected/);
+    expect((await reserved()) - before).toBe(2);
+    const logged = await gw.waitForLog((l) => l.reason === 'client_id_reserved' && l.account === 'wb-02' && l.clientId === 'nurse-call');
+    expect(logged.remote).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(logged.level).toBe(40); // warn
+
+    // The nurse-call consumer connects with its own name and gets what is published.
+    const consumer = await connectSession(url, opts('nurse-call', { clientId: 'nurse-call', clean: false }));
+    expect(consumer.sessionPresent).toBe(false);
+    await consumer.client.subscribeAsync('vigil/v1/dev/wb-01/obs', { qos: 1 });
+    const got: number[] = [];
+    consumer.client.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { obs: { hr: number } }).obs.hr));
+    const device = await mqtt.connectAsync(url, opts('wb-01', { clientId: 'wb-01' }));
+    await device.publishAsync('vigil/v1/dev/wb-01/obs', JSON.stringify({ obs: { hr: 65 } }), { qos: 1 });
+    await until(() => got.length >= 1, 'the message, at the consumer');
+    expect(got).toEqual([65]);
+    await consumer.client.endAsync();
+    await device.endAsync();
+    // Away, the consumer's session is still its own; a squatter's attempt meanwhile changes nothing.
+    await expect(mqtt.connectAsync(url, opts('wb-02', { clientId: 'nurse-call', clean: false }))).rejects.toThrow(/Identifier rejected/);
+    const again = await connectSession(url, opts('nurse-call', { clientId: 'nurse-call', clean: false }));
+    expect(again.sessionPresent).toBe(true);
+    await again.client.endAsync();
+  });
+
+  it('no client id held by one account locks another out of it: a persistent session taken first, then the real client, then the first again', async () => {
+    // A device takes a persistent session with the client id the pager will use, subscribes, and goes away.
+    const squatter = await mqtt.connectAsync(url, opts('wb-02', { clientId: 'pager-7', clean: false }));
+    await squatter.subscribeAsync('vigil/v1/dev/wb-02/#', { qos: 1 });
+    await squatter.endAsync();
+    // The pager (the nurse-call account) connects with that client id: accepted, with a session of its own.
+    const pager = await connectSession(url, opts('nurse-call', { clientId: 'pager-7', clean: false }));
+    expect(pager.sessionPresent).toBe(false);
+    await pager.client.subscribeAsync('vigil/v1/dev/wb-01/obs', { qos: 1 });
+    const got: number[] = [];
+    pager.client.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { obs: { hr: number } }).obs.hr));
+    // The device comes back to its own session, and does not take the pager's connection over.
+    const back = await connectSession(url, opts('wb-02', { clientId: 'pager-7', clean: false }));
+    expect(back.sessionPresent).toBe(true);
+    const device = await mqtt.connectAsync(url, opts('wb-01', { clientId: 'wb-01' }));
+    await device.publishAsync('vigil/v1/dev/wb-01/obs', JSON.stringify({ obs: { hr: 66 } }), { qos: 1 });
+    await until(() => got.length >= 1, 'the message, at the pager');
+    expect(got).toEqual([66]);
+    expect(pager.client.connected).toBe(true);
+    expect(await gw.metric('vigil_mqtt_connections_refused_total', { reason: 'client_id_taken' })).toBe(0);
+    await Promise.all([pager.client.endAsync(), back.client.endAsync(), device.endAsync()]);
   });
 
   it("a persistent session's queue keeps the newest mqtt.limits.queuedPerSession messages, counting and logging each one dropped", async () => {

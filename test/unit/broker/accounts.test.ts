@@ -1,18 +1,47 @@
 import { describe, expect, it } from 'vitest';
-import { AccountSessions, MAX_CLIENT_ID_LENGTH } from '../../../src/broker/accounts.js';
+import { AccountSessions, MAX_CLIENT_ID_LENGTH, sessionId, sessionOf } from '../../../src/broker/accounts.js';
 
 const limits = { connectionsPerAccount: 2, sessionsPerAccount: 3 };
 
 describe('AccountSessions', () => {
-  it('a client id belongs to the account that holds it; a persistent one stays its own after disconnect', () => {
+  it('a client id that is the name of an account (device or consumer) is that account\'s alone, held or not', () => {
+    const accounts = new Set(['nurse-call', 'wb-01', 'wb-02']);
+    const a = new AccountSessions(limits, (name) => accounts.has(name));
+    // Nobody holds it yet: another account still may not take it, persistent or clean.
+    expect(a.claim({}, 'wb-02', 'nurse-call', true, false)).toMatchObject({ reason: 'client_id_reserved', returnCode: 2 });
+    expect(a.claim({}, 'wb-02', 'nurse-call', false, false)).toMatchObject({ reason: 'client_id_reserved', returnCode: 2 });
+    expect(a.claim({}, 'nurse-call', 'wb-01', false, false)).toMatchObject({ reason: 'client_id_reserved', returnCode: 2 });
+    expect(a.size).toBe(0);
+    // The account itself may, and so may each account with its own name.
+    const owner = {};
+    expect(a.claim(owner, 'nurse-call', 'nurse-call', true, false)).toBeNull();
+    expect(a.claim({}, 'wb-02', 'wb-02', true, false)).toBeNull();
+    a.release(owner);
+    expect(a.claim({}, 'wb-02', 'nurse-call', true, false)).toMatchObject({ reason: 'client_id_reserved' });
+    expect(a.claim({}, 'nurse-call', 'nurse-call', true, false)).toBeNull();
+  });
+
+  it('the same client id under two accounts is two sessions: neither can hold it against the other', () => {
     const a = new AccountSessions(limits);
+    // wb-02 takes a persistent session first, with a QoS 2 message awaiting PUBREL, and goes away.
+    const squatter = {};
+    expect(a.claim(squatter, 'wb-02', 'nc-1', true, false)).toBeNull();
+    a.qos2(squatter)!.set(5, Promise.resolve());
+    a.release(squatter);
+    // The consumer gets the client id all the same, with a session of its own.
     const owner = {};
     expect(a.claim(owner, 'nurse-call', 'nc-1', true, false)).toBeNull();
-    expect(a.claim({}, 'wb-02', 'nc-1', false, false)).toMatchObject({ reason: 'client_id_taken', returnCode: 2 });
-    a.release(owner);
-    expect(a.claim({}, 'wb-02', 'nc-1', false, false)).toMatchObject({ reason: 'client_id_taken' });
-    // The owner comes back to its session.
-    expect(a.claim({}, 'nurse-call', 'nc-1', true, false)).toBeNull();
+    expect(a.qos2(owner)!.size).toBe(0);
+    // And wb-02 comes back to its own, while the consumer is connected.
+    const back = {};
+    expect(a.claim(back, 'wb-02', 'nc-1', true, false)).toBeNull();
+    expect(a.qos2(back)!.has(5)).toBe(true);
+    expect(a.size).toBe(2);
+  });
+
+  it('the session ids the broker keys sessions by: the account and the client id, told apart again', () => {
+    expect(sessionId('wb-01', 'nc-1')).toBe('wb-01/nc-1');
+    expect(sessionOf(sessionId('wb-01', 'a/b/c'))).toEqual({ account: 'wb-01', clientId: 'a/b/c' });
   });
 
   it('a clean session frees its client id when it closes', () => {
@@ -22,6 +51,7 @@ describe('AccountSessions', () => {
     a.release(c);
     expect(a.size).toBe(0);
     expect(a.claim({}, 'wb-02', 'x', false, false)).toBeNull();
+    expect(a.size).toBe(1);
   });
 
   it('counts live connections per account; taking over its own client id is not one more', () => {
