@@ -3,6 +3,7 @@
  * serial ports, HTTP. Starts them in that order and stops them in reverse, so sources stop
  * accepting before the writer flushes and the spool fsyncs.
  */
+import { SLEW, SteadyClock } from './core/steady-clock.js';
 import { join, resolve } from 'node:path';
 import type { VigilConfig } from './config/schema.js';
 import { Counters } from './core/counters.js';
@@ -44,6 +45,8 @@ export class Gateway {
   private readonly gc = new GcStats();
   private readonly logger: Logger;
   private readonly clock: () => number;
+  /** The gateway's own clock, when no clock was given. */
+  private readonly steady: SteadyClock | undefined;
   private readonly started: Service[] = [];
   private stopping: Promise<void> | undefined;
   readonly dataDir: string;
@@ -66,7 +69,15 @@ export class Gateway {
     opts: GatewayOptions = {},
   ) {
     this.logger = opts.logger ?? rootLog();
-    this.clock = opts.clock ?? Date.now;
+    if (opts.clock) this.clock = opts.clock;
+    else {
+      const log = this.logger;
+      this.steady = new SteadyClock({
+        onStepBack: (ms) => log.warn({ behindSeconds: Math.round(ms / 1000) }, `the wall clock is behind the gateway's time line (stepped back, or restarted at an older time): the time line runs on at real time, ${SLEW * 100} % slower until the wall clock meets it, so alarm delays and timers keep running`),
+        onInStep: () => log.info("the wall clock is in step with the gateway's time line again"),
+      });
+      this.clock = this.steady.now;
+    }
     this.dataDir = resolve(config.dataDir);
   }
 
@@ -128,6 +139,7 @@ export class Gateway {
         config: c.detectors, ingest: this.ingest, census: this.census, spool: this.spool, counters: this.counters,
         logger: log.child({ component: 'alarms' }), clock: this.clock,
         stateFile: join(this.dataDir, STATE_FILE_IN_DATA_DIR), checkpointMs: c.alarms.checkpointSeconds * 1000,
+        resumeTimeLine: (t) => this.steady?.notBefore(t),
         publisher: () => (brokerUp ? { publish: (topic, payload, o) => this.broker.publish(topic, payload, o) } : undefined),
       });
       // The station's views are restored with the detectors' state, so they start listening first.
@@ -199,6 +211,8 @@ export class Gateway {
   /** Each part registers its own series; those of the writer and the bridge read 0 while they are not configured. */
   private registerMetrics(): void {
     const c = this.counters;
+    const steady = this.steady;
+    if (steady) c.gauge('vigil_clock_ahead_of_wall_seconds', "How far the gateway's time line runs ahead of the wall clock (after the wall clock stepped back), s", () => steady.aheadOfWall() / 1000);
     this.spool.registerMetrics(c, () => this.writer?.stats().lagRecords);
     this.broker.registerMetrics(c);
     registerInfluxMetrics(c, () => this.writer?.stats());

@@ -76,6 +76,8 @@ export interface LiveDetectorsOptions {
   readonly publisher?: () => AlarmPublisher | undefined;
   /** Epoch-ms clock: the gateway's, the one ingest stamps records with. */
   readonly clock: () => number;
+  /** Told where the time line had got to once the state is rebuilt, before anything is stamped: the clock goes on from there. */
+  readonly resumeTimeLine?: (t: number) => void;
   /** The saved alarm state; without it nothing is saved or rebuilt. */
   readonly stateFile?: string;
   /** ms between saves of the state (default 60 s). */
@@ -161,6 +163,7 @@ export class LiveDetectors implements Service {
     this.running = true;
     ingest.onRecords((records, firstSeq, next) => this.take(records, firstSeq, next));
     if (this.opts.stateFile !== undefined) await this.rebuild(this.opts.stateFile);
+    this.opts.resumeTimeLine?.(this.pipeline.now);
     census.onPatient((id, p) => this.censusChanged(id, p));
     await this.reconcile();
     // Saved at once, so that even a crash in the first minute comes back from here.

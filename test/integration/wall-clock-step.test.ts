@@ -1,0 +1,106 @@
+/**
+ * The gateway's own wall clock stepping back (NTP correcting a clock that ran fast, or a box
+ * restarted at an older time), against a real gateway whose Date.now is shifted from outside
+ * (test/support/wall-shift.cjs): the time line runs on, so a desaturation still alarms after its
+ * delay, and when the wall clock comes forward again no device looks silent; restarted with the
+ * wall clock two minutes older than the state it restores, it goes on from that state's time.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
+
+const TOKEN = 'wall-clock-step-token-0123456789';
+const PRELOAD = resolve(import.meta.dirname, '../support/wall-shift.cjs');
+let gw: GatewayProcess;
+let dir: string;
+let shiftFile: string;
+let client: mqtt.MqttClient;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vigil-wall-'));
+  shiftFile = join(dir, 'shift-ms');
+  await writeFile(shiftFile, '0');
+  gw = await startGatewayProcess({
+    config: {
+      http: { apiToken: TOKEN },
+      devices: [{ id: 'wb-1', secret: 'wb-1-secret-value' }],
+      census: { wards: [{ id: 'w1', beds: ['1'] }], patients: [{ id: 'P1', ward: 'w1', bed: '1', devices: ['wb-1'] }] },
+      detectors: { technical: { signalLossSeconds: 10 }, limits: { spo2: { delaySeconds: 3 }, hr: { delaySeconds: 3 } } },
+    },
+    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${PRELOAD}`.trim(), VIGIL_TEST_WALL_SHIFT_FILE: shiftFile },
+  });
+  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'wb-1', password: 'wb-1-secret-value', reconnectPeriod: 0 });
+}, 60_000);
+
+afterAll(async () => {
+  await client?.endAsync(true);
+  await gw?.stop();
+  await gw?.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const alarms = async (): Promise<Array<{ id: string; patientId?: string; metric?: string; kind: string; condition?: string }>> =>
+  ((await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { alarms: [] }).alarms;
+
+describe('the wall clock stepping back', () => {
+  it('leaves alarm delays running: a desaturation alarms, and no device looks silent when the clock comes forward again', async () => {
+    let spo2 = 97;
+    let sent = 0;
+    let running = true;
+    // one reading every 250 ms, 4 a second: within the default device rate
+    const loop = (async () => {
+      while (running) {
+        await client.publishAsync('vigil/v1/dev/wb-1/obs', JSON.stringify({ obs: { spo2, hr: 72 } }), { qos: 1 });
+        sent++;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await expect.poll(() => sent, { timeout: 20_000 }).toBeGreaterThan(4);
+      await writeFile(shiftFile, String(-120_000));
+      await gw.waitForLog((l) => /the wall clock is behind the gateway's time line/.test(l.msg));
+      spo2 = 70;
+      // the 3 s delay passes on the time line, though the wall clock is two minutes behind it
+      await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P1' && a.metric === 'spo2'), { timeout: 45_000, interval: 250 }).toBe(true);
+      expect(await gw.metric('vigil_clock_ahead_of_wall_seconds')).toBeGreaterThan(60);
+      await writeFile(shiftFile, '0');
+      await gw.waitForLog((l) => /in step with the gateway's time line again/.test(l.msg));
+      // more data once the wall clock is back, past a tick or two of the detectors
+      const at = sent;
+      await expect.poll(() => sent, { timeout: 20_000 }).toBeGreaterThan(at + 12);
+    } finally {
+      running = false;
+      await loop;
+    }
+    // the device sent all along: the desaturation is the only alarm its patient had
+    const raised = gw.logs.filter((l) => /^alarm raised/.test(l.msg));
+    expect(raised.map((l) => l.metric)).toEqual(['spo2']);
+  }, 90_000);
+
+  it('goes on from the restored time line when restarted with the wall clock two minutes older', async () => {
+    await client.endAsync(true);
+    expect(await gw.stop()).toBe(0);
+    await writeFile(shiftFile, String(-120_000));
+    const before = gw.logs.length;
+    await gw.restart();
+    await gw.waitForLog((l) => /the wall clock is behind the gateway's time line/.test(l.msg));
+    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'wb-1', password: 'wb-1-secret-value', reconnectPeriod: 0 });
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        await client.publishAsync('vigil/v1/dev/wb-1/obs', JSON.stringify({ obs: { spo2: 97, hr: 145 } }), { qos: 1 });
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P1' && a.metric === 'hr'), { timeout: 45_000, interval: 250 }).toBe(true);
+    } finally {
+      running = false;
+      await loop;
+    }
+    expect(gw.logs.slice(before).filter((l) => /^alarm raised/.test(l.msg)).map((l) => l.metric)).toEqual(['hr']);
+  }, 90_000);
+});
