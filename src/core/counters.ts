@@ -18,8 +18,9 @@ export class Counters {
   private readonly technical = new Counter({ name: 'vigil_technical_events_total', help: 'Technical events from devices and sources, by kind', labelNames: ['kind'], registers: [this.registry] });
   private readonly connections = new Counter({ name: 'vigil_mqtt_connections_total', help: 'Accepted MQTT device connections', registers: [this.registry] });
   private readonly alarms = new Counter({ name: 'vigil_alarm_transitions_total', help: 'Alarm transitions out of the alarm manager, by kind, priority and state', labelNames: ['kind', 'priority', 'state'], registers: [this.registry] });
-  private readonly httpRefused = new Counter({ name: 'vigil_http_connections_refused_total', help: 'HTTP connections closed as they came, by reason', labelNames: ['reason'], registers: [this.registry] });
+  private readonly httpConnectionsRefused = new Counter({ name: 'vigil_http_connections_refused_total', help: 'HTTP connections closed as they came, by reason', labelNames: ['reason'], registers: [this.registry] });
   private readonly refused = new Counter({ name: 'vigil_mqtt_connections_refused_total', help: 'Refused MQTT connections, by reason', labelNames: ['reason'], registers: [this.registry] });
+  private readonly httpRefused = new Counter({ name: 'vigil_http_refused_total', help: 'HTTP requests refused (400, 401, 403, 413, 415, 429), by reason', labelNames: ['reason'], registers: [this.registry] });
   /** Histograms owned elsewhere, rendered at scrape time. */
   private readonly histograms: Array<() => string> = [];
 
@@ -65,10 +66,14 @@ export class Counters {
     this.alarms.inc({ kind, priority, state });
   }
   refuseHttpConnection(reason: string): void {
-    this.httpRefused.inc({ reason });
+    this.httpConnectionsRefused.inc({ reason });
   }
   refuseConnection(reason: string): void {
     this.refused.inc({ reason });
+  }
+  /** Counts a refused HTTP request (`n` 0 makes the series exist). */
+  refuseHttp(reason: string, n = 1): void {
+    this.httpRefused.inc({ reason }, n);
   }
 
   /** Registers a gauge whose value is read at scrape time. */

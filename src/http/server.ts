@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/types.js';
 import type { Counters } from '../core/counters.js';
+import { HttpRefusals } from './refusals.js';
 
 export interface HttpOptions {
   readonly host: string;
@@ -33,6 +34,8 @@ export interface HttpOptions {
   readonly requestTimeoutMs?: number;
   /** Proxies whose X-Forwarded-For names the client (addresses or CIDR ranges); none by default. */
   readonly trustProxy?: readonly string[];
+  /** Epoch-ms clock (tests): paces the refusal log lines. */
+  readonly clock?: () => number;
 }
 
 /** What a client that holds connections open without finishing a request is allowed, by default. */
@@ -44,7 +47,12 @@ export class HttpServer implements Service {
   /** Bound port after start. */
   port = 0;
 
-  constructor(private readonly opts: HttpOptions) {}
+  /** Counts every refused request in /metrics and logs it, at most a line per address and reason a minute. */
+  readonly refusals: HttpRefusals;
+
+  constructor(private readonly opts: HttpOptions) {
+    this.refusals = new HttpRefusals({ counters: opts.counters, logger: opts.logger, ...(opts.clock ? { clock: opts.clock } : {}) });
+  }
 
   async start(): Promise<void> {
     const o = this.opts;
@@ -77,6 +85,11 @@ export class HttpServer implements Service {
         done();
       });
     }
+    // Added before any other hook so that every answer, also one an onRequest hook gives, is seen.
+    app.addHook('onResponse', (req, reply, done) => {
+      this.refusals.observe(req, reply.statusCode);
+      done();
+    });
     app.addHook('onRequest', this.opts.authHook);
     app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
       const status = err.statusCode ?? 500;

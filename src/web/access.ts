@@ -9,9 +9,12 @@
  * - Pages answer a browser without a session with a redirect to `/signin`.
  * - `POST /api/session` (sign-in) is open but takes JSON only, which a cross-site form cannot
  *   send without a CORS preflight this server never grants.
+ *
+ * Every refusal names its reason (http/refusals.ts), which counts it in /metrics and logs it.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { markRefusal } from '../http/refusals.js';
 import { csrfMatches, type Role, type Session, type SessionStore } from './sessions.js';
 
 /** Who made a request. */
@@ -85,23 +88,34 @@ export function accessGuard(opts: AccessGuardOptions): (req: FastifyRequest, rep
     if (OPEN_PATHS.has(path) || path.startsWith('/static/')) return;
     const isApi = path.startsWith('/api/');
     if (isApi && path === '/api/session' && req.method === 'POST') {
-      if (!sameOrigin(req)) return void (await reply.code(403).send({ error: 'sign-in from another site is refused' }));
+      if (!sameOrigin(req)) {
+        markRefusal(req, 'origin');
+        return void (await reply.code(403).send({ error: 'sign-in from another site is refused' }));
+      }
       return;
     }
     if (isApi && bearerMatches(req.headers.authorization, opts.apiToken)) {
       principals.set(req, { username: 'api-token', name: 'API client (http.apiToken)', role: 'api', via: 'token' });
       return;
     }
+    const wrongToken = isApi && req.headers.authorization !== undefined;
     const sessionId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
     const session = opts.sessions.get(sessionId);
     if (!session) {
-      if (isApi) return void (await reply.code(401).send({ error: 'sign in at /signin, or send Authorization: Bearer <http.apiToken>' }));
+      if (isApi) {
+        markRefusal(req, wrongToken ? 'bad_token' : 'no_session');
+        return void (await reply.code(401).send({ error: 'sign in at /signin, or send Authorization: Bearer <http.apiToken>' }));
+      }
       return void (await reply.code(303).header('location', `/signin?next=${encodeURIComponent(req.url)}`).header('cache-control', 'no-store').send());
     }
     if (!SAFE_METHODS.has(req.method)) {
-      if (!sameOrigin(req)) return void (await reply.code(403).send({ error: 'cross-origin request refused' }));
+      if (!sameOrigin(req)) {
+        markRefusal(req, 'origin');
+        return void (await reply.code(403).send({ error: 'cross-origin request refused' }));
+      }
       const presented = req.headers['x-csrf-token'];
       if (!csrfMatches(session, typeof presented === 'string' ? presented : undefined)) {
+        markRefusal(req, 'csrf');
         return void (await reply.code(403).send({ error: 'missing or wrong CSRF token (x-csrf-token)' }));
       }
     }

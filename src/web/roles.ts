@@ -1,5 +1,6 @@
 /** What each nurse-station role may do. The bearer token (`api`) may do everything. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { markRefusal } from '../http/refusals.js';
 import { principalOf, type Principal } from './access.js';
 import type { Role } from './sessions.js';
 
@@ -31,10 +32,12 @@ export function may(p: Principal | undefined, what: Permission): boolean {
 export async function requirePermission(req: FastifyRequest, reply: FastifyReply, what: Permission): Promise<Principal | undefined> {
   const p = principalOf(req);
   if (!p) {
+    markRefusal(req, 'no_session');
     await reply.code(401).send({ error: 'sign in first' });
     return undefined;
   }
   if (!may(p, what)) {
+    markRefusal(req, 'role', { needs: what, role: p.role });
     const roles = (Object.keys(PERMISSIONS) as Role[]).filter((r) => PERMISSIONS[r].includes(what));
     await reply.code(403).send({ error: `${what}: needs the ${roles.join(' or ')} role (you are ${p.role})` });
     return undefined;

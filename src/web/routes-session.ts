@@ -18,6 +18,7 @@ import type { UserDirectory } from './users.js';
 import { PERMISSIONS } from './roles.js';
 import { safeNextPath } from './redirect.js';
 import { BusyError, type ConcurrencyGate } from '../core/gate.js';
+import { markRefusal } from '../http/refusals.js';
 
 const body = z
   .object({
@@ -74,6 +75,7 @@ export function sessionRoutes(deps: SessionRouteDeps): (app: FastifyInstance) =>
           await deps.audit.record({ who: username, role: '-', action: 'signin.refused', ip: req.ip, detail: { reason: 'too many failed attempts', blocked, retryAfterSeconds: seconds, note: 'further refusals in this block are counted in /metrics only' } });
           deps.logger.warn({ username, ip: req.ip, blocked, retryAfterSeconds: seconds }, `nurse station sign-in blocked by ${blocked} (web.signIn)`);
         }
+        markRefusal(req, 'rate_limited', { limiter: 'sign-in (web.signIn)', retryAfterSeconds: seconds });
         return reply.code(429).header('retry-after', String(seconds)).send({ error: `too many failed sign-ins; try again in ${seconds} s` });
       }
       const user = deps.users.find(username);
@@ -89,6 +91,7 @@ export function sessionRoutes(deps: SessionRouteDeps): (app: FastifyInstance) =>
       if (!ok || !user) {
         await deps.audit.record({ who: username, role: '-', action: 'signin.failed', ip: req.ip });
         deps.logger.warn({ username, ip: req.ip }, 'nurse station sign-in failed');
+        markRefusal(req, 'bad_password');
         return reply.code(401).send({ error: 'wrong username or password' });
       }
       deps.limiter.succeed(admission.ticket, username);

@@ -19,6 +19,7 @@ import { LIMIT_METRICS, type DetectorConfig } from '../detectors/config.js';
 import { limitsInForce } from '../detectors/limits.js';
 import { ACVPU_CODES, metricInfo, type MetricName } from '../core/metrics.js';
 import { DecodeError } from '../core/errors.js';
+import { markRefusal } from '../http/refusals.js';
 import { principalOf } from './access.js';
 import type { AuditLog } from './audit.js';
 import type { LiveFeed } from './live-feed.js';
@@ -66,7 +67,8 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
       // Streams are capped per session (keyed by a hash of the cookie, never the cookie itself).
       const owner = p.via === 'token' ? 'api-token' : createHash('sha256').update(p.sessionId ?? '').digest('base64url');
       if (p.via === 'session') deps.presence.attach(p.username, req.raw);
-      deps.feed.attach(req.raw, reply.raw, () => p.via === 'token' || deps.sessions.get(p.sessionId) !== undefined, owner);
+      const open = deps.feed.attach(req.raw, reply.raw, () => p.via === 'token' || deps.sessions.get(p.sessionId) !== undefined, owner);
+      if (!open) markRefusal(req, 'rate_limited', { limiter: 'live streams (web.liveStreamsPerSession)' });
     });
 
     app.get<{ Params: { id: string }; Querystring: { hours?: string } }>('/api/patients/:id/history', async (req, reply) => {
