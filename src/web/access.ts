@@ -12,7 +12,7 @@
  *
  * Every refusal names its reason (http/refusals.ts), which counts it in /metrics and logs it.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { markRefusal } from '../http/refusals.js';
 import { csrfMatches, type Role, type Session, type SessionStore } from './sessions.js';
@@ -63,11 +63,22 @@ export interface AccessGuardOptions {
 const OPEN_PATHS = new Set(['/healthz', '/metrics', '/signin', '/favicon.ico']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function bearerMatches(header: string | undefined, token: string | undefined): boolean {
-  if (token === undefined || header === undefined) return false;
-  const given = Buffer.from(header.replace(/^Bearer\s+/i, ''));
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** The token of an `Authorization: Bearer <token>` header; undefined for none or another scheme. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const m = /^Bearer[ \t]+(.*)$/is.exec(header ?? '');
+  return m ? m[1]!.trim() : undefined;
+}
+
+/**
+ * Compares a presented token with the configured one in time independent of where they differ
+ * and of their lengths: both are hashed to 32 bytes first, and the digests compared in constant time.
+ */
+export function tokenMatcher(token: string | undefined): (given: string) => boolean {
+  if (token === undefined) return () => false;
+  const want = digest(token);
+  return (given) => timingSafeEqual(digest(given), want);
 }
 
 /** True when the request's Origin (if any) is this server's own. */
@@ -83,6 +94,7 @@ export function sameOrigin(req: FastifyRequest): boolean {
 
 /** Builds the onRequest hook that enforces the rules above. */
 export function accessGuard(opts: AccessGuardOptions): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  const matches = tokenMatcher(opts.apiToken);
   return async (req, reply) => {
     const path = req.url.split('?')[0] ?? '/';
     if (OPEN_PATHS.has(path) || path.startsWith('/static/')) return;
@@ -94,11 +106,12 @@ export function accessGuard(opts: AccessGuardOptions): (req: FastifyRequest, rep
       }
       return;
     }
-    if (isApi && bearerMatches(req.headers.authorization, opts.apiToken)) {
+    const presented = isApi ? bearerToken(req.headers.authorization) : undefined;
+    if (presented !== undefined && matches(presented)) {
       principals.set(req, { username: 'api-token', name: 'API client (http.apiToken)', role: 'api', via: 'token' });
       return;
     }
-    const wrongToken = isApi && req.headers.authorization !== undefined;
+    const wrongToken = presented !== undefined;
     const sessionId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
     const session = opts.sessions.get(sessionId);
     if (!session) {
@@ -113,8 +126,8 @@ export function accessGuard(opts: AccessGuardOptions): (req: FastifyRequest, rep
         markRefusal(req, 'origin');
         return void (await reply.code(403).send({ error: 'cross-origin request refused' }));
       }
-      const presented = req.headers['x-csrf-token'];
-      if (!csrfMatches(session, typeof presented === 'string' ? presented : undefined)) {
+      const csrf = req.headers['x-csrf-token'];
+      if (!csrfMatches(session, typeof csrf === 'string' ? csrf : undefined)) {
         markRefusal(req, 'csrf');
         return void (await reply.code(403).send({ error: 'missing or wrong CSRF token (x-csrf-token)' }));
       }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { accessGuard, parseCookies, principalOf } from '../../../src/web/access.js';
+import { accessGuard, bearerToken, parseCookies, principalOf, tokenMatcher } from '../../../src/web/access.js';
 import { SessionStore } from '../../../src/web/sessions.js';
 
 const sessions = new SessionStore({ ttlMs: 60_000 });
@@ -58,5 +58,18 @@ describe('accessGuard', () => {
   it('parses cookies, ignoring malformed ones', () => {
     expect([...parseCookies('a=1; b = x%20y; bad; c=%E0%A4%A')]).toEqual([['a', '1'], ['b', 'x y']]);
     expect(parseCookies(undefined).size).toBe(0);
+  });
+});
+
+describe('bearer token', () => {
+  it('reads only the Bearer scheme and compares the token whatever its length', () => {
+    expect(bearerToken('Bearer abc')).toBe('abc');
+    expect(bearerToken('bearer   abc')).toBe('abc');
+    expect(bearerToken('Basic abc')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
+    const matches = tokenMatcher(TOKEN);
+    expect(matches(TOKEN)).toBe(true);
+    for (const t of ['', 'x', TOKEN.slice(0, -1), `${TOKEN}x`, TOKEN.toUpperCase()]) expect(matches(t)).toBe(false);
+    expect(tokenMatcher(undefined)(TOKEN)).toBe(false);
   });
 });
