@@ -9,6 +9,8 @@
  * - Pages answer a browser without a session with a redirect to `/signin`.
  * - `POST /api/session` (sign-in) is open but takes JSON only, which a cross-site form cannot
  *   send without a CORS preflight this server never grants.
+ * - Wrong bearer tokens are counted per client address (token-limiter.ts): past the limit, a
+ *   request from that address presenting a bearer token is answered 429, right token or not.
  *
  * Every refusal names its reason (http/refusals.ts), which counts it in /metrics and logs it.
  */
@@ -16,6 +18,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { markRefusal } from '../http/refusals.js';
 import { csrfMatches, type Role, type Session, type SessionStore } from './sessions.js';
+import type { TokenLimiter } from './token-limiter.js';
 
 /** Who made a request. */
 export interface Principal {
@@ -58,6 +61,10 @@ export interface AccessGuardOptions {
   /** Bearer token for machine clients (`http.apiToken`). */
   readonly apiToken?: string;
   readonly sessions: SessionStore;
+  /** Counts wrong bearer tokens per address and blocks guessing. */
+  readonly tokens?: TokenLimiter;
+  /** The first refusal of an address's block (for one audit entry per block). */
+  readonly onTokenBlocked?: (ip: string, retryAfterSeconds: number) => Promise<void>;
 }
 
 const OPEN_PATHS = new Set(['/healthz', '/metrics', '/signin', '/favicon.ico']);
@@ -107,11 +114,23 @@ export function accessGuard(opts: AccessGuardOptions): (req: FastifyRequest, rep
       return;
     }
     const presented = isApi ? bearerToken(req.headers.authorization) : undefined;
-    if (presented !== undefined && matches(presented)) {
-      principals.set(req, { username: 'api-token', name: 'API client (http.apiToken)', role: 'api', via: 'token' });
-      return;
+    let wrongToken = false;
+    if (presented !== undefined) {
+      // Looked at before the token is compared: while the address is blocked the right token is refused too.
+      const refusal = opts.tokens?.blocked(req.ip);
+      if (refusal) {
+        const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
+        markRefusal(req, 'rate_limited', { limiter: 'bearer token (web.signIn: 5 × maxFailures per address, windowSeconds)', retryAfterSeconds: seconds });
+        if (refusal.first) await opts.onTokenBlocked?.(req.ip, seconds);
+        return void (await reply.code(429).header('retry-after', String(seconds)).send({ error: `too many wrong bearer tokens from this address; try again in ${seconds} s` }));
+      }
+      if (matches(presented)) {
+        principals.set(req, { username: 'api-token', name: 'API client (http.apiToken)', role: 'api', via: 'token' });
+        return;
+      }
+      opts.tokens?.failed(req.ip);
+      wrongToken = true;
     }
-    const wrongToken = presented !== undefined;
     const sessionId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
     const session = opts.sessions.get(sessionId);
     if (!session) {

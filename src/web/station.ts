@@ -20,6 +20,7 @@ import type { Service } from '../core/types.js';
 import { sortAlarms } from '../alarms/routes.js';
 import { accessGuard } from './access.js';
 import { SignInLimiter } from './signin-limiter.js';
+import { TokenLimiter } from './token-limiter.js';
 import { AuditLog } from './audit.js';
 import { LiveFeed } from './live-feed.js';
 import { apiPolicy } from './policy.js';
@@ -61,6 +62,8 @@ export class NurseStation implements Service {
   readonly presence = new StationPresence();
   /** Confirms each escalation step on its channels; a failure raises a technical alarm. */
   readonly delivery: DeliveryTracker;
+  /** Wrong bearer tokens per address (web.signIn's per-address limit and window). */
+  readonly tokens: TokenLimiter;
   /** onRequest hook for the HTTP server (see access.ts). */
   readonly guard: ReturnType<typeof accessGuard>;
   private readonly view: WardViewDeps;
@@ -105,7 +108,16 @@ export class NurseStation implements Service {
       logger,
       confirmMs: config.alarms.delivery.confirmSeconds * 1000,
     });
-    this.guard = accessGuard({ ...(config.http.apiToken !== undefined ? { apiToken: config.http.apiToken } : {}), sessions: this.sessions });
+    // A wrong bearer token is a wrong password: the same per-address limit, window and bound.
+    this.tokens = new TokenLimiter({ maxFailuresPerAddress: 5 * limits.maxFailures, windowMs: limits.windowSeconds * 1000, maxTrackedKeys: limits.maxTrackedKeys, clock });
+    this.guard = accessGuard({
+      ...(config.http.apiToken !== undefined ? { apiToken: config.http.apiToken } : {}),
+      sessions: this.sessions,
+      tokens: this.tokens,
+      // One audit entry per blocked address and block, not one per attempt (as for sign-ins).
+      onTokenBlocked: (ip, seconds) =>
+        this.audit.record({ who: 'api-token', role: '-', action: 'token.refused', ip, detail: { reason: 'too many wrong bearer tokens', retryAfterSeconds: seconds, note: 'further refusals in this block are counted in /metrics only' } }).catch((err: Error) => logger.error({ err: err.message }, 'audit entry for a blocked bearer token could not be written')),
+    });
     if (this.users.size() === 0) logger.warn({ usersFile }, 'no nurse-station accounts (web.users or web.usersFile): nobody can sign in; add one with `vigil user add`');
   }
 
@@ -155,6 +167,7 @@ export class NurseStation implements Service {
     c.gauge('vigil_signin_limiter_keys', 'Addresses and usernames the sign-in limiter tracks (bound: web.signIn.maxTrackedKeys)', () => signIn.limiter.size());
     c.gauge('vigil_signin_checks_peak', 'Most password checks that ever ran at once (bound: web.signIn.maxConcurrentChecks)', () => signIn.checks.peak);
     c.externalCounter('vigil_signin_refused_total', 'Sign-ins refused by the limiter (429)', () => signIn.stats.refused);
+    c.gauge('vigil_token_limiter_keys', 'Addresses the bearer-token limiter tracks (bound: web.signIn.maxTrackedKeys)', () => this.tokens.size());
     c.externalCounter('vigil_signin_busy_total', 'Sign-ins refused because the password checks were all busy (503)', () => signIn.stats.busy);
     c.gauge('vigil_live_streams', 'Open live-feed (server-sent events) streams', () => this.feed.size());
   }

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { accessGuard, bearerToken, parseCookies, principalOf, tokenMatcher } from '../../../src/web/access.js';
 import { SessionStore } from '../../../src/web/sessions.js';
+import { TokenLimiter } from '../../../src/web/token-limiter.js';
+import { refusalReason } from '../../../src/http/refusals.js';
 
 const sessions = new SessionStore({ ttlMs: 60_000 });
 const TOKEN = 'guard-test-token-0123456789';
@@ -71,5 +73,63 @@ describe('bearer token', () => {
     expect(matches(TOKEN)).toBe(true);
     for (const t of ['', 'x', TOKEN.slice(0, -1), `${TOKEN}x`, TOKEN.toUpperCase()]) expect(matches(t)).toBe(false);
     expect(tokenMatcher(undefined)(TOKEN)).toBe(false);
+  });
+});
+
+describe('accessGuard: wrong bearer tokens', () => {
+  let now = 5_000_000;
+  const tokens = new TokenLimiter({ maxFailuresPerAddress: 3, windowMs: 60_000, maxTrackedKeys: 16, clock: () => now });
+  const blocks: Array<[string, number]> = [];
+  const reasons: Array<string | undefined> = [];
+  let guarded: FastifyInstance;
+  const { id } = sessions.create({ username: 'charge', name: 'C', role: 'charge' });
+
+  beforeAll(async () => {
+    guarded = Fastify();
+    guarded.addHook('onResponse', (req, reply, done) => {
+      reasons.push(refusalReason(req, reply.statusCode));
+      done();
+    });
+    guarded.addHook('onRequest', accessGuard({ apiToken: TOKEN, sessions, tokens, onTokenBlocked: async (ip, s) => void blocks.push([ip, s]) }));
+    guarded.get('/api/ward', async (req) => ({ via: principalOf(req)?.via }));
+    await guarded.ready();
+  });
+  afterAll(() => guarded.close());
+
+  const get = (remoteAddress: string, authorization?: string, cookie?: string) =>
+    guarded.inject({ url: '/api/ward', remoteAddress, headers: { ...(authorization ? { authorization } : {}), ...(cookie ? { cookie } : {}) } });
+
+  it('answers 429 past the per-address limit, the right token too, until the window has passed; other addresses and sessions are not affected', async () => {
+    for (let i = 0; i < 3; i++) expect((await get('10.0.0.1', `Bearer wrong-${i}`)).statusCode).toBe(401);
+    expect(reasons.splice(0)).toEqual(['bad_token', 'bad_token', 'bad_token']);
+    const refused = await get('10.0.0.1', `Bearer ${TOKEN}`);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('60');
+    expect((await get('10.0.0.1', 'Bearer wrong-again')).statusCode).toBe(429);
+    expect(reasons.splice(0)).toEqual(['rate_limited', 'rate_limited']);
+    // One report per block.
+    expect(blocks).toEqual([['10.0.0.1', 60]]);
+    expect((await get('10.0.0.2', `Bearer ${TOKEN}`)).json()).toEqual({ via: 'token' });
+    expect((await get('10.0.0.1', undefined, `vigil_session=${id}`)).json()).toEqual({ via: 'session' });
+    now += 30_000;
+    expect((await get('10.0.0.1', `Bearer ${TOKEN}`)).statusCode).toBe(429);
+    now += 30_000;
+    expect((await get('10.0.0.1', `Bearer ${TOKEN}`)).json()).toEqual({ via: 'token' });
+    // The right token does not wipe the address's record: a failure now counts with the rest.
+    expect((await get('10.0.0.1', 'Bearer wrong-later')).statusCode).toBe(401);
+    expect(tokens.size()).toBe(1);
+  });
+
+  it('counts a missing token as no_session, and another scheme (a proxy’s Basic) as no token at all', async () => {
+    reasons.splice(0);
+    for (let i = 0; i < 5; i++) expect((await get('10.0.0.3', 'Basic dXNlcjpwYXNz')).statusCode).toBe(401);
+    expect((await get('10.0.0.3')).statusCode).toBe(401);
+    expect(reasons).toEqual(Array(6).fill('no_session'));
+    expect((await get('10.0.0.3', `Bearer ${TOKEN}`)).statusCode).toBe(200);
+  });
+
+  it('keeps a bounded number of addresses', async () => {
+    for (let i = 0; i < 40; i++) await get(`10.2.0.${i}`, 'Bearer wrong');
+    expect(tokens.size()).toBeLessThanOrEqual(16);
   });
 });
