@@ -136,10 +136,20 @@ export class MqttBroker implements Service, Reporting {
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
     });
     this.aedes = aedes;
-    aedes.on('clientError', (client, err) => {
+    // A connection aedes closes for what the client did (no CONNECT in time, a packet out of
+    // order, a bad topic…) is counted and logged like every other refusal; a peer that went away
+    // and the broker's own refusals (counted where they were made) are not counted again.
+    const connectionError = (client: Client, err: Error) => {
       const s = this.sessions.get(client);
-      log.debug({ device: s?.device?.id ?? s?.consumer?.id, clientId: s?.clientId ?? client.id, err: err.message }, 'client connection error');
-    });
+      const conn = this.connections.get(client);
+      const fields = { device: s?.device?.id ?? s?.consumer?.id, clientId: s?.clientId ?? client.id, remote: s?.remote ?? (conn ? `${conn.remoteAddress}:${conn.remotePort ?? '?'}` : '?'), err: err.message };
+      const reason = protocolErrorReason(err.message);
+      if (reason === undefined) return log.debug(fields, 'client connection error');
+      this.opts.counters.reject(reason);
+      this.counts.warnOnce(reason, { ...fields, reason }, `MQTT connection closed: ${err.message}`);
+    };
+    aedes.on('clientError', connectionError);
+    aedes.on('connectionError', connectionError);
     // [MQTT-4.3.2] a subscriber's PUBACK: the gateway's QoS 1 message reached it
     aedes.on('ack', (packet, client) => {
       if (!packet || !('topic' in packet) || !client) return;
@@ -333,6 +343,23 @@ export class MqttBroker implements Service, Reporting {
     this.opts.logger.warn({ device: s?.device?.id, consumer: s?.consumer?.id, topic: sub.topic }, 'subscription refused: outside the account\'s allowed topics');
     done(null, null);
   }
+}
+
+/**
+ * Why aedes closed a connection for what the client sent or failed to send, as counted; undefined
+ * for anything else: a peer that went away, and the broker's own refusals (CONNACK codes,
+ * authorizePublish), which are counted where they are made.
+ */
+export function protocolErrorReason(message: string): string | undefined {
+  if (message.startsWith('connect did not arrive in time')) return 'connect_timeout';
+  if (message.startsWith('keep alive timeout')) return 'keepalive_timeout';
+  // a packet before CONNECT, or a second CONNECT [MQTT-3.1.0-1, MQTT-3.1.0-2]
+  if (message === 'Invalid protocol') return 'protocol_violation';
+  if (message.startsWith('drain timeout')) return 'drain_timeout';
+  if (/is not allowed in PUBLISH|^empty topic|^topic has too many levels/.test(message)) return 'bad_topic';
+  // the MQTT codec's refusals of a packet it cannot read (a reserved packet type among them)
+  if (/^(Invalid |Cannot parse |Packet too short|Packet must not|Not supported|Malformed |Unknown property|Will (QoS|Retain)|Connect flag)/.test(message)) return 'malformed_packet';
+  return undefined;
 }
 
 function listen(server: Server, port: number, host: string, setting: string): Promise<number> {

@@ -196,6 +196,23 @@ describe('accounts, sessions, rates and QoS 2', () => {
     await Promise.all(conns.map((c) => c.endAsync(true)));
   });
 
+  it.each([
+    ['a PUBLISH before CONNECT', 'protocol_violation', async (c: RawMqtt) => c.send({ cmd: 'publish', topic: 'vigil/v1/dev/wb-07/obs', payload: Buffer.from('{"obs":{"hr":70}}'), qos: 0, retain: false, dup: false })],
+    ['a second CONNECT', 'protocol_violation', async (c: RawMqtt) => {
+      c.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'wb-07', keepalive: 0, username: 'wb-07', password: Buffer.from(secret('wb-07')) });
+      await c.next('connack');
+      c.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'wb-07', keepalive: 0, username: 'wb-07', password: Buffer.from(secret('wb-07')) });
+    }],
+    ['a packet of a reserved type (0)', 'malformed_packet', async (c: RawMqtt) => c.write(Buffer.from([0x00, 0x00]))],
+  ])('%s: the connection is closed, counted and logged with its address', async (_what, reason, act) => {
+    const before = await gw.metric('vigil_messages_rejected_total', { reason });
+    const c = await RawMqtt.open(gw.mqttPort);
+    await act(c);
+    await c.waitClosed();
+    await expect.poll(() => gw.metric('vigil_messages_rejected_total', { reason })).toBe(before + 1);
+    await gw.waitForLog((l) => l.reason === reason && /^MQTT connection closed/.test(l.msg) && /^127\.0\.0\.1:\d+$/.test(String(l.remote)));
+  });
+
   it('a QoS 2 message retransmitted before PUBREL is stored once, also across a reconnect of a persistent session', async () => {
     const topic = 'vigil/v1/dev/wb-04/obs';
     const publish = (messageId: number, dup: boolean, hr: number) => ({ cmd: 'publish' as const, topic, payload: JSON.stringify({ obs: { hr } }), qos: 2 as const, messageId, dup, retain: false });
