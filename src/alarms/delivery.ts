@@ -7,7 +7,9 @@
  * tier's channels, and each channel confirms it its own way:
  *
  * - `station`: a recipient (anyone, when the step names nobody) has the nurse station open
- *   (a live stream of their session) when the step is sent or within `confirmMs`;
+ *   (a live stream of their session) when the step is sent or within `confirmMs`; only people
+ *   who may acknowledge alarms count (`StationPresence`): an admin's open station confirms
+ *   nothing, since the admin cannot acknowledge or silence the alarm;
  * - `mqtt`: a subscriber with a persistent session (the nurse-call system: QoS 1, clean session
  *   off) acknowledges (PUBACK) the message within `confirmMs`;
  * - `webhook`: the endpoint answers 2xx (the webhook sink reports each request's outcome).
@@ -29,7 +31,7 @@ export interface DeliveryDeps {
   readonly audit: (entry: { who: string; role: string; action: string; patientId?: string; detail: Record<string, unknown> }) => Promise<void>;
   /** Raises or clears a technical alarm about the gateway itself (`LiveDetectors.system`). */
   readonly system: (condition: string, active: boolean, priority: AlarmPriority, reason: string) => void;
-  /** Who has the station open (`StationPresence`). */
+  /** Who has the station open and may acknowledge alarms (`StationPresence`). */
   readonly stations: { connected(usernames?: readonly string[]): string[]; onAttach(listener: (username: string) => void): void };
   /** The alarms shown now: delivery failures a restart brought back are cleared by the next success. */
   readonly activeAlarms: () => readonly ActiveAlarm[];
@@ -102,7 +104,7 @@ export class DeliveryTracker {
       }
       this.open.set(keyOf(a, channel), d);
       if (d.mqtt !== undefined) this.byMqtt.set(d.mqtt, keyOf(a, channel));
-      d.timer = setTimeout(() => this.fail(d, channel === 'station' ? `no station of ${describe(step)} open` : 'no MQTT subscriber acknowledged it'), this.deps.confirmMs);
+      d.timer = setTimeout(() => this.fail(d, channel === 'station' ? noStation(step) : 'no MQTT subscriber acknowledged it'), this.deps.confirmMs);
       d.timer.unref();
     }
   }
@@ -210,8 +212,8 @@ function keyOf(a: AlarmTransition, channel: NotifyChannel): string {
   return `${a.id}|${a.escalation?.tier ?? 0}|${channel}`;
 }
 
-function describe(step: EscalationStep): string {
-  return step.recipients.length > 0 ? `${step.name} (${step.recipients.join(', ')})` : step.name;
+function noStation(step: EscalationStep): string {
+  return step.recipients.length > 0 ? `no station of ${step.name} (${step.recipients.join(', ')}) open` : `no station open by anyone who may acknowledge alarms (${step.name} names nobody)`;
 }
 
 function where(a: AlarmTransition): string {

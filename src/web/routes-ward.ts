@@ -66,9 +66,10 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
       reply.hijack();
       // Streams are capped per session (keyed by a hash of the cookie, never the cookie itself).
       const owner = p.via === 'token' ? 'api-token' : createHash('sha256').update(p.sessionId ?? '').digest('base64url');
-      if (p.via === 'session') deps.presence.attach(p.username, req.raw);
-      const open = deps.feed.attach(req.raw, reply.raw, () => p.via === 'token' || deps.sessions.get(p.sessionId) !== undefined, owner);
-      if (!open) markRefusal(req, 'rate_limited', { limiter: 'live streams (web.liveStreamsPerSession)' });
+      const opened = deps.feed.attach(req.raw, reply.raw, () => p.via === 'token' || deps.sessions.get(p.sessionId) !== undefined, owner);
+      if (!opened) markRefusal(req, 'rate_limited', { limiter: 'live streams (web.liveStreamsPerSession)' });
+      // A stream opened (not one refused) by someone who may acknowledge alarms confirms escalation steps (presence.ts).
+      if (opened && p.via === 'session') deps.presence.attach(p, req.raw);
     });
 
     app.get<{ Params: { id: string }; Querystring: { hours?: string } }>('/api/patients/:id/history', async (req, reply) => {

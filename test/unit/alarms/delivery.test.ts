@@ -4,12 +4,16 @@
  * outcome; a failure raising the technical alarm of the undelivered alarm's priority, a late
  * delivery or an acknowledgement clearing it; every step and result audited and counted.
  */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { DeliveryTracker } from '../../../src/alarms/delivery.js';
 import type { ActiveAlarm } from '../../../src/alarms/manager.js';
 import type { AlarmTransition, EscalationStep } from '../../../src/core/types.js';
+import { StationPresence } from '../../../src/web/presence.js';
+import type { Principal } from '../../../src/web/access.js';
 
 const step = (tier: number, recipients: string[], channels: EscalationStep['channels']): EscalationStep => ({ tier, of: 3, name: ['Assigned nurse', 'Buddy nurse', 'Charge nurse'][tier - 1]!, recipients, channels });
 const t = (state: AlarmTransition['state'], escalation?: EscalationStep, priority: AlarmTransition['priority'] = 'high'): AlarmTransition => ({
@@ -17,24 +21,21 @@ const t = (state: AlarmTransition['state'], escalation?: EscalationStep, priorit
 });
 
 function harness(active: ActiveAlarm[] = []) {
-  const open = new Set<string>();
-  let attached: (u: string) => void = () => {};
+  const presence = new StationPresence();
   const audit: Array<{ action: string; detail: Record<string, unknown> }> = [];
   const system: Array<[string, boolean, string]> = [];
   const registry = new Registry();
   const tracker = new DeliveryTracker({
     audit: async (e) => void audit.push(e),
     system: (condition, on, priority) => system.push([condition, on, priority]),
-    stations: { connected: (names) => (names ? names.filter((n) => open.has(n)) : [...open]), onAttach: (l) => void (attached = l) },
+    stations: presence,
     activeAlarms: () => active,
     registry,
     logger: pino({ level: 'silent' }),
     confirmMs: 10_000,
   });
-  const signIn = (u: string) => {
-    open.add(u);
-    attached(u);
-  };
+  /** `u` opens the station (a live stream of a session of that role). */
+  const signIn = (u: string, role: Principal['role'] = 'nurse') => void presence.attach({ username: u, name: u, role, via: 'session' }, new EventEmitter() as unknown as IncomingMessage);
   const results = () => audit.filter((e) => e.action === 'alarm.notify').map((e) => [e.detail.tier, e.detail.channel, e.detail.result, e.detail.to ?? e.detail.reason]);
   const metric = async (channel: string, result: string) => (await registry.getSingleMetric('vigil_alarm_notifications_total')!.get()).values.find((v) => v.labels.channel === channel && v.labels.result === result)?.value ?? 0;
   return { tracker, audit, system, signIn, results, metric };
@@ -77,6 +78,26 @@ describe('delivery confirmation', () => {
     expect(h.results()).toEqual([[1, 'station', 'delivered', ['nurse.kim']]]);
     vi.advanceTimersByTime(60_000);
     expect(h.system).toEqual([]);
+  });
+
+  it('station: an admin\'s open station confirms no step, named or not (admins cannot acknowledge); nobody else opening it, it fails', async () => {
+    const h = harness();
+    h.signIn('admin1', 'admin');
+    h.tracker.sent(t('raised', step(1, [], ['station'])), undefined);
+    expect(h.results()).toEqual([]);
+    h.tracker.sent({ ...t('escalated', step(2, ['admin1'], ['station'])), id: 'P1:limit:hr:high:1' }, undefined);
+    h.signIn('admin1', 'admin'); // a second stream of the admin
+    expect(h.results()).toEqual([]);
+    vi.advanceTimersByTime(10_000);
+    expect(h.results()).toEqual([
+      [1, 'station', 'failed', 'no station open by anyone who may acknowledge alarms (Assigned nurse names nobody)'],
+      [2, 'station', 'failed', 'no station of Buddy nurse (admin1) open'],
+    ]);
+    expect(h.system).toEqual([['delivery:station:high', true, 'high']]);
+    expect(await h.metric('station', 'delivered')).toBe(0);
+    // a charge nurse opening it gets the step that names nobody late
+    h.signIn('charge.smith', 'charge');
+    expect(h.results().at(-1)).toEqual([1, 'station', 'delivered_late', ['charge.smith']]);
   });
 
   it('mqtt: a subscriber\'s acknowledgement of that very message confirms it; none in time fails it', () => {
