@@ -126,6 +126,13 @@ export const webSchema = z
       .prefault({}),
     /** Live-feed (server-sent events) streams one session may hold open; one more is answered 429. */
     liveStreamsPerSession: z.number().int().min(1).max(100).default(6),
+    /** Live-feed streams the gateway holds open in all, every session and the API token together; one more is answered 503. */
+    liveStreamsTotal: z.number().int().min(1).max(10_000).default(200),
+    /**
+     * Sessions one account may hold at once (a person signed in on several stations, phones);
+     * signing in once more ends the account's oldest session, its live streams closed, audited.
+     */
+    sessionsPerAccount: z.number().int().min(1).max(100).default(10),
   })
   .strict()
   .prefault({});

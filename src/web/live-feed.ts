@@ -4,7 +4,10 @@
  * `news2`, `alarms` (the full sorted active list plus the transitions that changed it), and a
  * fresh `snapshot` after a census change. A `ping` with the server time goes out every
  * `heartbeatMs` so the page notices a silent network drop; a stream whose session ended gets
- * `signedout` and is closed.
+ * `signedout` and is closed (at once when the session was ended to make room for a sign-in).
+ *
+ * Streams are bounded per session (`maxStreamsPerOwner`, 429) and for the whole gateway
+ * (`maxStreams`, 503): each holds a socket and gets every change.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AlarmTransition } from '../core/types.js';
@@ -33,6 +36,16 @@ export interface LiveFeedOptions {
   readonly heartbeatMs?: number;
   /** Open streams one session (or the API token) may hold (default 6: a browser's own limit per host). */
   readonly maxStreamsPerOwner?: number;
+  /** Open streams the gateway holds in all (default 200); one more is answered 503. */
+  readonly maxStreams?: number;
+}
+
+/** Streams refused, by the bound that refused them (read by /metrics). */
+export interface StreamRefusals {
+  /** The session (or the API token) held `maxStreamsPerOwner` already (429). */
+  session: number;
+  /** The gateway held `maxStreams` already (503). */
+  gateway: number;
 }
 
 export class LiveFeed {
@@ -47,6 +60,8 @@ export class LiveFeed {
   private censusChanged = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Streams refused so far, by bound. */
+  readonly refused: StreamRefusals = { session: 0, gateway: 0 };
 
   constructor(private readonly opts: LiveFeedOptions) {}
 
@@ -66,16 +81,25 @@ export class LiveFeed {
 
   /**
    * Takes over a request's socket as an event stream, or answers 429 when `owner` already holds
-   * its cap of streams (each stream holds a socket and gets every change: a session opening
-   * streams without end would cost memory and CPU for nothing).
+   * its cap of streams, 503 when the gateway holds its cap of streams in all (each stream holds a
+   * socket and gets every change: streams opened without end would cost memory and CPU for
+   * nothing).
    * @returns false when the stream was refused.
    */
   attach(req: IncomingMessage, res: ServerResponse, alive: () => boolean, owner: string): boolean {
     const max = this.opts.maxStreamsPerOwner ?? 6;
     const open = this.owners.get(owner) ?? 0;
     if (open >= max) {
+      this.refused.session++;
       res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5' });
       res.end(JSON.stringify({ error: `this session already has ${open} live streams open (web.liveStreamsPerSession); close a page first` }));
+      return false;
+    }
+    const total = this.opts.maxStreams ?? 200;
+    if (this.clients.size >= total) {
+      this.refused.gateway++;
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5' });
+      res.end(JSON.stringify({ error: `the gateway already has ${this.clients.size} live streams open (web.liveStreamsTotal); try again later` }));
       return false;
     }
     res.writeHead(200, {
@@ -92,6 +116,23 @@ export class LiveFeed {
     res.write('retry: 2000\n\n');
     send(res, 'snapshot', this.opts.snapshot());
     return true;
+  }
+
+  /**
+   * Ends the streams of an owner whose session ended (`signedout`, then closed).
+   * @returns how many were open.
+   */
+  close(owner: string): number {
+    let n = 0;
+    const now = this.opts.clock();
+    for (const c of [...this.clients]) {
+      if (c.owner !== owner) continue;
+      send(c.res, 'signedout', { now });
+      c.res.end();
+      this.detach(c);
+      n++;
+    }
+    return n;
   }
 
   private detach(c: Client): void {

@@ -2,7 +2,9 @@
  * Sign-in and sign-out for the nurse station:
  *
  *   POST   /api/session   {username, password, next?}   sign in: sets the session cookie (HttpOnly, SameSite=Strict);
- *                                                    answers the same-origin path to go to in `next`
+ *                                                    answers the same-origin path to go to in `next`;
+ *                                                    an account at web.sessionsPerAccount loses its
+ *                                                    oldest session (its live streams closed, audited)
  *   GET    /api/session                          who is signed in, role, and the CSRF token for changes
  *   DELETE /api/session                          sign out
  */
@@ -37,6 +39,8 @@ export interface SessionRouteDeps {
   readonly checks: ConcurrencyGate;
   /** Counts for /metrics. */
   readonly stats: SignInStats;
+  /** Ends the live streams of a session (by `sessionKey`); how many were open. */
+  readonly closeStreams: (sessionKey: string) => number;
   readonly audit: AuditLog;
   readonly logger: Logger;
   /** Session lifetime, s (cookie Max-Age). */
@@ -50,6 +54,8 @@ export interface SignInStats {
   refused: number;
   /** Refused because the password checker's queue was full (503). */
   busy: number;
+  /** Sessions ended because their account signed in once more at its cap (web.sessionsPerAccount). */
+  sessionsEnded: number;
 }
 
 function cookie(value: string, maxAge: number, secure: boolean): string {
@@ -95,9 +101,16 @@ export function sessionRoutes(deps: SessionRouteDeps): (app: FastifyInstance) =>
         return reply.code(401).send({ error: 'wrong username or password' });
       }
       deps.limiter.succeed(admission.ticket, username);
-      const { id, session } = deps.sessions.create({ username: user.username, name: user.name ?? user.username, role: user.role });
-      await deps.audit.record({ who: user.username, role: user.role, action: 'signin', ip: req.ip });
+      const { id, session, ended } = deps.sessions.create({ username: user.username, name: user.name ?? user.username, role: user.role });
+      // The account was at web.sessionsPerAccount: its oldest session made room, and its live streams go with it.
+      const endings = ended.map((e) => ({ reason: 'sessions per account (web.sessionsPerAccount)', signedInAt: new Date(e.session.createdAt).toISOString(), liveStreamsClosed: deps.closeStreams(e.key) }));
+      deps.stats.sessionsEnded += ended.length;
+      await deps.audit.record({ who: user.username, role: user.role, action: 'signin', ip: req.ip, ...(ended.length > 0 && { detail: { sessionsEnded: ended.length } }) });
       deps.logger.info({ username, role: user.role, ip: req.ip }, 'nurse station sign-in');
+      for (const detail of endings) {
+        await deps.audit.record({ who: user.username, role: user.role, action: 'session.ended', ip: req.ip, detail });
+        deps.logger.warn({ username, ip: req.ip, ...detail }, 'nurse station sign-in ended the oldest session of the account');
+      }
       return reply
         .header('set-cookie', cookie(id, deps.maxAgeSeconds, deps.secureCookies))
         .header('cache-control', 'no-store')

@@ -8,7 +8,6 @@
  *   GET  /api/audit?limit=N&patientId=ID    the audit log, newest first (charge nurse, admin)
  */
 import type { FastifyInstance } from 'fastify';
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Census } from '../census/census.js';
 import type { LiveDetectors } from '../alarms/live.js';
@@ -24,7 +23,7 @@ import { principalOf } from './access.js';
 import type { AuditLog } from './audit.js';
 import type { LiveFeed } from './live-feed.js';
 import { requirePermission } from './roles.js';
-import type { SessionStore } from './sessions.js';
+import { sessionKey, type SessionStore } from './sessions.js';
 import type { StationPresence } from './presence.js';
 import { TRENDED_METRICS, type WardStore } from './ward-store.js';
 import { effectiveLimits, patientTile, wardSnapshot, type WardViewDeps } from './ward-view.js';
@@ -64,8 +63,8 @@ export function wardRoutes(deps: WardRouteDeps): (app: FastifyInstance) => void 
     app.get('/api/ward/events', (req, reply) => {
       const p = principalOf(req)!;
       reply.hijack();
-      // Streams are capped per session (keyed by a hash of the cookie, never the cookie itself).
-      const owner = p.via === 'token' ? 'api-token' : createHash('sha256').update(p.sessionId ?? '').digest('base64url');
+      // Streams are capped per session (keyed by a hash of the cookie, never the cookie itself) and in all.
+      const owner = p.via === 'token' ? 'api-token' : sessionKey(p.sessionId ?? '');
       const opened = deps.feed.attach(req.raw, reply.raw, () => p.via === 'token' || deps.sessions.get(p.sessionId) !== undefined, owner);
       if (!opened) markRefusal(req, 'rate_limited', { limiter: 'live streams (web.liveStreamsPerSession)' });
       // A stream opened (not one refused) by someone who may acknowledge alarms confirms escalation steps (presence.ts).

@@ -4,6 +4,10 @@
  * second random value the page reads from `GET /api/session` and sends back in a header on every
  * change.
  *
+ * An account holds at most `maxPerUser` sessions: signing in once more ends its oldest (the
+ * caller closes that session's live streams and audits it), so one account signed in over and
+ * over cannot pile up sessions, each with its own quota of live streams.
+ *
  * With a `file`, sessions outlive the process (a restart in the night does not sign the ward
  * out): every change is written behind (atomically, readable by the gateway's user only), and
  * `load` reads them back, dropping the expired ones.
@@ -29,6 +33,8 @@ export interface Session {
 export interface SessionStoreOptions {
   /** ms a session lasts from sign-in. */
   readonly ttlMs: number;
+  /** Sessions one account may hold at once; a sign-in beyond it ends the account's oldest (default: no bound). */
+  readonly maxPerUser?: number;
   /** Epoch-ms clock (tests). */
   readonly clock?: () => number;
   /** Where sessions are kept across restarts; none: in memory only. */
@@ -43,8 +49,19 @@ interface SavedSessions {
   readonly sessions: Array<[string, Session]>;
 }
 
-/** Sessions are keyed by a hash of the cookie, so a memory dump does not hand out live cookies. */
-const key = (id: string): string => createHash('sha256').update(id).digest('base64url');
+/**
+ * Sessions are keyed by a hash of the cookie, so a memory dump does not hand out live cookies. The
+ * live feed keys a session's streams by the same hash.
+ */
+export const sessionKey = (id: string): string => createHash('sha256').update(id).digest('base64url');
+const key = sessionKey;
+
+/** A session `create` ended to keep its account within `maxPerUser`. */
+export interface EndedSession {
+  /** `sessionKey` of its cookie (the owner of its live streams). */
+  readonly key: string;
+  readonly session: Session;
+}
 
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
@@ -68,15 +85,28 @@ export class SessionStore {
     return this.saving;
   }
 
-  /** @returns the cookie value for a new session. */
-  create(user: { username: string; name: string; role: Role }): { id: string; session: Session } {
+  /**
+   * Starts a session; when the account then holds more than `maxPerUser`, its oldest are ended.
+   * @returns the cookie value for the new session, and the sessions ended to make room (oldest first).
+   */
+  create(user: { username: string; name: string; role: Role }): { id: string; session: Session; ended: EndedSession[] } {
     this.sweep();
     const id = randomBytes(32).toString('base64url');
     const now = this.clock();
     const session: Session = { ...user, csrf: randomBytes(24).toString('base64url'), createdAt: now, expiresAt: now + this.opts.ttlMs };
+    const ended: EndedSession[] = [];
+    const max = this.opts.maxPerUser;
+    if (max !== undefined) {
+      // the account's sessions oldest first (a stable sort keeps sign-in order within one ms)
+      const held = [...this.sessions].filter(([, s]) => s.username === user.username).sort(([, a], [, b]) => a.createdAt - b.createdAt);
+      for (const [k, s] of held.slice(0, Math.max(0, held.length + 1 - max))) {
+        this.sessions.delete(k);
+        ended.push({ key: k, session: s });
+      }
+    }
     this.sessions.set(key(id), session);
     this.save();
-    return { id, session };
+    return { id, session, ended };
   }
 
   /** The live session for a cookie value, or undefined (unknown or expired). */

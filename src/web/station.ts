@@ -7,6 +7,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { Counter } from 'prom-client';
 import type { VigilConfig } from '../config/schema.js';
 import type { Census } from '../census/census.js';
 import type { LiveDetectors } from '../alarms/live.js';
@@ -75,6 +76,7 @@ export class NurseStation implements Service {
     const web = config.web;
     this.sessions = new SessionStore({
       ttlMs: web.sessionHours * 3600_000,
+      maxPerUser: web.sessionsPerAccount,
       clock,
       file: join(opts.dataDir, 'web', 'sessions.json'),
       onError: (err) => logger.error({ err: err.message }, 'nurse sessions could not be saved: a restart would sign nurses out'),
@@ -89,6 +91,7 @@ export class NurseStation implements Service {
       news2Of: (id) => opts.detectors.latestNews2(id),
       clock,
       maxStreamsPerOwner: web.liveStreamsPerSession,
+      maxStreams: web.liveStreamsTotal,
     });
     // The ward view (trends, NEWS2 and alarm history) is built from the same records and outputs
     // as the detectors' state, so it is saved and restored with it.
@@ -97,7 +100,7 @@ export class NurseStation implements Service {
     this.signIn = {
       limiter: new SignInLimiter({ maxFailures: limits.maxFailures, windowMs: limits.windowSeconds * 1000, maxTrackedKeys: limits.maxTrackedKeys, clock }),
       checks: new ConcurrencyGate(limits.maxConcurrentChecks, MAX_QUEUED_CHECKS),
-      stats: { refused: 0, busy: 0 },
+      stats: { refused: 0, busy: 0, sessionsEnded: 0 },
     };
     this.delivery = new DeliveryTracker({
       audit: (e) => this.audit.record(e),
@@ -169,7 +172,21 @@ export class NurseStation implements Service {
     c.externalCounter('vigil_signin_refused_total', 'Sign-ins refused by the limiter (429)', () => signIn.stats.refused);
     c.gauge('vigil_token_limiter_keys', 'Addresses the bearer-token limiter tracks (bound: web.signIn.maxTrackedKeys)', () => this.tokens.size());
     c.externalCounter('vigil_signin_busy_total', 'Sign-ins refused because the password checks were all busy (503)', () => signIn.stats.busy);
-    c.gauge('vigil_live_streams', 'Open live-feed (server-sent events) streams', () => this.feed.size());
+    c.externalCounter('vigil_signin_sessions_ended_total', 'Sessions ended because their account signed in once more at web.sessionsPerAccount (the oldest goes)', () => signIn.stats.sessionsEnded);
+    c.gauge('vigil_web_sessions', 'Signed-in nurse-station sessions (bound: web.sessionsPerAccount per account)', () => this.sessions.count());
+    c.gauge('vigil_live_streams', 'Open live-feed (server-sent events) streams (bound: web.liveStreamsTotal)', () => this.feed.size());
+    const refused = this.feed.refused;
+    new Counter({
+      name: 'vigil_live_streams_refused_total',
+      help: 'Live-feed streams refused, by bound: session (web.liveStreamsPerSession, 429), gateway (web.liveStreamsTotal, 503)',
+      labelNames: ['bound'],
+      registers: [c.registry],
+      collect() {
+        this.reset();
+        this.inc({ bound: 'session' }, refused.session);
+        this.inc({ bound: 'gateway' }, refused.gateway);
+      },
+    });
   }
 
   /** Route registrations, policy first so its hooks cover the alarm, census and export API. */
@@ -179,7 +196,7 @@ export class NurseStation implements Service {
       (app) => app.addHook('preClose', async () => this.feed.stop()),
       apiPolicy(this.opts.detectors, this.audit),
       staticRoutes(),
-      sessionRoutes({ users: this.users, sessions: this.sessions, ...this.signIn, audit: this.audit, logger, maxAgeSeconds: config.web.sessionHours * 3600, secureCookies: config.web.secureCookies }),
+      sessionRoutes({ users: this.users, sessions: this.sessions, ...this.signIn, closeStreams: (key) => this.feed.close(key), audit: this.audit, logger, maxAgeSeconds: config.web.sessionHours * 3600, secureCookies: config.web.secureCookies }),
       wardRoutes({ ...this.view, ingest: this.opts.ingest, audit: this.audit, feed: this.feed, sessions: this.sessions, presence: this.presence, detectorConfig: config.detectors, logger }),
       assignRoutes({ census: this.opts.census, detectors: this.opts.detectors, users: this.users, audit: this.audit, logger }),
       exportRoutes(this.opts.census, this.store, this.opts.clock),

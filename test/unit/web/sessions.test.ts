@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csrfMatches, SessionStore } from '../../../src/web/sessions.js';
+import { csrfMatches, sessionKey, SessionStore } from '../../../src/web/sessions.js';
 import { hashPassword, verifyPassword } from '../../../src/web/passwords.js';
 
 describe('SessionStore', () => {
@@ -29,6 +29,30 @@ describe('SessionStore', () => {
     store.destroyUser('a');
     expect(store.get(a2.id)).toBeUndefined();
     expect(store.get(b.id)).toBeDefined();
+  });
+
+  it('an account holds at most maxPerUser sessions: signing in once more ends its oldest, no one else\'s', () => {
+    let now = 1_000_000;
+    const store = new SessionStore({ ttlMs: 60_000, maxPerUser: 3, clock: () => now });
+    const other = store.create({ username: 'b', name: 'B', role: 'charge' });
+    const mine = [0, 1, 2].map(() => {
+      now += 10;
+      return store.create({ username: 'a', name: 'A', role: 'nurse' });
+    });
+    expect(mine.map((m) => m.ended)).toEqual([[], [], []]);
+    now += 10;
+    const fourth = store.create({ username: 'a', name: 'A', role: 'nurse' });
+    expect(fourth.ended).toEqual([{ key: sessionKey(mine[0]!.id), session: mine[0]!.session }]);
+    expect(store.get(mine[0]!.id)).toBeUndefined();
+    for (const s of [mine[1]!, mine[2]!, fourth, other]) expect(store.get(s.id)).toBe(s.session);
+    expect(store.count()).toBe(4);
+    // 150 sign-ins of one account leave it 3 sessions
+    for (let i = 0; i < 150; i++) store.create({ username: 'a', name: 'A', role: 'nurse' });
+    expect(store.count()).toBe(4);
+    // an expired session is not counted against the account, nor reported ended
+    now += 60_000 - 30;
+    const after = store.create({ username: 'b', name: 'B', role: 'charge' });
+    expect(after.ended).toEqual([]);
   });
 
   it('matches the CSRF token exactly', () => {
