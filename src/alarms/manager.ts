@@ -28,6 +28,11 @@
  * next one. Acknowledging stops it; audio paused (`silence`) holds it until the pause ends.
  * Recipients are resolved from the caregiver assignment when each step is taken.
  *
+ * Ids: `<condition>:<n>` (e.g. `P4:limit:spo2:lowHigh:1`), n counting the condition's alarms
+ * from 1; the counters are part of the saved state. An id is never given to a second alarm: when
+ * the counters are lost with the state, `numberAbove` makes every new number larger than any
+ * used before (live.ts passes the spool's last seq).
+ *
  * Time is the virtual clock's; the manager never reads a wall clock.
  */
 import type { AlarmKind, AlarmPriority, AlarmState, AlarmTransition, EscalationStep, MetricName, Placement } from '../core/types.js';
@@ -119,6 +124,8 @@ type Rec = AlarmRecord;
 export interface AlarmManagerState {
   readonly alarms: readonly AlarmRecord[];
   readonly counters: ReadonlyArray<readonly [string, number]>;
+  /** Every alarm's number is above this (`numberAbove`); absent: 0. */
+  readonly floor?: number;
 }
 
 /** Deadline keys the manager owns (`VirtualClock` routes them to `due`). */
@@ -128,6 +135,8 @@ export class AlarmManager implements ConditionSink {
   private readonly byKey = new Map<string, Rec>();
   private readonly byId = new Map<string, Rec>();
   private readonly counters = new Map<string, number>();
+  /** Every new alarm's number is above this (set after the numbers used before were lost). */
+  private floor = 0;
 
   /**
    * @param recipients whom a tier's `to` list names for an alarm now (the caregiver assignment);
@@ -157,7 +166,7 @@ export class AlarmManager implements ConditionSink {
       }
       return; // within the flap hold: the same alarm simply continues
     }
-    const n = (this.counters.get(key) ?? 0) + 1;
+    const n = Math.max(this.counters.get(key) ?? 0, this.floor) + 1;
     this.counters.set(key, n);
     const created: Rec = {
       id: `${key}:${n}`,
@@ -287,9 +296,19 @@ export class AlarmManager implements ConditionSink {
     else if (key.startsWith('alarm-esc|')) this.escalate(rec, at);
   }
 
+  /**
+   * From now on every new alarm's number is above `n`, for every condition. Ids are
+   * `<condition>:<number>`, numbered from 1 per condition by counters kept in the saved state;
+   * when that state is lost, the caller passes a number no alarm can have had before, so no id
+   * already sent downstream is given again.
+   */
+  numberAbove(n: number): void {
+    this.floor = Math.max(this.floor, n);
+  }
+
   /** The manager's whole state as JSON data; `restore` on a fresh manager brings it back. */
   snapshot(): AlarmManagerState {
-    return { alarms: [...this.byId.values()].map((r) => structuredClone(r)), counters: [...this.counters] };
+    return { alarms: [...this.byId.values()].map((r) => structuredClone(r)), counters: [...this.counters], ...(this.floor > 0 && { floor: this.floor }) };
   }
 
   restore(s: AlarmManagerState): void {
@@ -306,6 +325,7 @@ export class AlarmManager implements ConditionSink {
       this.byId.set(rec.id, rec);
     }
     for (const [k, n] of s.counters) this.counters.set(k, n);
+    this.floor = s.floor ?? 0;
   }
 
   /** Arms the next tier, if the ward's policy has one this alarm's priority reaches. */

@@ -293,6 +293,11 @@ export class Pipeline {
     else throw new Error(`deadline with no owner: ${key}`);
   }
 
+  /** Every new alarm's number is above `n` from now on (the alarm state was lost: see `AlarmManager.numberAbove`). */
+  numberAlarmsAbove(n: number): void {
+    this.manager.numberAbove(n);
+  }
+
   /** Alarms currently shown, optionally for one patient or bed. */
   activeAlarms(filter?: { patientId?: string; bed?: string }): ActiveAlarm[] {
     return this.manager.activeAlarms(filter);

@@ -237,4 +237,23 @@ describe('AlarmManager lifecycle', () => {
     clock.advanceTo(15 * S);
     expect(m.isShown(desat)).toBe(false);
   });
+
+  it('numberAbove: every new alarm is numbered above it, for conditions it has counted and not; kept in its snapshot', () => {
+    const { m, steps } = setup({ ...OPTS, flapHoldSeconds: 0 });
+    m.raise(desat, 0, 'low');
+    m.clear(desat, 1 * S, 'ok');
+    m.numberAbove(40);
+    m.numberAbove(7); // never lowered
+    m.raise(desat, 2 * S, 'low again');
+    m.raise(brady, 2 * S, 'slow');
+    expect(steps().map(([, id, state]) => `${id} ${state}`)).toEqual(['P1:limit:spo2:low:1 raised', 'P1:limit:spo2:low:1 resolved', 'P1:limit:spo2:low:41 raised', 'P2:limit:hr:lowHigh:41 raised']);
+
+    const again = setup();
+    again.m.restore(JSON.parse(JSON.stringify(m.snapshot())));
+    again.m.clear(desat, 3 * S, 'ok');
+    again.clock.advanceTo(20 * S);
+    again.m.raise(desat, 20 * S, 'low a third time');
+    again.m.raise({ ...desat, patientId: 'P9' }, 20 * S, 'another patient');
+    expect(again.steps().filter((x) => x[2] === 'raised').map((x) => x[1])).toEqual(['P1:limit:spo2:low:42', 'P9:limit:spo2:low:41']);
+  });
 });
