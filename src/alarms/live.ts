@@ -49,6 +49,8 @@ export interface AlarmPublisher {
 export interface AlarmSpool {
   appendRecords(payloads: readonly Buffer[], opts?: { reserve?: boolean }): Promise<Appended>;
   reader(name: string): Promise<SpoolReader>;
+  /** The position of the oldest record still on disk. */
+  oldest(): SpoolPosition;
   /** A one-off reader from `from` that keeps no cursor (`seek` pages it). */
   scan(name: string, from: SpoolPosition): { read(max: number): Promise<SpoolBatch>; seek(pos: SpoolPosition): void; release(): Promise<void> };
   stats(): { lastSeq: number };
@@ -100,6 +102,13 @@ export interface RestoreReport {
   readonly activeAlarms: number;
   /** why there was nothing to restore from, when there should have been */
   readonly problem?: string;
+  /**
+   * With a problem: alarms the spool shows open before the start (raised, never resolved) that
+   * were ended with a `resolved` transition, since nothing of them is known now.
+   */
+  readonly endedUnknown?: number;
+  /** With a problem: every alarm raised from now on is numbered above this (the spool's last seq at start). */
+  readonly numberedAbove?: number;
 }
 
 type Listener = (o: PipelineOutput) => void;
@@ -108,6 +117,12 @@ export type SentListener = (a: AlarmTransition, mqtt: { topic: string; payload: 
 
 /** MQTT topic of the transitions of alarms with no bed (the gateway's own). */
 export const GATEWAY_ALARM_TOPIC = 'vigil/v1/alarms/gateway';
+
+/** The gateway condition of the notice that alarm state was lost, and its alarms' id prefix. */
+const STATE_LOST = 'state_not_restored';
+const STATE_LOST_ID = `device:gateway:system:${STATE_LOST}:`;
+/** How a stored alarm record's payload starts (`alarm` writes them so). */
+const ALARM_RECORD = Buffer.from('{"t":"alarm",');
 
 /** The spool reader whose cursor marks the oldest record a restart needs. */
 export const STATE_READER = 'state';
@@ -143,6 +158,8 @@ export class LiveDetectors implements Service {
   failures = 0;
   lastFailure: string | undefined;
   restore: RestoreReport | undefined;
+  /** The state was lost at start and the notice saying so has not reached the detectors yet. */
+  private lostNoticePending = false;
 
   /** The detectors' section of /healthz: inputs they threw on, and the last such error. */
   health(): { failures: number; lastFailure?: string } {
@@ -151,6 +168,14 @@ export class LiveDetectors implements Service {
 
   constructor(private readonly opts: LiveDetectorsOptions) {
     this.pipeline = new Pipeline(opts.config);
+  }
+
+  /**
+   * True while alarms from before the start may be missing from what is shown: the alarm state
+   * could not be restored, and nobody has acknowledged the notice that says so yet.
+   */
+  stateIncomplete(): boolean {
+    return this.lostNoticePending || this.activeAlarms().some((a) => a.id.startsWith(STATE_LOST_ID));
   }
 
   /** Saves and restores `view` with the detectors' state (register before `start`). */
@@ -328,15 +353,64 @@ export class LiveDetectors implements Service {
     } else if (loaded.kind === 'unusable') problem = loaded.problem;
     else if (lastSeq > 0) problem = `no saved alarm state in ${file}, though the spool holds data from before`;
     this.last ??= { seq: lastSeq, next: this.stateReader.position() };
+    let lost: { endedUnknown: number; numberedAbove: number } | undefined;
+    if (problem !== undefined) {
+      // The alarm counters went with the state. Every alarm raised is a record in the spool,
+      // and so is the input that raised it, so none can have had a number above the spool's last
+      // seq: numbering above it never gives an id that went downstream before.
+      this.pipeline.numberAlarmsAbove(lastSeq);
+      lost = { endedUnknown: await this.endUnknownAlarms(problem), numberedAbove: lastSeq };
+    }
     const activeAlarms = this.pipeline.activeAlarms().length;
     const ms = Math.round(performance.now() - started);
-    this.restore = { restored: loaded.kind === 'loaded' && problem === undefined, ...(loaded.kind === 'loaded' && { savedAt: loaded.state.savedAt }), replayed, recovered, ms, activeAlarms, ...(problem !== undefined && { problem }) };
+    this.restore = { restored: loaded.kind === 'loaded' && problem === undefined, ...(loaded.kind === 'loaded' && { savedAt: loaded.state.savedAt }), replayed, recovered, ms, activeAlarms, ...(problem !== undefined && { problem }), ...lost };
     if (problem !== undefined) {
-      log.error({ file, problem }, 'alarm state not restored: alarms raised before this start are not shown');
+      log.error({ file, problem, ...lost }, 'alarm state not restored: alarms raised before this start are not shown');
       // Said where nurses look: a high-priority (latching) notice that stays until acknowledged.
-      this.system('state_not_restored', true, 'high', `Alarms from before the gateway restarted could not be restored (${problem}): check the patients' monitors`);
-      this.system('state_not_restored', false, 'high', 'Alarm state not restored at start');
+      this.lostNoticePending = true;
+      this.system(STATE_LOST, true, 'high', `Alarms from before the gateway restarted could not be restored (${problem}): check the patients' monitors`);
+      this.system(STATE_LOST, false, 'high', 'Alarm state not restored at start');
     } else if (this.restore.restored) log.info(this.restore, 'alarm state restored');
+  }
+
+  /**
+   * The alarm state was lost: ends, with a `resolved` transition, every alarm the spool still
+   * holds as open (its last transition stored is not `resolved`), so that the webhook, the bridge,
+   * InfluxDB and MQTT consumers do not keep it open forever. Nothing else of it is known now; if
+   * its condition is still present the detectors raise it again, under a new id. Alarms whose
+   * records retention has already deleted cannot be found.
+   * @returns how many were ended
+   */
+  private async endUnknownAlarms(problem: string): Promise<number> {
+    const open = new Map<string, AlarmTransition>();
+    const scan = this.opts.spool.scan('state-lost', this.opts.spool.oldest());
+    try {
+      for (;;) {
+        const batch = await scan.read(SCAN_BATCH);
+        if (batch.entries.length === 0) break;
+        for (const e of batch.entries) {
+          if (!e.payload.subarray(0, ALARM_RECORD.length).equals(ALARM_RECORD)) continue;
+          let r: SpoolRecord;
+          try {
+            r = JSON.parse(e.payload.toString('utf8')) as SpoolRecord;
+          } catch {
+            continue;
+          }
+          if (r.t !== 'alarm' || typeof r.a?.id !== 'string') continue;
+          if (r.a.state === 'resolved') open.delete(r.a.id);
+          else open.set(r.a.id, r.a);
+        }
+        scan.seek(batch.next);
+      }
+    } finally {
+      await scan.release();
+    }
+    const now = this.opts.clock();
+    for (const last of open.values()) {
+      const { escalation: _step, by: _by, ...alarm } = last;
+      this.alarm({ ...alarm, ts: Math.max(now, last.ts), state: 'resolved', reason: `ended by the gateway: its alarm state was lost at restart (${problem}); raised again under a new id if the condition is still present` });
+    }
+    return open.size;
   }
 
   /** Replays the inputs after `seq` with their outputs held back; stores and sends what the spool lacks. */
@@ -430,6 +504,7 @@ export class LiveDetectors implements Service {
     if (ahead && this.pipeline.now > ahead.until) this.storedAhead = undefined;
     for (const o of outputs) {
       if (o.type === 'alarm') {
+        if (this.lostNoticePending && o.alarm.id.startsWith(STATE_LOST_ID)) this.lostNoticePending = false;
         if (this.replaying) this.replaying.push(o.alarm);
         else if (!ahead?.keys.delete(transitionKey(o.alarm))) this.alarm(o.alarm);
       }

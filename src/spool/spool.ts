@@ -214,6 +214,12 @@ export class Spool extends EventEmitter<SpoolEvents> implements Reporting {
     return { seq: this.writer.lastSeq + 1, segment: active.id, offset: active.size };
   }
 
+  /** The position of the oldest record on disk (retention deletes whole segments before it). */
+  oldest(): SpoolPosition {
+    const oldest = this.writer.segments[0]!;
+    return { seq: oldest.id, segment: oldest.id, offset: 0 };
+  }
+
   /** The reader `name`, created at the oldest record on disk when it has no cursor yet. */
   reader(name: string): Promise<SpoolReader> {
     try {

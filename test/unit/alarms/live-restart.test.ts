@@ -2,10 +2,12 @@
  * An escalation step a tick fired just before a crash, with no data after it: the restart's
  * replay does not derive it (ticks are not in the spool), the first ticks after the start do,
  * and it is neither stored nor sent a second time. The next tier then follows at its own time.
+ * A crash that leaves the state unreadable: the alarms still open are ended, and no alarm id is
+ * given a second time.
  * Real spool, ingest and census in a temp dir; the gateway's clock is a variable.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -128,5 +130,63 @@ describe('LiveDetectors across a restart mid-escalation', () => {
     expect(await readdir(join(dir, 'state'))).toEqual(['alarms.json']);
     await a.live.stop();
     await a.spool.close();
+  });
+});
+
+describe('LiveDetectors when the saved state is lost', () => {
+  it('after a crash and an unreadable state: alarms open before are ended, and no id is given again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-live-lost-'));
+    dirs.push(dir);
+    const clock = { now: T0 };
+    const spo2 = (at: number, value: number) => [{ ts: at, deviceId: 'ox1', patientId: 'P1', ward: 'w1', bed: '1', metric: 'spo2' as const, value, unit: '%', quality: 'good' as const }];
+    const a = await open(dir, clock);
+    await a.ingest.manual(spo2(T0 + 1000, 80));
+    await until(() => a.sent.some((t) => t.state === 'raised'), 'the alarm raised');
+    const first = a.sent[0]!.id;
+    await a.live.checkpoint();
+    // a crash (nothing of the first process runs on), then the state file cut short
+    for (const timer of ['tickTimer', 'checkpointTimer']) clearInterval((a.live as unknown as Record<string, NodeJS.Timeout>)[timer]);
+    await a.spool.close();
+    await truncate(join(dir, 'state', 'alarms.json'), 300);
+
+    clock.now = T0 + 10_000;
+    const b = await open(dir, clock);
+    const idsBefore = new Set((await b.stored()).map((t) => t.id));
+    expect(idsBefore).toEqual(new Set([first]));
+
+    // the same condition again: a new alarm, under an id never used
+    await b.ingest.manual(spo2(T0 + 11_000, 80));
+    await until(() => b.sent.some((t) => t.state === 'raised' && t.kind === 'limit'), 'the alarm raised again');
+    const second = b.sent.find((t) => t.state === 'raised' && t.kind === 'limit')!.id;
+    expect(second.slice(0, second.lastIndexOf(':'))).toBe(first.slice(0, first.lastIndexOf(':')));
+    expect(idsBefore.has(second), `${second} given again`).toBe(false);
+
+    expect(b.live.restore).toMatchObject({ restored: false, problem: expect.stringMatching(/not valid JSON/), endedUnknown: 1, numberedAbove: expect.any(Number) });
+    expect(Number(second.slice(second.lastIndexOf(':') + 1))).toBeGreaterThan(b.live.restore!.numberedAbove!);
+    expect(b.live.stateIncomplete()).toBe(true);
+    // the alarm open before the crash is ended downstream, not left open for ever
+    expect(b.sent.filter((t) => t.id === first)).toEqual([expect.objectContaining({ state: 'resolved', reason: expect.stringMatching(/alarm state was lost at restart/), ts: T0 + 10_000, patientId: 'P1', kind: 'limit' })]);
+    // nothing ever follows an id's `resolved` in the spool
+    await expect.poll(async () => (await b.stored()).length).toBe(3);
+    const stored = await b.stored();
+    for (const [i, t] of stored.entries()) if (t.state === 'resolved') expect(stored.slice(i + 1).filter((u) => u.id === t.id)).toEqual([]);
+
+    // degraded until someone acknowledges the notice that says the state was lost
+    await until(() => b.live.activeAlarms().some((x) => x.id.includes('state_not_restored')), 'the notice shown');
+    const notice = b.live.activeAlarms().find((x) => x.id.includes('state_not_restored'))!;
+    expect(Number(notice.id.slice(notice.id.lastIndexOf(':') + 1))).toBeGreaterThan(b.live.restore!.numberedAbove!);
+    expect(b.live.stateIncomplete()).toBe(true);
+    expect(await b.live.acknowledge(notice.id, 'nurse.kim')).toBe(true);
+    await until(() => !b.live.stateIncomplete(), 'the notice acknowledged');
+
+    // and the numbering survives the next save and restart
+    await b.live.stop();
+    await b.spool.close();
+    const c = await open(dir, clock);
+    expect(c.live.restore).toMatchObject({ restored: true });
+    expect(c.live.stateIncomplete()).toBe(false);
+    expect(c.live.activeAlarms().map((x) => x.id)).toEqual([second]);
+    await c.live.stop();
+    await c.spool.close();
   });
 });

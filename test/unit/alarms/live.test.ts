@@ -23,6 +23,7 @@ function harness() {
   const spool: AlarmSpool = {
     appendRecords: async (b) => (appended.push(...b.map((x) => x.toString())), { lastSeq: appended.length, next: { seq: appended.length + 1, segment: 1, offset: 0 } }),
     reader: () => Promise.reject(new Error('not used')),
+    oldest: () => ({ seq: 1, segment: 1, offset: 0 }),
     scan: () => {
       throw new Error('not used');
     },
