@@ -184,17 +184,22 @@ export class Gateway {
     return this.stopping;
   }
 
-  /** The body of GET /healthz, collected from the parts. */
+  /**
+   * The body of GET /healthz, collected from the parts. Not ok (503) while the spool is full, the
+   * InfluxDB writer stopped, or the alarm state was lost at start and nobody has acknowledged the
+   * notice yet: alarms from before the start may be missing from what is shown.
+   */
   health(): { ok: boolean } & Record<string, unknown> {
     const influx = this.writer?.stats();
     const spool = this.spool.health(influx?.lagRecords);
+    const alarmStateIncomplete = this.detectors.stateIncomplete();
     return {
-      ok: !spool.full && (influx === undefined || influx.state !== 'stopped'),
+      ok: !spool.full && (influx === undefined || influx.state !== 'stopped') && !alarmStateIncomplete,
       ...this.processHealth.health(),
       broker: this.broker?.health() ?? { clients: 0 },
       spool,
       detectors: this.detectors.health(),
-      alarmState: this.detectors.restore,
+      alarmState: { ...this.detectors.restore, incomplete: alarmStateIncomplete },
       serial: this.serial?.stats(),
       webhook: this.webhook?.stats(),
       // An upstream outage is not a local failure: it does not affect `ok`.

@@ -5,8 +5,10 @@
  * directory, and each time comes back with the same alarms (ids, states, acknowledgements,
  * silences, latches, escalations), the same NEWS2 and ward view, the retained `/active` topics,
  * and the nurse still signed in; nothing is sent again to the webhook or the upstream bridge.
+ * When the state cannot be read, it says so, ends the alarms it can no longer follow, and never
+ * gives an alarm id again.
  */
-import { cp, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -117,6 +119,22 @@ async function retainedActive(): Promise<Record<string, string[]>> {
   await until(() => Object.keys(got).length === BEDS.length, 'a retained /active message for every bed');
   await c.endAsync();
   return got;
+}
+
+/** /healthz: its status and body. */
+async function healthz(): Promise<Record<string, unknown> & { status: number }> {
+  const res = await fetch(`http://127.0.0.1:${gw.httpPort}/healthz`);
+  return { status: res.status, ...((await res.json()) as Record<string, unknown>) };
+}
+
+/** The alarm transitions the hospital broker got, as `id|state|ts`. */
+function bridgedAlarms(): string[] {
+  const out: string[] = [];
+  for (const m of bridged) {
+    const body = JSON.parse(m.slice(m.indexOf('|') + 1)) as { type: string; alarm?: { id: string; state: string; ts: number } };
+    if (body.type === 'alarm' && body.alarm) out.push(`${body.alarm.id}|${body.alarm.state}|${body.alarm.ts}`);
+  }
+  return out;
 }
 
 /** Waits until the webhook and the bridge have taken everything in the spool. */
@@ -246,7 +264,61 @@ describe('alarm state across restarts', () => {
     await expect.poll(async () => (await alarms()).find((a) => a.id.includes('state_not_restored')), { timeout: 10_000 }).toMatchObject({ priority: 'high', state: 'cleared', acknowledged: false });
     const notice = (await alarms()).find((a) => a.id.includes('state_not_restored'))!;
     expect((notice as unknown as { reason: string }).reason).toBeDefined();
+    // degraded: what the station shows may lack alarms from before, until someone has looked
+    expect(await healthz()).toMatchObject({ status: 503, ok: false, alarmState: { incomplete: true } });
     expect((await post(`/api/alarms/${encodeURIComponent(notice.id)}/ack`, { by: 'nurse.kim' })).status).toBe(200);
     await expect.poll(async () => (await alarms()).some((a) => a.id === notice.id), { timeout: 10_000 }).toBe(false);
+    expect(await healthz()).toMatchObject({ status: 200, ok: true, alarmState: { incomplete: false } });
   }, 60_000);
+
+  it('after SIGKILL and a state file cut short: alarms open before are ended, and no alarm id is given again', async () => {
+    const values: Record<string, Record<string, number>> = {
+      P1: { spo2: 80, hr: 95, rr: 22, temp: 37.9 },
+      P2: { spo2: 88, hr: 80, rr: 16, temp: 37.0 },
+      P3: { spo2: 97, hr: 140, rr: 18, temp: 37.2 },
+      P4: { spo2: 80, hr: 75, rr: 14, temp: 36.8 },
+    };
+    const limitAlarms = async (): Promise<Alarm[]> => (await alarms()).filter((a) => a.id.includes(':limit:'));
+    let stop = await wearables(values);
+    await expect.poll(async () => new Set((await limitAlarms()).map((a) => a.patientId)).size, { timeout: 20_000 }).toBe(BEDS.length);
+    await stop();
+    await deliveredEverything();
+    const openBefore = (await alarms()).map((a) => a.id).sort();
+    const sentBefore = new Set([...hooked, ...bridgedAlarms()].map((t) => t.split('|')[0]!));
+    const hookedBefore = hooked.length;
+
+    await gw.kill();
+    await truncate(join(gw.dataDir, 'state', 'alarms.json'), 300);
+    await gw.restart();
+
+    // the same conditions again: new alarms, none under an id sent before
+    stop = await wearables(values);
+    await expect.poll(async () => new Set((await limitAlarms()).map((a) => a.patientId)).size, { timeout: 20_000 }).toBe(BEDS.length);
+    await stop();
+    await expect.poll(async () => (await alarms()).some((a) => a.id.includes('state_not_restored')), { timeout: 10_000 }).toBe(true);
+    const now = (await alarms()).map((a) => a.id);
+    for (const id of now) expect(sentBefore.has(id), `${id} was sent before the restart`).toBe(false);
+    const notice = (await alarms()).find((a) => a.id.includes('state_not_restored'))!;
+
+    // every alarm open before is resolved downstream, once, saying why
+    await deliveredEverything();
+    const ended = hooked.slice(hookedBefore).filter((t) => t.split('|')[1] === 'resolved').map((t) => t.split('|')[0]!);
+    expect(ended.sort()).toEqual(openBefore);
+    const endedBridged = bridgedAlarms().filter((t) => t.split('|')[1] === 'resolved').map((t) => t.split('|')[0]!);
+    for (const id of openBefore) expect(endedBridged).toContain(id);
+    // as a consumer keyed on id sees it: nothing ever follows an id's `resolved`
+    for (const sent of [hooked, bridgedAlarms()]) {
+      const over = new Set<string>();
+      for (const t of sent) {
+        const [id, state] = t.split('|') as [string, string];
+        expect(over.has(id), `${t} after ${id} resolved`).toBe(false);
+        if (state === 'resolved') over.add(id);
+      }
+    }
+
+    // degraded until someone acknowledges the notice
+    expect(await healthz()).toMatchObject({ status: 503, ok: false, alarmState: { restored: false, incomplete: true, endedUnknown: openBefore.length, problem: expect.stringMatching(/not valid JSON/) } });
+    expect((await post(`/api/alarms/${encodeURIComponent(notice.id)}/ack`, { by: 'nurse.kim' })).status).toBe(200);
+    await expect.poll(async () => (await healthz()).status, { timeout: 10_000 }).toBe(200);
+  }, 90_000);
 });
