@@ -4,7 +4,8 @@
  *   normal ─breach─► pending ─(delay elapsed)─► alarm ─recovered─► clearing ─(clear delay)─► normal
  *
  * - breach: strictly beyond the limit (`< low`, `> high`).
- * - recovered: back inside by the hysteresis (`≥ low + h`, `≤ high − h`). Values between the limit
+ * - recovered: back inside by the hysteresis (`≥ low + h`, `≤ high − h`). Values and limits compare
+ *   as the decimals they are written as (`compare`): 35.3 is at 35.1 + 0.2. Values between the limit
  *   and the hysteresis edge keep the current state, so a value oscillating around the limit
  *   neither cancels a pending breach nor clears an alarm: it gives one alarm, not many.
  * - pending ends without an alarm when the value recovers before the delay (a short dip).
@@ -109,14 +110,31 @@ const levelKey = (metric: LimitMetric, level: Level): string => LEVEL_KEYS.get(m
 /** The deadline of a level's persistence or clear delay, or of its wait for a good value. */
 const deadlineOf = (patientId: string, key: string): string => `limit|${patientId}|${key}`;
 
-/** Strictly beyond the limit on its side: a breach. */
+/**
+ * `a` compared with `b` as the decimal numbers they are written as: negative, 0 or positive. A
+ * difference within binary rounding error is none, so a limit and its hysteresis edge compare as
+ * shown (35.1 + 0.2 is 35.300000000000004 in floating point; a value of 35.3 is at that edge).
+ */
+function compare(a: number, b: number): number {
+  const d = a - b;
+  return Math.abs(d) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)) ? 0 : d;
+}
+
+/** Strictly beyond the limit on its side: a breach (a value at the limit is none). */
 function beyond(side: 'low' | 'high', v: number, limit: number): boolean {
-  return side === 'low' ? v < limit : v > limit;
+  const c = compare(v, limit);
+  return side === 'low' ? c < 0 : c > 0;
+}
+
+/** The value to be back at or beyond to have recovered: the limit, inside by the hysteresis. */
+function edgeOf(side: 'low' | 'high', limit: number, hysteresis: number): number {
+  return side === 'low' ? limit + hysteresis : limit - hysteresis;
 }
 
 /** Back inside the limit by the hysteresis: recovered. */
 function backInside(side: 'low' | 'high', v: number, limit: number, hysteresis: number): boolean {
-  return side === 'low' ? v >= limit + hysteresis : v <= limit - hysteresis;
+  const c = compare(v, edgeOf(side, limit, hysteresis));
+  return side === 'low' ? c >= 0 : c <= 0;
 }
 
 /** One limit level of one patient's metric, with the limits in force, as a value reaches it. */
@@ -195,7 +213,7 @@ export class LimitDetector {
         continue;
       }
       const side = LEVEL_INFO[level].side;
-      if (side === 'low' ? st.last < limit : st.last > limit) {
+      if (beyond(side, st.last, limit)) {
         st.limit = limit;
         continue;
       }
@@ -381,7 +399,7 @@ export class LimitDetector {
         if (!recovered) return;
         st.phase = 'clearing';
         st.since = t;
-        st.edge = LEVEL_INFO[level].side === 'low' ? limit + lim.hysteresis : limit - lim.hysteresis;
+        st.edge = edgeOf(LEVEL_INFO[level].side, limit, lim.hysteresis);
         if (lim.clearDelayMs <= 0) this.clear(patientId, metric, level, st, t);
         else this.ctx.clock.set(deadline, t + lim.clearDelayMs);
         return;

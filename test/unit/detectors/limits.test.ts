@@ -168,3 +168,35 @@ describe('alarm routing', () => {
     expect(p.activeAlarms({ bed: '13' })).toEqual([]);
   });
 });
+
+describe('limits compare as the decimals they are written as', () => {
+  // temperature: low 35.1, hysteresis 0.2, no delays
+  const TEMP_LOW = 'P1:limit:temp:low:1';
+  const cfg = { alarms: { flapHoldSeconds: 0 } };
+
+  it('a value exactly at limit + hysteresis (35.3) has recovered', () => {
+    const out = run([obs(0, 'temp', 35.0, { device: 't1' }), obs(60, 'temp', 35.3, { device: 't1' })], cfg);
+    expect(transitions(out)).toEqual([
+      [0, TEMP_LOW, 'raised'],
+      [60, TEMP_LOW, 'resolved'],
+    ]);
+    expect(alarmsOf(out)[1]!.reason).toBe('Body temperature back at or above 35.3 Cel');
+  });
+
+  it('a value exactly at a high limit less hysteresis has recovered (39 − 0.2 = 38.8)', () => {
+    const out = run([obs(0, 'temp', 39.5, { device: 't1' }), obs(60, 'temp', 38.8, { device: 't1' })], cfg);
+    expect(transitions(out)).toEqual([
+      [0, 'P1:limit:temp:high:1', 'raised'],
+      [60, 'P1:limit:temp:high:1', 'resolved'],
+    ]);
+  });
+
+  it('a value equal to a limit reached by arithmetic is no breach', () => {
+    // a value converted or scaled by a decoder: 3.51 × 10 is 35.099999999999994 in floating point
+    const computed = 3.51 * 10;
+    expect(computed).toBeLessThan(35.1);
+    expect(transitions(run([obs(0, 'temp', computed, { device: 't1' })], cfg))).toEqual([]);
+    expect(transitions(run([obs(0, 'temp', 35.1, { device: 't1' })], cfg))).toEqual([]);
+    expect(transitions(run([obs(0, 'temp', 35.09, { device: 't1' })], cfg))).toEqual([[0, TEMP_LOW, 'raised']]);
+  });
+});
