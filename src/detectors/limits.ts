@@ -63,8 +63,21 @@ interface LevelState {
   edge?: number;
 }
 
-/** Everything the detector holds, as JSON data: `[patientId, [[metric:level, state], …]]`. */
-export type LimitDetectorState = ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, LevelState]>]>;
+/** A patient's latest good value of a metric, as this detector took it. */
+interface LatestValue {
+  v: number;
+  /** epoch ms (virtual time) it was taken */
+  ts: number;
+  deviceId: string;
+}
+
+/**
+ * Everything the detector holds, as JSON data: `[patientId, [[metric:level, state], …], [[metric,
+ * latest value], …]]`. (A state saved before the latest values were kept has no third element.)
+ */
+export type LimitDetectorState = ReadonlyArray<
+  readonly [string, ReadonlyArray<readonly [string, LevelState]>, ReadonlyArray<readonly [LimitMetric, LatestValue]>?]
+>;
 
 /** Effective limits for one metric of one patient. */
 export interface EffectiveLimits {
@@ -152,6 +165,8 @@ interface LevelAt {
 export class LimitDetector {
   /** patientId → `${metric}:${level}` → state (normal is absence). */
   private readonly states = new Map<string, Map<string, LevelState>>();
+  /** patientId → metric → the latest good value taken, judged again when the limits change. */
+  private readonly latest = new Map<string, Map<LimitMetric, LatestValue>>();
   /** patientId → metric → the limits in force, until the patient's settings change. */
   private readonly inForce = new Map<string, Map<LimitMetric, EffectiveLimits>>();
 
@@ -171,6 +186,7 @@ export class LimitDetector {
     const patientId = obs.patientId;
     if (patientId === undefined || !isLimitMetric(obs.metric)) return;
     const metric = obs.metric;
+    this.keepLatest(patientId, metric, obs, t);
     const lim = this.limitsFor(patientId, metric);
     const m = this.patient(patientId);
     for (const level of LEVELS) {
@@ -187,24 +203,45 @@ export class LimitDetector {
       if (!st && !beyond(LEVEL_INFO[level].side, obs.value, limit)) continue; // normal stays normal (the common case)
       const at: LevelAt = { patientId, metric, level, key, limit, lim };
       if (st) this.follow(at, st, obs, t);
-      else this.begin(at, obs, t);
+      else this.begin(at, obs.value, obs.deviceId, t);
     }
+  }
+
+  /** Keeps a patient's latest good value of a metric (updated in place: this runs for every value). */
+  private keepLatest(patientId: string, metric: LimitMetric, obs: Observation, t: number): void {
+    let values = this.latest.get(patientId);
+    if (!values) this.latest.set(patientId, (values = new Map()));
+    const l = values.get(metric);
+    if (l) {
+      l.v = obs.value;
+      l.ts = t;
+      l.deviceId = obs.deviceId;
+    } else values.set(metric, { v: obs.value, ts: t, deviceId: obs.deviceId });
+  }
+
+  /** The latest good value of a metric while it is fresh at `t` (NEWS2's staleness), else undefined. */
+  private freshLatest(patientId: string, metric: LimitMetric, t: number): LatestValue | undefined {
+    const l = this.latest.get(patientId)?.get(metric);
+    return l !== undefined && t - l.ts < this.ctx.config.news2.staleSeconds[metric] * 1000 ? l : undefined;
   }
 
   /**
    * The patient's limits changed (at virtual time `t`): each breach or alarm whose limit moved is
    * judged by the new limit at once. Where the latest value is still beyond it, the breach or
-   * alarm goes on under the new limit; otherwise it ends, saying the limit changed. A limit
-   * switched off ends its breach.
+   * alarm goes on under the new limit; otherwise it ends,
+   * saying the limit changed. A limit switched off ends its breach. Then each metric's latest good
+   * value, while fresh, is judged by the new limits as if it had just come: beyond a limit where
+   * nothing was under way, a breach begins (its delay starts now), so a new limit applies to a
+   * manual observation taken hours apart without waiting for the next one.
    */
   limitsChanged(patientId: string, t: number): void {
     this.inForce.delete(patientId);
     const m = this.states.get(patientId);
-    if (!m) return;
-    for (const [key, st] of [...m]) {
-      if (m.get(key) !== st) continue; // ended meanwhile (a promotion)
+    for (const [key, st] of m ? [...m] : []) {
+      if (m!.get(key) !== st) continue; // ended meanwhile (a promotion)
       const [metric, level] = key.split(':') as [LimitMetric, Level];
-      const limit = this.limitsFor(patientId, metric)[level];
+      const lim = this.limitsFor(patientId, metric);
+      const limit = lim[level];
       if (limit === st.limit) continue;
       const info = metricInfo(metric);
       if (limit === null) {
@@ -220,17 +257,30 @@ export class LimitDetector {
       this.end(patientId, key, st, t, `${info.label} limit changed from ${st.limit} to ${limit} ${info.unit}; latest ${st.last} is within it`);
       this.promote(patientId, metric, level, t);
     }
+    for (const metric of LIMIT_METRICS) {
+      const l = this.freshLatest(patientId, metric, t);
+      if (l === undefined) continue;
+      const lim = this.limitsFor(patientId, metric);
+      for (const level of LEVELS) {
+        const limit = lim[level];
+        const key = levelKey(metric, level);
+        if (limit === null || this.states.get(patientId)?.has(key) || !beyond(LEVEL_INFO[level].side, l.v, limit)) continue;
+        this.begin({ patientId, metric, level, key, limit, lim }, l.v, l.deviceId, t);
+      }
+    }
   }
 
   /** Forgets a patient (discharged): their alarms are ended by the manager, not here. */
   forget(patientId: string): void {
     this.inForce.delete(patientId);
+    this.latest.delete(patientId);
     for (const key of this.states.get(patientId)?.keys() ?? []) this.ctx.clock.cancel(deadlineOf(patientId, key));
     this.states.delete(patientId);
   }
 
   /** Ends every breach and alarm of one metric of a patient (another source now covers it). */
   resetMetric(patientId: string, metric: LimitMetric, t: number, reason: string): void {
+    this.latest.get(patientId)?.delete(metric);
     const m = this.states.get(patientId);
     if (m === undefined || !this.watches(m, metric)) return;
     for (const [key, st] of [...m]) if (key.startsWith(`${metric}:`)) this.end(patientId, key, st, t, reason);
@@ -250,6 +300,9 @@ export class LimitDetector {
    * alarms are held (the technical alarm is shown instead), clearing goes on.
    */
   suppressDevice(patientId: string, deviceId: string, t: number, reason: string): void {
+    // its values are doubtful now: none is judged again when the limits change
+    const values = this.latest.get(patientId);
+    for (const [metric, l] of values ?? []) if (l.deviceId === deviceId) values!.delete(metric);
     const m = this.states.get(patientId);
     if (!m) return;
     for (const [key, st] of [...m]) {
@@ -293,12 +346,19 @@ export class LimitDetector {
   }
 
   snapshot(): LimitDetectorState {
-    return [...this.states].filter(([, m]) => m.size > 0).map(([pid, m]) => [pid, [...m].map(([k, st]) => [k, structuredClone(st)] as const)] as const);
+    const ids = new Set([...this.states].filter(([, m]) => m.size > 0).map(([pid]) => pid));
+    for (const [pid, values] of this.latest) if (values.size > 0) ids.add(pid);
+    // in patient order: the maps' own orders depend on history a restored detector does not have
+    return [...ids].sort().map((pid) => [pid, [...(this.states.get(pid) ?? [])].map(([k, st]) => [k, structuredClone(st)] as const), [...(this.latest.get(pid) ?? [])].map(([metric, l]) => [metric, { ...l }] as const)] as const);
   }
 
   restore(s: LimitDetectorState): void {
     this.states.clear();
-    for (const [pid, levels] of s) this.states.set(pid, new Map(levels.map(([k, st]) => [k, structuredClone(st)])));
+    this.latest.clear();
+    for (const [pid, levels, values] of s) {
+      if (levels.length > 0) this.states.set(pid, new Map(levels.map(([k, st]) => [k, structuredClone(st)])));
+      if (values) this.latest.set(pid, new Map(values.map(([metric, l]) => [metric, { ...l }])));
+    }
   }
 
   /** The persistence delay of a breach ran out (or a due breach got its good value): the alarm. */
@@ -339,11 +399,11 @@ export class LimitDetector {
   }
 
   /** A breach where the level was normal: pending for the persistence delay (an alarm at once without one). */
-  private begin(at: LevelAt, obs: Observation, t: number): void {
+  private begin(at: LevelAt, value: number, deviceId: string, t: number): void {
     const { patientId, metric, level, key } = at;
     const placement: Placement = this.ctx.placement(patientId);
-    const cond: AlarmCondition = { ...placement, patientId, name: `limit:${key}`, kind: 'limit', priority: LEVEL_INFO[level].priority, metric, deviceId: obs.deviceId };
-    const st: LevelState = { phase: 'pending', since: t, extreme: obs.value, last: obs.value, deviceId: obs.deviceId, cond, limit: at.limit, shown: false, suppressed: false };
+    const cond: AlarmCondition = { ...placement, patientId, name: `limit:${key}`, kind: 'limit', priority: LEVEL_INFO[level].priority, metric, deviceId };
+    const st: LevelState = { phase: 'pending', since: t, extreme: value, last: value, deviceId, cond, limit: at.limit, shown: false, suppressed: false };
     this.patient(patientId).set(key, st);
     if (at.lim.delayMs <= 0) this.raise(patientId, metric, level, st, t);
     else this.ctx.clock.set(deadlineOf(patientId, key), t + at.lim.delayMs);

@@ -200,3 +200,56 @@ describe('limits compare as the decimals they are written as', () => {
     expect(transitions(run([obs(0, 'temp', 35.09, { device: 't1' })], cfg))).toEqual([[0, TEMP_LOW, 'raised']]);
   });
 });
+
+describe('a limit change judges the latest value at once', () => {
+  const SBP_LOW = 'P1:limit:sbp:low:1';
+
+  it('a manual SBP inside the old limit but beyond the new one alarms when the limit changes, not at the next reading', () => {
+    // SBP delay 0 s; ward low 91: 95 is fine, until the limit becomes 100
+    const out = run([obs(0, 'sbp', 95, { device: 'bp1' }), settings(60, { limits: { sbp: { low: 100 } } }), tick(120)]);
+    expect(transitions(out)).toEqual([[60, SBP_LOW, 'raised']]);
+    expect(alarmsOf(out)[0]).toMatchObject({ reason: 'Systolic BP below 100 mm[Hg] (lowest 95)', value: 95, deviceId: 'bp1' });
+  });
+
+  it('the delay starts at the change, as for a new breach (SpO2, 15 s)', () => {
+    const out = run([obs(0, 'spo2', 93), settings(10, { limits: { spo2: { low: 94 } } }), tick(24), tick(25), tick(60)]);
+    expect(transitions(out)).toEqual([[25, LOW, 'raised']]);
+    // a good value back inside the new limit before the delay runs out: a short dip, nothing
+    const dip = run([obs(0, 'spo2', 93), settings(10, { limits: { spo2: { low: 94 } } }), obs(20, 'spo2', 97), tick(60)]);
+    expect(transitions(dip)).toEqual([]);
+  });
+
+  it('a value that is no longer fresh is not judged again (SBP stale after 4 h)', () => {
+    const out = run([obs(0, 'sbp', 95, { device: 'bp1' }), settings(4 * 3600, { limits: { sbp: { low: 100 } } }), tick(5 * 3600)]);
+    expect(transitions(out)).toEqual([]);
+  });
+
+  it('a breach that no longer holds under the new limits ends; the high-priority level is judged too', () => {
+    const out = run([obs(0, 'sbp', 85, { device: 'bp1' }), settings(60, { limits: { sbp: { low: 80 } } })], { alarms: { flapHoldSeconds: 0 } });
+    expect(transitions(out)).toEqual([
+      [0, SBP_LOW, 'raised'],
+      [60, SBP_LOW, 'resolved'],
+    ]);
+    const severe = run([obs(0, 'sbp', 85, { device: 'bp1' }), settings(60, { limits: { sbp: { lowHigh: 88 } } })], { alarms: { flapHoldSeconds: 0 } });
+    expect(transitions(severe)).toEqual([
+      [0, SBP_LOW, 'raised'],
+      [60, 'P1:limit:sbp:lowHigh:1', 'raised'],
+      [60, SBP_LOW, 'resolved'], // superseded by the high-priority alarm
+    ]);
+  });
+
+  it('values from a sensor whose technical alarm is up, and a discharged patient\'s values, are not judged again', () => {
+    const off = run([obs(0, 'spo2', 93), tech(1, 'sensor_off'), tick(20), settings(30, { limits: { spo2: { low: 95 } } }), tick(120)]);
+    expect(transitions(off)).toEqual([]);
+    const gone = run([obs(0, 'sbp', 95, { device: 'bp1' }), { type: 'census', ts: at(10), patientId: 'P1' }, settings(20, { limits: { sbp: { low: 100 } } })]);
+    expect(transitions(gone)).toEqual([]);
+  });
+
+  it('the latest values survive a snapshot and restore', () => {
+    const cfg = defaultDetectorConfig();
+    const before = new Pipeline(cfg);
+    run([obs(0, 'sbp', 95, { device: 'bp1' })], cfg, before);
+    const after = Pipeline.restore(cfg, JSON.parse(JSON.stringify(before.snapshot())));
+    expect(transitions(run([settings(60, { limits: { sbp: { low: 100 } } })], cfg, after))).toEqual([[60, SBP_LOW, 'raised']]);
+  });
+});
