@@ -27,6 +27,12 @@ export interface ConditionSink {
   clear(cond: AlarmCondition, ts: number, reason: string): void;
   /** The condition's sensor can no longer confirm it: its alarm is held as it is. */
   suppress(cond: AlarmCondition, ts: number, reason: string): void;
+  /**
+   * The condition goes on, but what it rests on changed (its limit moved): the alarm shown says
+   * `reason` from now on, with no new annunciation. A sink that cannot restate an alarm leaves
+   * it as it is.
+   */
+  restate?(cond: AlarmCondition, ts: number, reason: string, value?: number): void;
   /** True while the condition has an alarm shown. */
   isShown(cond: AlarmCondition): boolean;
 }

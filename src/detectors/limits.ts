@@ -228,7 +228,7 @@ export class LimitDetector {
   /**
    * The patient's limits changed (at virtual time `t`): each breach or alarm whose limit moved is
    * judged by the new limit at once. Where the latest value is still beyond it, the breach or
-   * alarm goes on under the new limit; otherwise it ends,
+   * alarm goes on under the new limit (an alarm shown says the new limit); otherwise it ends,
    * saying the limit changed. A limit switched off ends its breach. Then each metric's latest good
    * value, while fresh, is judged by the new limits as if it had just come: beyond a limit where
    * nothing was under way, a breach begins (its delay starts now), so a new limit applies to a
@@ -251,7 +251,7 @@ export class LimitDetector {
       }
       const side = LEVEL_INFO[level].side;
       if (beyond(side, st.last, limit)) {
-        st.limit = limit;
+        this.moveLimit({ patientId, metric, level, key, limit, lim }, st, t);
         continue;
       }
       this.end(patientId, key, st, t, `${info.label} limit changed from ${st.limit} to ${limit} ${info.unit}; latest ${st.last} is within it`);
@@ -268,6 +268,27 @@ export class LimitDetector {
         this.begin({ patientId, metric, level, key, limit, lim }, l.v, l.deviceId, t);
       }
     }
+  }
+
+  /**
+   * A breach or alarm goes on under a new limit that the latest value is still beyond: it rests on
+   * the new limit from now on. An alarm shown says so; one clearing (recovered by the old limit,
+   * not by the new one) is an alarm again.
+   */
+  private moveLimit(at: LevelAt, st: LevelState, t: number): void {
+    const { patientId, metric, level, key, limit } = at;
+    const info = metricInfo(metric);
+    const old = st.limit;
+    st.limit = limit;
+    if (st.phase === 'clearing') {
+      this.ctx.clock.cancel(deadlineOf(patientId, key));
+      st.phase = 'alarm';
+      st.since = t;
+      delete st.edge;
+    }
+    if (!st.shown) return;
+    const low = LEVEL_INFO[level].side === 'low';
+    this.ctx.alarms.restate?.(st.cond, t, `${info.label} ${low ? 'below' : 'above'} ${limit} ${info.unit} (limit changed from ${old}; ${low ? 'lowest' : 'highest'} ${st.extreme})`, st.extreme);
   }
 
   /** Forgets a patient (discharged): their alarms are ended by the manager, not here. */

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../../src/alarms/pipeline.js';
 import type { PipelineInput, PipelineOutput } from '../../../src/alarms/pipeline.js';
 import { ack, alarmsOf as allAlarms, at, defaultDetectorConfig, obs, run, series, settings, tech, tick, transitions as allTransitions } from './helpers.js';
-import type { AlarmTransition } from '../../../src/core/types.js';
+import type { AlarmTransition, PatientSettings } from '../../../src/core/types.js';
+import { VirtualClock } from '../../../src/detectors/clock.js';
+import type { AlarmCondition, ConditionSink } from '../../../src/detectors/context.js';
+import { LimitDetector } from '../../../src/detectors/limits.js';
 
 // NEWS2 band and technical alarms run alongside; these tests look at limit alarms only.
 const isLimit = (a: AlarmTransition): boolean => a.kind === 'limit';
@@ -251,5 +254,52 @@ describe('a limit change judges the latest value at once', () => {
     run([obs(0, 'sbp', 95, { device: 'bp1' })], cfg, before);
     const after = Pipeline.restore(cfg, JSON.parse(JSON.stringify(before.snapshot())));
     expect(transitions(run([settings(60, { limits: { sbp: { low: 100 } } })], cfg, after))).toEqual([[60, SBP_LOW, 'raised']]);
+  });
+});
+
+describe('an alarm that goes on under a changed limit', () => {
+  /** A limit detector on its own, its conditions recorded as `[s, call, condition name, reason]`. */
+  function detector() {
+    const calls: Array<[number, string, string, string]> = [];
+    const shown = new Set<string>();
+    const sink: ConditionSink = {
+      raise: (c: AlarmCondition, ts, reason) => (shown.add(c.name), calls.push([(ts - at(0)) / 1000, 'raise', c.name, reason])),
+      clear: (c: AlarmCondition, ts, reason) => (shown.delete(c.name), calls.push([(ts - at(0)) / 1000, 'clear', c.name, reason])),
+      suppress: () => undefined,
+      restate: (c: AlarmCondition, ts, reason) => calls.push([(ts - at(0)) / 1000, 'restate', c.name, reason]),
+      isShown: (c: AlarmCondition) => shown.has(c.name),
+    };
+    let settingsNow: PatientSettings = {};
+    const clock = new VirtualClock((key, t) => d.due(key, t));
+    const d: LimitDetector = new LimitDetector({ config: defaultDetectorConfig(), clock, alarms: sink, settings: () => settingsNow, placement: (id) => ({ patientId: id }), sensorFlagged: () => false });
+    const value = (s: number, metric: 'spo2' | 'hr', v: number) => {
+      clock.advanceTo(at(s));
+      d.onValue({ ts: at(s), patientId: 'P1', deviceId: 'ox1', metric, value: v, unit: '%', quality: 'good' }, at(s));
+    };
+    const change = (s: number, st: PatientSettings) => {
+      clock.advanceTo(at(s));
+      settingsNow = st;
+      d.limitsChanged('P1', at(s));
+    };
+    return { calls, value, change };
+  }
+
+  it('says the new limit: "SpO2 below 89 %", not the old 90', () => {
+    const { calls, value, change } = detector();
+    for (let s = 0; s <= 20; s++) value(s, 'spo2', 88);
+    change(30, { limits: { spo2: { low: 89 } } });
+    change(40, { limits: { spo2: { low: 89 } } }); // unchanged: nothing to say
+    change(50, { limits: { spo2: { low: 92 } } });
+    expect(calls).toEqual([
+      [15, 'raise', 'limit:spo2:low', 'SpO2 below 90 % for 15 s (lowest 88)'],
+      [30, 'restate', 'limit:spo2:low', 'SpO2 below 89 % (limit changed from 90; lowest 88)'],
+      [50, 'restate', 'limit:spo2:low', 'SpO2 below 92 % (limit changed from 89; lowest 88)'],
+    ]);
+  });
+
+  it('an alarm clearing by the old limit but beyond the new one is an alarm again', () => {
+    // SpO2 93 has recovered from low 90 (hysteresis 2): clearing for 10 s; the limit becomes 95
+    const out = run([...series(0, 'spo2', 87, 20), obs(20, 'spo2', 93), settings(22, { limits: { spo2: { low: 95 } } }), tick(60)]);
+    expect(transitions(out)).toEqual([[15, LOW, 'raised']]);
   });
 });
