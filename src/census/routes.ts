@@ -16,6 +16,9 @@ import { patientSchema, patientSettingsSchema } from '../config/schema.js';
 import { formatPath } from '../config/load.js';
 import type { Logger } from '../core/log.js';
 import { idProblem, idSchema } from '../core/ids.js';
+import type { PatientSettings } from '../core/types.js';
+import { defaultDetectorConfig, type DetectorConfig } from '../detectors/config.js';
+import { limitOrderProblems } from '../detectors/limits.js';
 
 // Every id the API stores is checked against the id grammar (core/ids.ts), as in the config.
 const admitBody = patientSchema.extend({ devices: z.array(idSchema).optional() });
@@ -31,6 +34,15 @@ function patientParam(census: Census, id: string): string {
   const why = idProblem(id);
   if (why !== null) throw new CensusError(`id: ${why}`, 400);
   return id;
+}
+
+/**
+ * Clinical settings as they will be, checked against the ward defaults they are merged with.
+ * @throws CensusError 400 naming each limit out of order
+ */
+function checkSettings(detectors: DetectorConfig, settings: PatientSettings): void {
+  const problems = limitOrderProblems(detectors, settings);
+  if (problems.length > 0) throw new CensusError(problems.map((p) => `${formatPath(p.path)}: ${p.message}`).join('; '), 400);
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -50,12 +62,17 @@ async function answer(reply: FastifyReply, log: Logger, action: string, fn: () =
   }
 }
 
-export function censusRoutes(census: Census, log: Logger, now: () => number = Date.now): (app: FastifyInstance) => void {
+/**
+ * @param detectors the detector settings: patients' limits are checked against their ward
+ *   defaults (default: the built-in ones)
+ */
+export function censusRoutes(census: Census, log: Logger, now: () => number = Date.now, detectors: DetectorConfig = defaultDetectorConfig()): (app: FastifyInstance) => void {
   return (app) => {
     app.get('/api/census', async () => census.snapshot());
     app.post('/api/census/patients', async (req, reply) =>
       answer(reply, log, 'admit', async () => {
         const body = parse(admitBody, req.body);
+        checkSettings(detectors, body.settings ?? {});
         return census.admit({ ...body, ...(body.settings ? { settings: body.settings } : {}) }, now());
       }),
     );
@@ -79,7 +96,13 @@ export function censusRoutes(census: Census, log: Logger, now: () => number = Da
       answer(reply, log, 'unassign', async () => census.unassign(patientParam(census, req.params.id), req.params.deviceId)),
     );
     app.put<{ Params: { id: string } }>('/api/census/patients/:id/settings', async (req, reply) =>
-      answer(reply, log, 'settings', async () => census.updateSettings(patientParam(census, req.params.id), parse(patientSettingsSchema, req.body))),
+      answer(reply, log, 'settings', async () => {
+        const id = patientParam(census, req.params.id);
+        const settings = parse(patientSettingsSchema, req.body);
+        // merged as the census merges them: each setting given replaces the patient's own
+        checkSettings(detectors, { ...census.patient(id)?.settings, ...settings });
+        return census.updateSettings(id, settings);
+      }),
     );
   };
 }

@@ -4,7 +4,9 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { detectorConfigSchema } from '../detectors/config.js';
+import { metricInfo } from '../core/metrics.js';
+import { detectorConfigSchema, LIMIT_METRICS, LIMIT_RANGES, type LimitMetric } from '../detectors/config.js';
+import { limitOrderProblems } from '../detectors/limits.js';
 import { webhookConfigSchema } from '../sinks/webhook-options.js';
 import { bridgeConfigSchema } from '../bridge/config.js';
 import { idSchema } from '../core/ids.js';
@@ -12,19 +14,34 @@ import { idSchema } from '../core/ids.js';
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
 
-const limitOverride = z
-  .object({
-    low: z.number().optional(),
-    high: z.number().optional(),
-    lowHigh: z.number().optional(),
-    highHigh: z.number().optional(),
-  })
-  .strict();
+/** One metric's limit overrides, each within the range a limit of that metric may have. */
+function limitOverride(metric: LimitMetric) {
+  const [min, max] = LIMIT_RANGES[metric];
+  const unit = metricInfo(metric).unit;
+  const limit = z.number({ error: 'a number' }).check((c) => {
+    if (Number.isFinite(c.value) && (c.value < min || c.value > max)) c.issues.push({ code: 'custom', input: c.value, message: `${c.value} is outside ${min}..${max} ${unit}, where a ${metric} limit may lie` });
+  });
+  return z.strictObject(
+    { low: limit.optional(), high: limit.optional(), lowHigh: limit.optional(), highHigh: limit.optional() },
+    { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown limit ${iss.keys.map((k) => JSON.stringify(k)).join(', ')} (limits are low, lowHigh, high, highHigh)` : undefined) },
+  );
+}
 
+/**
+ * A patient's clinical settings. Limits are of the metrics with limit alarms only, each within its
+ * range; whether they are in order (lowHigh ≤ low < high ≤ highHigh) depends on the ward
+ * defaults they are merged with: `limitOrderProblems` (detectors/limits.ts), checked by the
+ * config's own refinement and by the census API.
+ */
 export const patientSettingsSchema = z
   .object({
     spo2Scale: z.union([z.literal(1), z.literal(2)]).optional(),
-    limits: z.record(z.string(), limitOverride).optional(),
+    limits: z
+      .strictObject(
+        { spo2: limitOverride('spo2').optional(), hr: limitOverride('hr').optional(), pr: limitOverride('pr').optional(), rr: limitOverride('rr').optional(), sbp: limitOverride('sbp').optional(), temp: limitOverride('temp').optional() },
+        { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown metric ${iss.keys.map((k) => JSON.stringify(k)).join(', ')} (limits are set for ${LIMIT_METRICS.join(', ')})` : undefined) },
+      )
+      .optional(),
   })
   .strict();
 
@@ -337,6 +354,9 @@ export const configSchema = z
         if (owner !== undefined) ctx.addIssue({ code: 'custom', path: ['census', 'patients', i, 'devices', j], message: `device "${d}" is already on census.patients[${owner}]` });
         assigned.set(d, i);
       });
+    });
+    c.census.patients.forEach((p, i) => {
+      for (const why of limitOrderProblems(c.detectors, p.settings ?? {})) ctx.addIssue({ code: 'custom', path: ['census', 'patients', i, 'settings', ...why.path], message: why.message });
     });
     for (const w of Object.keys(c.detectors.alarms.escalation.wards)) {
       if (!wards.has(w)) ctx.addIssue({ code: 'custom', path: ['detectors', 'alarms', 'escalation', 'wards', w], message: `unknown ward "${w}" (census.wards has: ${[...wards.keys()].join(', ') || 'none'})` });

@@ -71,6 +71,20 @@ export type LimitMetric = keyof z.infer<typeof limitsSchema>;
 export type MetricLimits = z.infer<typeof limitsSchema>[LimitMetric];
 export const LIMIT_METRICS: readonly LimitMetric[] = ['spo2', 'hr', 'pr', 'rr', 'sbp', 'temp'];
 
+/**
+ * Where a patient's alarm limit may lie, per metric, in its unit: inside the range a sensor can
+ * report (core/metrics.ts), and narrower where a slip is likely to land inside that range (SpO2
+ * 0.88 for 88 %; °F for °C: 100.4 is beyond 45).
+ */
+export const LIMIT_RANGES: Readonly<Record<LimitMetric, readonly [number, number]>> = {
+  spo2: [50, 100],
+  hr: [10, 300],
+  pr: [10, 300],
+  rr: [1, 100],
+  sbp: [30, 300],
+  temp: [25, 45],
+};
+
 /** [NEWS2] staleness per parameter source: a value counts while it is younger than this (s). */
 export const news2Schema = z
   .strictObject({

@@ -112,6 +112,54 @@ export function limitsInForce(config: DetectorConfig, settings: PatientSettings,
   };
 }
 
+/** A setting that cannot be right, where it is (`['limits', 'spo2', 'lowHigh']`) and why. */
+export interface SettingsProblem {
+  readonly path: readonly string[];
+  readonly message: string;
+}
+
+const LIMIT_WORDS: Record<Level, string> = { low: 'low limit', lowHigh: 'high-priority low limit', high: 'high limit', highHigh: 'high-priority high limit' };
+
+/**
+ * Limits of a patient's `settings` that are out of order once merged with the ward defaults (the
+ * limits in force, `limitsInForce`): a high-priority limit must lie at or beyond the medium one on
+ * its side (lowHigh ≤ low, high ≤ highHigh), and every low limit below every high limit. A problem
+ * is told at a limit the patient's settings set; defaults out of order among themselves are not
+ * the patient's.
+ */
+export function limitOrderProblems(config: DetectorConfig, settings: PatientSettings): SettingsProblem[] {
+  const out: SettingsProblem[] = [];
+  for (const metric of LIMIT_METRICS) {
+    const own = settings.limits?.[metric];
+    if (own === undefined) continue;
+    const l = limitsInForce(config, settings, metric);
+    const unit = metricInfo(metric).unit;
+    const said = (level: Level): string => `${LIMIT_WORDS[level]} ${l[level]} ${unit}${own[level] === undefined ? ' (the ward default)' : ''}`;
+    // [lower, upper, may they be equal]
+    const pairs: ReadonlyArray<readonly [Level, Level, boolean]> = [
+      ['lowHigh', 'low', true],
+      ['high', 'highHigh', true],
+      ['low', 'high', false],
+      ['lowHigh', 'high', false],
+      ['low', 'highHigh', false],
+      ['lowHigh', 'highHigh', false],
+    ];
+    for (const [a, b, equal] of pairs) {
+      const x = l[a];
+      const y = l[b];
+      if (x === null || y === null) continue;
+      const c = compare(x, y);
+      if (c < 0 || (equal && c === 0)) continue;
+      const blame = own[a] !== undefined ? a : own[b] !== undefined ? b : undefined;
+      if (blame === undefined || out.some((p) => p.path[1] === metric && p.path[2] === blame)) continue; // one problem a limit
+      const other = blame === a ? b : a;
+      const relation = blame === a ? (equal ? 'above' : 'not below') : equal ? 'below' : 'not above';
+      out.push({ path: ['limits', metric, blame], message: `${said(blame)} is ${relation} the ${said(other)}` });
+    }
+  }
+  return out;
+}
+
 export function isLimitMetric(m: string): m is LimitMetric {
   return (LIMIT_METRICS as readonly string[]).includes(m);
 }

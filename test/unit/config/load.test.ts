@@ -43,4 +43,28 @@ describe('config', () => {
     );
     expect(err!.issues).toHaveLength(3);
   });
+
+  it('patients\' limits: only metrics with limit alarms, each in range and in order with the ward defaults, each problem at its path', () => {
+    const census = (settings: object[]) => ({
+      census: { wards: [{ id: 'w1', beds: ['1', '2', '3'] }], patients: settings.map((s, i) => ({ id: `P${i + 1}`, ward: 'w1', bed: String(i + 1), settings: s })) },
+      detectors: { limits: { hr: { high: 120 } } },
+    });
+    const problems = (raw: object): string[] => {
+      try {
+        validateConfig(raw);
+        return [];
+      } catch (e) {
+        return (e as ConfigError).issues as string[];
+      }
+    };
+    expect(problems(census([{ limits: { bp: { low: 90 } } }, { limits: { temp: { high: 100.4 } } }]))).toEqual([
+      'census.patients[0].settings.limits: unknown setting "bp"',
+      'census.patients[1].settings.limits.temp.high: 100.4 is outside 25..45 Cel, where a temp limit may lie',
+    ]);
+    expect(problems(census([{ limits: { spo2: { low: 95, lowHigh: 97 } } }, { limits: { hr: { low: 125 } } }]))).toEqual([
+      'census.patients[0].settings.limits.spo2.lowHigh: high-priority low limit 97 % is above the low limit 95 %',
+      'census.patients[1].settings.limits.hr.low: low limit 125 /min is not below the high limit 120 /min (the ward default)',
+    ]);
+    expect(problems(census([{ spo2Scale: 2, limits: { spo2: { lowHigh: 84 }, pr: { high: 110 } } }]))).toEqual([]);
+  });
 });
