@@ -9,7 +9,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LiveDetectors } from '../alarms/live.js';
 import { principalOf } from './access.js';
 import type { AuditLog } from './audit.js';
-import { requirePermission, type Permission } from './roles.js';
+import { may, PERMISSIONS, requirePermission, type Permission } from './roles.js';
+import type { Census } from '../census/census.js';
+import type { PatientSettings } from '../core/types.js';
 
 interface Rule {
   readonly permission: Permission;
@@ -36,7 +38,7 @@ interface Pending {
 
 const pending = new WeakMap<FastifyRequest, Pending>();
 
-export function apiPolicy(detectors: LiveDetectors, audit: AuditLog): (app: FastifyInstance) => void {
+export function apiPolicy(detectors: LiveDetectors, audit: AuditLog, census: Pick<Census, 'patient'>): (app: FastifyInstance) => void {
   return (app) => {
     app.addHook('preHandler', async (req, reply) => {
       const rule = RULES[`${req.method} ${req.routeOptions.url ?? ''}`];
@@ -47,6 +49,14 @@ export function apiPolicy(detectors: LiveDetectors, audit: AuditLog): (app: Fast
       // that brings settings needs the right to set limits as well as the census right.
       if (rule.action === 'census.admit' && hasSettings(req.body) && !(await requirePermission(req, reply, 'limits'))) return reply;
       const params = (req.params ?? {}) as Record<string, string>;
+      // So does discharging a patient with settings of their own: the same id admitted again is on
+      // the ward defaults, so a discharge and a re-admission would be a way around the limits right.
+      if (rule.action === 'census.discharge' && !may(p, 'limits')) {
+        const own = params.id !== undefined ? census.patient(params.id)?.settings : undefined;
+        if (own !== undefined && hasOwnSettings(own)) {
+          return reply.code(403).send({ error: `limits: patient ${params.id} has alarm limits or an SpO2 scale of their own, which a discharge ends; discharging them needs the ${rolesWithLimits()} role (you are ${p.role})` });
+        }
+      }
       let body = (req.body ?? {}) as Record<string, unknown>;
       if (p.via === 'session' && rule.action.startsWith('alarm.') && typeof body === 'object') {
         body = { ...body, by: p.username };
@@ -70,6 +80,18 @@ export function apiPolicy(detectors: LiveDetectors, audit: AuditLog): (app: Fast
       return payload;
     });
   };
+}
+
+/** True when a patient's settings differ from the ward defaults: an SpO2 scale 2 or any limit of their own. */
+function hasOwnSettings(s: PatientSettings): boolean {
+  return s.spo2Scale === 2 || Object.values(s.limits ?? {}).some((o) => o !== undefined && Object.keys(o).length > 0);
+}
+
+function rolesWithLimits(): string {
+  return Object.entries(PERMISSIONS)
+    .filter(([, what]) => what.includes('limits'))
+    .map(([role]) => role)
+    .join(' or ');
 }
 
 /** True when an admission body carries clinical settings (anything but an empty object). */

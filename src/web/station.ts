@@ -194,7 +194,7 @@ export class NurseStation implements Service {
     const { config, logger } = this.opts;
     return [
       (app) => app.addHook('preClose', async () => this.feed.stop()),
-      apiPolicy(this.opts.detectors, this.audit),
+      apiPolicy(this.opts.detectors, this.audit, this.opts.census),
       staticRoutes(),
       sessionRoutes({ users: this.users, sessions: this.sessions, ...this.signIn, closeStreams: (key) => this.feed.close(key), audit: this.audit, logger, maxAgeSeconds: config.web.sessionHours * 3600, secureCookies: config.web.secureCookies }),
       wardRoutes({ ...this.view, ingest: this.opts.ingest, audit: this.audit, feed: this.feed, sessions: this.sessions, presence: this.presence, detectorConfig: config.detectors, logger }),

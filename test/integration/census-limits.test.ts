@@ -198,7 +198,7 @@ describe('clinical settings belong to the clinical roles', () => {
     return { cookie: res.headers.get('set-cookie')!.split(';')[0]!, 'x-csrf-token': csrf, origin: `http://127.0.0.1:${gw.httpPort}` };
   }
 
-  it('on every path that sets them: settings, and an admission (or a re-admission) that brings them', async () => {
+  it('on every path that sets or ends them: settings, an admission (or a re-admission) that brings them, a discharge that ends them', async () => {
     const session = { nurse: await as('nurse'), charge: await as('charge'), admin: await as('admin') };
     const withSettings = (id: string, bed: string) => ({ id, ward: 'w1', bed, settings: { limits: { spo2: { low: 85 } } } });
     const status = async (role: keyof typeof session, method: string, path: string, body?: unknown): Promise<number> => (await api(method, path, body, session[role])).status;
@@ -210,14 +210,24 @@ describe('clinical settings belong to the clinical roles', () => {
     // the admin keeps the census: admitting without settings, discharging…
     expect(await status('admin', 'POST', '/api/census/patients', { id: 'R2', ward: 'w1', bed: '2' })).toBe(200);
     expect(await status('admin', 'POST', '/api/census/patients', { id: 'R3', ward: 'w1', bed: '3', settings: {} })).toBe(200);
-    expect(await status('admin', 'DELETE', '/api/census/patients/R1')).toBe(200);
-    // …but a re-admission that brings settings is a clinical change
+    // …but not discharging a patient with limits of their own: re-admitted without them, the
+    // patient would be on the ward defaults, a way around the limits right
+    const refused = await api('DELETE', '/api/census/patients/R1', undefined, session.admin);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: string }).error).toBe('limits: patient R1 has alarm limits or an SpO2 scale of their own, which a discharge ends; discharging them needs the charge role (you are admin)');
+    expect((await shownLimits('R1')).spo2.low).toBe(85);
+    expect(await status('charge', 'DELETE', '/api/census/patients/R1')).toBe(200);
+    // …nor a re-admission that brings settings: a clinical change
     expect(await status('admin', 'POST', '/api/census/patients', withSettings('R1', '1'))).toBe(403);
     for (const role of ['nurse', 'admin'] as const) expect(await status(role, 'PUT', '/api/census/patients/R2/settings', { limits: { spo2: { low: 85 } } })).toBe(403);
     expect(await status('charge', 'PUT', '/api/census/patients/R2/settings', { limits: { spo2: { low: 85 } } })).toBe(200);
     expect((await shownLimits('R2')).spo2.low).toBe(85);
     expect((await shownLimits('R3')).spo2.low).toBe(90);
-    for (const id of ['R2', 'R3']) expect(await status('charge', 'DELETE', `/api/census/patients/${id}`)).toBe(200);
+    expect(await status('admin', 'DELETE', '/api/census/patients/R2')).toBe(403);
+    expect(await status('admin', 'POST', '/api/census/patients/R2/move', { ward: 'w1', bed: '4' })).toBe(200); // moving keeps them
+    expect((await shownLimits('R2')).spo2.low).toBe(85);
+    expect(await status('charge', 'DELETE', '/api/census/patients/R2')).toBe(200);
+    expect(await status('admin', 'DELETE', '/api/census/patients/R3')).toBe(200); // on the ward defaults: nothing to lose
   });
 });
 
