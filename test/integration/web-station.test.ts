@@ -152,11 +152,20 @@ describe('nurse station in Chromium', () => {
   }, 60_000);
 
   it('lets the charge nurse set alarm limits, admit, assign and discharge on the census screen; both are audited', async () => {
+    // a pulse-rate limit and one of a metric the form has no row for, set through the API
+    const token = { authorization: 'Bearer web-station-test-token-0123', 'content-type': 'application/json' };
+    const limitsOfP1 = async () => ((await (await fetch(`${base}/api/census`, { headers: token })).json()) as { patients: Array<{ id: string; settings: { limits?: unknown } }> }).patients.find((p) => p.id === 'P1')!.settings.limits;
+    expect((await fetch(`${base}/api/census/patients/P1/settings`, { method: 'PUT', headers: token, body: JSON.stringify({ limits: { pr: { high: 120 } } }) })).status).toBe(200);
     await b.page.goto(`${base}/patients/P1`);
     await b.page.locator('#limits-form').waitFor();
+    expect(await b.page.getByLabel('Pulse rate /min, High', { exact: true }).inputValue()).toBe('120');
+    expect(await b.page.getByLabel('Pulse rate /min, High (high priority)', { exact: true }).getAttribute('placeholder')).toBe('150');
     await b.page.getByLabel('SpO₂ %, Low', { exact: true }).fill('88');
+    await b.page.getByLabel('Pulse rate /min, Low', { exact: true }).fill('45');
     await b.page.getByRole('button', { name: 'Save limits' }).click();
     await expect.poll(() => b.page.locator('#notice').textContent()).toMatch(/Limits saved/);
+    // saving the form kept the pulse-rate limit it was shown and added the new ones
+    expect(await limitsOfP1()).toEqual({ spo2: { low: 88 }, pr: { low: 45, high: 120 } });
     expect(await unlabelledFields(b)).toEqual([]);
 
     await b.page.goto(`${base}/census`);

@@ -41,7 +41,8 @@ export function observationForm(patientId, done) {
   return el('section', { class: 'card', 'aria-labelledby': 'obs-h' }, el('h2', { id: 'obs-h' }, 'Manual observations'), form);
 }
 
-const LIMIT_METRICS = [['spo2', 'SpO₂ %'], ['hr', 'Heart rate /min'], ['rr', 'Resp. rate /min'], ['sbp', 'Systolic mmHg'], ['temp', 'Temperature °C']];
+// Every metric with limit alarms. The oximeter's pulse rate alarms on its own limits while there is no fresh ECG heart rate.
+const LIMIT_METRICS = [['spo2', 'SpO₂ %'], ['hr', 'Heart rate /min'], ['pr', 'Pulse rate /min'], ['rr', 'Resp. rate /min'], ['sbp', 'Systolic mmHg'], ['temp', 'Temperature °C']];
 const LIMIT_KEYS = [['lowHigh', 'Low (high priority)'], ['low', 'Low'], ['high', 'High'], ['highHigh', 'High (high priority)']];
 
 /** Per-patient alarm limits and the NEWS2 SpO₂ scale (charge nurse). Empty means the ward default. */
@@ -63,7 +64,11 @@ export function limitsForm(patientId, getData, done) {
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    // The patient's limits as they are now, with the rows of this form replaced by what it says:
+    // the settings replace the patient's limits in full, so a limit of a metric the form does not
+    // show (set through the API) must be sent back as it is, not dropped to the ward default.
     const out = {};
+    for (const [m, o] of Object.entries(getData().patient.settings?.limits ?? {})) if (!LIMIT_METRICS.some(([shown]) => shown === m)) out[m] = { ...o };
     for (const [m] of LIMIT_METRICS) {
       for (const [k] of LIMIT_KEYS) {
         const v = form.querySelector(`#lim-${m}-${k}`).value;

@@ -151,10 +151,22 @@ function markPlugin(getMarks, getLimits) {
   };
 }
 
-function limitLines(metric) {
-  const l = data.limits[metric];
-  if (!l) return [];
-  return [[l.low, 'medium'], [l.high, 'medium'], [l.lowHigh, 'high'], [l.highHigh, 'high']].filter(([v]) => v !== null && v !== undefined);
+/**
+ * The alarm limits of each trace of a chart drawn with data, by its own limits (the heart rate's
+ * and the pulse rate's on one chart); with no data, the first trace's. A limit shared by two
+ * traces is drawn once.
+ */
+function limitLines(metrics) {
+  const withData = metrics.filter((m) => data.trends[m]?.length > 0);
+  const lines = new Map();
+  for (const metric of withData.length > 0 ? withData : metrics.slice(0, 1)) {
+    const l = data.limits[metric];
+    if (!l) continue;
+    for (const [v, priority] of [[l.low, 'medium'], [l.high, 'medium'], [l.lowHigh, 'high'], [l.highHigh, 'high']]) {
+      if (v !== null && v !== undefined && lines.get(v) !== 'high') lines.set(v, priority);
+    }
+  }
+  return [...lines];
 }
 
 /**
@@ -202,7 +214,7 @@ function drawCharts() {
   for (const c of CHARTS) {
     const rows = aligned(c.series.map(([m]) => m));
     describe(`chart-${c.key}-sum`, c.title, c.series.map(([m, label]) => [label, data.trends[m] ?? []]));
-    draw(c.key, rows, () => chartOptions(document.getElementById(`chart-${c.key}`), c.series, c.range, () => marksFor(c.metrics), () => limitLines(c.metrics[0]), rows));
+    draw(c.key, rows, () => chartOptions(document.getElementById(`chart-${c.key}`), c.series, c.range, () => marksFor(c.metrics), () => limitLines(c.series.map(([m]) => m)), rows));
   }
   const pts = data.news2.map((n) => [n.ts, n.score]);
   if (pts.length) pts.push([serverNow(), pts[pts.length - 1][1]]);
