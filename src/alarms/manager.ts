@@ -191,6 +191,21 @@ export class AlarmManager implements ConditionSink {
     this.armEscalation(created, ts);
   }
 
+  /**
+   * The alarm shown for `cond` goes on for a new reason (its limit was changed). An alarm still
+   * calling for someone (raised or escalated) restates its reason and value as a transition in
+   * that state, with no escalation step and no new annunciation; an acknowledged one takes the
+   * new reason where it is read (the alarm list) without a transition, which would read as a
+   * second acknowledgement. Nothing when no alarm is shown, or it is clearing.
+   */
+  restate(cond: AlarmCondition, ts: number, reason: string, value?: number): void {
+    const rec = this.byKey.get(scopeKey(cond));
+    if (!rec || !rec.conditionActive) return;
+    if (value !== undefined) rec.value = value;
+    if (rec.state === 'raised' || rec.state === 'escalated') this.transition(rec, rec.state, ts, reason);
+    else rec.reason = reason;
+  }
+
   /** The condition ended. */
   clear(cond: AlarmCondition, ts: number, reason: string): void {
     const rec = this.byKey.get(scopeKey(cond));

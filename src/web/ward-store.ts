@@ -182,7 +182,9 @@ export class WardStore {
   }
 
   addAlarm(a: AlarmTransition): void {
-    if (a.state === 'raised') this.conditions.set(a.id, a.reason);
+    // what the alarm was raised for, or restated for (a limit changed: the manager's `restate`,
+    // an escalated alarm's without an escalation step)
+    if (a.state === 'raised' || (a.state === 'escalated' && a.escalation === undefined)) this.conditions.set(a.id, a.reason);
     else if (a.state === 'resolved') this.conditions.delete(a.id);
     if (a.patientId === undefined) return;
     const p = this.data(a.patientId);

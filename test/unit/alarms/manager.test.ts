@@ -17,6 +17,27 @@ function setup(opts: AlarmManagerOptions = OPTS) {
   return { clock, m, log, steps };
 }
 
+describe('AlarmManager.restate', () => {
+  it('restates a calling alarm in its state, same id, no step; an acknowledged one takes the reason quietly; a clearing one nothing', () => {
+    const { m, clock, log } = setup();
+    m.raise(desat, 0, 'SpO2 below 90 %', 87);
+    clock.advanceTo(5 * S);
+    m.restate(desat, 5 * S, 'SpO2 below 92 % (limit changed from 90; lowest 87)', 86);
+    expect(log.slice(1)).toEqual([expect.objectContaining({ ts: 5 * S, id: 'P1:limit:spo2:low:1', state: 'raised', reason: 'SpO2 below 92 % (limit changed from 90; lowest 87)', value: 86 })]);
+    expect(log[1]!.escalation).toBeUndefined();
+    m.acknowledge('P1:limit:spo2:low:1', 'kim', 6 * S);
+    const n = log.length;
+    m.restate(desat, 7 * S, 'SpO2 below 93 % (limit changed from 92; lowest 86)');
+    expect(log).toHaveLength(n);
+    expect(m.activeAlarms().find((a) => a.id === 'P1:limit:spo2:low:1')?.reason).toBe('SpO2 below 93 % (limit changed from 92; lowest 86)');
+    m.clear(desat, 8 * S, 'back at or above 93 %'); // in its flap hold: no transition yet
+    m.restate(desat, 9 * S, 'anything');
+    m.restate(brady, 9 * S, 'no such alarm');
+    expect(log).toHaveLength(n);
+    expect(m.activeAlarms().find((a) => a.id === 'P1:limit:spo2:low:1')?.reason).toBe('SpO2 below 93 % (limit changed from 92; lowest 86)');
+  });
+});
+
 describe('AlarmManager lifecycle', () => {
   it('raises once for a condition reported many times (duplicates suppressed)', () => {
     const { m, clock, steps } = setup();

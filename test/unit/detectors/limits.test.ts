@@ -300,6 +300,7 @@ describe('an alarm that goes on under a changed limit', () => {
   it('an alarm clearing by the old limit but beyond the new one is an alarm again', () => {
     // SpO2 93 has recovered from low 90 (hysteresis 2): clearing for 10 s; the limit becomes 95
     const out = run([...series(0, 'spo2', 87, 20), obs(20, 'spo2', 93), settings(22, { limits: { spo2: { low: 95 } } }), tick(60)]);
-    expect(transitions(out)).toEqual([[15, LOW, 'raised']]);
+    // restated under the new limit: the same alarm, in the same state, no second annunciation
+    expect(transitions(out)).toEqual([[15, LOW, 'raised'], [22, LOW, 'raised']]);
   });
 });
