@@ -50,6 +50,8 @@ export class MqttBroker implements Service, Reporting {
   private aedes: Aedes | undefined;
   private readonly servers: Server[] = [];
   private readonly sessions = new WeakMap<Client, Session>();
+  /** Per client, packet ids a PUBREL released before their PUBLISH was taken (see `released`). */
+  private readonly releasedEarly = new WeakMap<Client, Set<number>>();
   private readonly connections = new Map<Client, FramedConnection>();
   /** Clients that sent an empty client id ([MQTT-3.1.3-6]: the broker assigned one). */
   private readonly generatedIds = new WeakSet<Client>();
@@ -220,7 +222,7 @@ export class MqttBroker implements Service, Reporting {
       maxPacketBytes: this.opts.maxPacketBytes,
       budget: this.budget,
       onProblem: (p) => this.counts.framingProblem(p, remote, this.opts.maxPacketBytes),
-      onPubrel: (id) => void (client && this.accounts.qos2(client)?.delete(id)),
+      onPubrel: (id) => client && this.released(client, id),
     });
     socket.on('close', () => {
       this.sockets.delete(socket);
@@ -321,10 +323,27 @@ export class MqttBroker implements Service, Reporting {
     window.set(packet.messageId!, append);
     // Not on disk: the packet id is free again, so the resend is stored.
     append.catch(() => window.delete(packet.messageId!));
+    // Released before it came (see `released`): free once it is stored.
+    if (this.releasedEarly.get(client)?.delete(packet.messageId!)) append.then(() => window.get(packet.messageId!) === append && window.delete(packet.messageId!), () => {});
     append.then(
       () => done(),
       (err: Error) => this.notStored(device.id, err, done),
     );
+  }
+
+  /**
+   * A PUBREL went by (seen as it is framed, before aedes takes it): its packet id is free again.
+   * A client that sends the PUBREL with its PUBLISH, before the PUBREC, releases an id the
+   * PUBLISH has not taken yet: remembered, so that PUBLISH does not keep the id once it is stored,
+   * or the next new message with it would be taken for a resend, acknowledged and not stored.
+   */
+  private released(client: Client, id: number): void {
+    const window = this.accounts.qos2(client);
+    if (!window) return;
+    if (window.delete(id)) return;
+    let early = this.releasedEarly.get(client);
+    if (!early) this.releasedEarly.set(client, (early = new Set()));
+    if (early.size < MAX_QOS2_IN_FLIGHT) early.add(id);
   }
 
   /** A publish that could not be made durable: no acknowledgement, and the connection closes, so the device keeps the message and resends. */

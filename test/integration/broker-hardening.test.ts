@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { RawMqtt } from '../support/raw-mqtt.js';
+import mqttPacket from 'mqtt-packet';
 import { until } from '../support/wait.js';
 import { hashSecret } from '../../src/broker/secrets.js';
 
@@ -252,6 +253,26 @@ describe('accounts, sessions, rates and QoS 2', () => {
 
     expect((await stored()) - before).toBe(3);
     expect(await gw.metric('vigil_messages_rejected_total', { reason: 'duplicate_qos2' })).toBe(2);
+  });
+
+  it('a PUBREL sent with its PUBLISH, before the PUBREC, does not leave the packet id taken: the next message with it is stored', async () => {
+    const topic = 'vigil/v1/dev/wb-07/obs';
+    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
+    const before = await stored();
+    const { client, returnCode } = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-07-q2', username: 'wb-07', password: secret('wb-07') });
+    expect(returnCode).toBe(0);
+    const publish = mqttPacket.generate({ cmd: 'publish', topic, payload: JSON.stringify({ obs: { hr: 81 } }), qos: 2, messageId: 9, dup: false, retain: false });
+    client.write(Buffer.concat([publish, mqttPacket.generate({ cmd: 'pubrel', messageId: 9 })]));
+    await client.next('pubrec', 9);
+    await client.next('pubcomp', 9);
+    await expect.poll(async () => (await stored()) - before).toBe(1);
+    // a new message with the same packet id, in order
+    client.send({ cmd: 'publish', topic, payload: JSON.stringify({ obs: { hr: 82 } }), qos: 2, messageId: 9, dup: false, retain: false });
+    await client.next('pubrec', 9);
+    client.send({ cmd: 'pubrel', messageId: 9 });
+    await client.next('pubcomp', 9);
+    client.end();
+    expect((await stored()) - before).toBe(2);
   });
 
   it('device timestamps: impossible dates and years out of range are refused, not rolled over or stored', async () => {
