@@ -38,6 +38,9 @@ interface Session {
   readonly remote: string;
   /** The client id it presented (aedes knows the session as `{account}/{client id}`). */
   readonly clientId: string;
+  /** Its publishes on their way to disk, and what waits for them (a refusal that closes the connection). */
+  storing?: number;
+  afterStored?: Array<() => void>;
 }
 
 const NOT_AUTHORIZED = 5;
@@ -286,14 +289,14 @@ export class MqttBroker implements Service, Reporting {
     if (!session.device) {
       this.opts.counters.reject('forbidden_topic');
       this.opts.logger.warn({ consumer: session.consumer?.id, topic: packet.topic }, 'publish refused: consumer accounts are read-only; disconnecting');
-      return done(Object.assign(new Error('read-only account'), { returnCode: NOT_AUTHORIZED }));
+      return this.refuseAfterStored(session, done, Object.assign(new Error('read-only account'), { returnCode: NOT_AUTHORIZED }));
     }
     const device = session.device;
     const topic = parseDeviceTopic(packet.topic);
     if (!topic || topic.deviceId !== device.id || topic.kind !== 'obs') {
       this.opts.counters.reject('forbidden_topic');
       this.opts.logger.warn({ device: device.id, topic: packet.topic, allowed: `${deviceTopicPrefix(device.id)}obs` }, 'publish refused: topic not allowed for this device; disconnecting');
-      return done(Object.assign(new Error('forbidden topic'), { returnCode: NOT_AUTHORIZED }));
+      return this.refuseAfterStored(session, done, Object.assign(new Error('forbidden topic'), { returnCode: NOT_AUTHORIZED }));
     }
     // [MQTT-4.3.3-2] Until PUBREL, a QoS 2 PUBLISH with a packet id already stored is the same
     // message: it is acknowledged again (aedes sends PUBREC) once the first copy is durable,
@@ -307,18 +310,31 @@ export class MqttBroker implements Service, Reporting {
     if (window && window.size >= MAX_QOS2_IN_FLIGHT) {
       this.opts.counters.reject('qos2_window');
       this.opts.logger.warn({ device: device.id, limit: MAX_QOS2_IN_FLIGHT }, 'more QoS 2 messages awaiting PUBREL than allowed: disconnecting');
-      return done(new Error('too many QoS 2 messages in flight'));
+      return this.refuseAfterStored(session, done, new Error('too many QoS 2 messages in flight'));
     }
     const now = this.clock();
     if (!this.buckets.get(device.id)!.take(now)) {
       this.opts.counters.reject('rate_limited');
       this.opts.logger.warn({ device: device.id, limit: this.opts.rate }, 'device over its message rate (mqtt.rate, all its connections together): disconnecting');
-      return done(new Error('rate limit exceeded'));
+      return this.refuseAfterStored(session, done, new Error('rate limit exceeded'));
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const frame = { transport: 'mqtt', deviceId: device.id, origin: packet.topic, receivedAt: now, payload } as const;
+    session.storing = (session.storing ?? 0) + 1;
     // acknowledged once on disk; the detectors take it right after the PUBACK has gone out
-    if (!window) return this.opts.ingest.acceptThen(frame, device.profile, device.trustDeviceTime, (err) => (err ? this.notStored(device.id, err, done) : done()), 'durable');
+    if (!window) {
+      return this.opts.ingest.acceptThen(
+        frame,
+        device.profile,
+        device.trustDeviceTime,
+        (err) => {
+          if (err) this.notStored(device.id, err, done);
+          else done();
+          this.stored(session);
+        },
+        'durable',
+      );
+    }
     const append = this.opts.ingest.accept(frame, device.profile, device.trustDeviceTime).then(() => {});
     window.set(packet.messageId!, append);
     // Not on disk: the packet id is free again, so the resend is stored.
@@ -328,7 +344,26 @@ export class MqttBroker implements Service, Reporting {
     append.then(
       () => done(),
       (err: Error) => this.notStored(device.id, err, done),
-    );
+    ).finally(() => this.stored(session));
+  }
+
+  /**
+   * Refuses a publish and so closes the connection, once the publishes before it on their way to
+   * disk are stored and acknowledged: aedes takes a read's packets at once, so a refusal among
+   * them came before the earlier ones' PUBACKs, and closing then lost those (the device resent
+   * messages already stored). Never before the PUBACKs written just now have left (a check-phase
+   * callback).
+   */
+  private refuseAfterStored(session: Session, done: (error?: Error | null) => void, err: Error): void {
+    const refuse = () => void setImmediate(() => done(err));
+    if (!session.storing) return refuse();
+    (session.afterStored ??= []).push(refuse);
+  }
+
+  /** One of the session's publishes is stored (or refused by the spool), and answered. */
+  private stored(session: Session): void {
+    session.storing = (session.storing ?? 1) - 1;
+    if (session.storing === 0 && session.afterStored) for (const f of session.afterStored.splice(0)) f();
   }
 
   /**

@@ -49,7 +49,7 @@ describe('accounts, sessions, rates and QoS 2', () => {
   const opts = (account: string, extra: mqtt.IClientOptions = {}): mqtt.IClientOptions => ({ username: account, password: secret(account), reconnectPeriod: 0, connectTimeout: 10_000, ...extra });
 
   beforeAll(async () => {
-    const ids = ['wb-01', 'wb-02', 'wb-03', 'wb-04', 'wb-06', 'wb-07'];
+    const ids = ['wb-01', 'wb-02', 'wb-03', 'wb-04', 'wb-06', 'wb-07', 'wb-08'];
     gw = await startGatewayProcess({
       config: {
         mqtt: {
@@ -195,6 +195,20 @@ describe('accounts, sessions, rates and QoS 2', () => {
     expect(acked.reduce((a, b) => a + b, 0)).toBe(10);
     expect(await gw.metric('vigil_messages_rejected_total', { reason: 'rate_limited' })).toBeGreaterThanOrEqual(1);
     await Promise.all(conns.map((c) => c.endAsync(true)));
+  });
+
+  it('a device disconnected for going over its rate first gets the PUBACK of every message stored before', async () => {
+    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
+    const before = await stored();
+    const { client, returnCode } = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-08', username: 'wb-08', password: secret('wb-08') });
+    expect(returnCode).toBe(0);
+    // twelve at once against a burst of ten: ten stored, the eleventh refused and the connection closed
+    const burst = Array.from({ length: 12 }, (_, i) => mqttPacket.generate({ cmd: 'publish', topic: 'vigil/v1/dev/wb-08/obs', payload: JSON.stringify({ obs: { hr: 60 + i } }), qos: 1, messageId: i + 1, dup: false, retain: false }));
+    client.write(Buffer.concat(burst));
+    await client.waitClosed();
+    expect((await stored()) - before).toBe(10);
+    // every stored message was acknowledged: the device resends none of them
+    expect(client.received.filter((p) => p.cmd === 'puback').map((p) => (p as { messageId: number }).messageId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
   it.each([
