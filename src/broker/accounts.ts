@@ -88,6 +88,9 @@ export class AccountSessions {
     if (live >= this.limits.connectionsPerAccount) return { reason: 'account_connections', returnCode: 3, message: `account already has ${live} connections (mqtt.limits.connectionsPerAccount)` };
     if (!entry && ids.size >= this.limits.sessionsPerAccount) return { reason: 'account_sessions', returnCode: 3, message: `account already holds ${ids.size} client ids (mqtt.limits.sessionsPerAccount)` };
     const e = entry ?? { account, live: new Set<object>(), persistent, qos2: new Map<number, Promise<void>>() };
+    // [MQTT-3.1.2-6] a clean session starts with no state of the one before: a QoS 2 packet id
+    // the old one held until its PUBREL must not make the new one's next message a "resend"
+    if (!persistent) e.qos2.clear();
     e.live.add(client);
     e.persistent = persistent;
     this.byId.set(key, e);

@@ -269,6 +269,10 @@ export class MqttBroker implements Service, Reporting {
     const clientId = client.id;
     const claim = this.accounts.claim(client, id, clientId, !client.clean, this.generatedIds.has(client));
     if (claim) return refuse(claim.reason, claim.returnCode, `connection refused: ${claim.message}`);
+    // PUBRELs that came with the CONNECT, before the session was known, free their ids in it now
+    const early = this.releasedEarly.get(client);
+    const window = early && this.accounts.qos2(client);
+    if (early && window) for (const m of early) if (window.delete(m)) early.delete(m);
     // aedes keys what it keeps of a session (the live connection it closes on a takeover,
     // subscriptions, queued messages) by client.id: the account's own, so two accounts never
     // share one. authenticate is the first step of aedes' CONNECT handling to use the id.
@@ -286,6 +290,14 @@ export class MqttBroker implements Service, Reporting {
     if (client === null) return done(); // the gateway's own publishes
     const session = this.sessions.get(client);
     if (!session) return done(new Error('not authenticated'));
+    if (packet === (client as Client & { will?: unknown }).will) {
+      // A will is what the client wrote when it connected, sent when it goes away: not a reading
+      // of now, nor anything a nurse-call system should hear as one. Device loss is the
+      // technical detector's to tell.
+      this.opts.counters.reject('will_ignored');
+      this.opts.logger.info({ device: session.device?.id, consumer: session.consumer?.id, topic: packet.topic }, 'connection lost: its will is not published (a will is no reading)');
+      return done(new Error('will not published'));
+    }
     if (!session.device) {
       this.opts.counters.reject('forbidden_topic');
       this.opts.logger.warn({ consumer: session.consumer?.id, topic: packet.topic }, 'publish refused: consumer accounts are read-only; disconnecting');
@@ -373,9 +385,9 @@ export class MqttBroker implements Service, Reporting {
    * or the next new message with it would be taken for a resend, acknowledged and not stored.
    */
   private released(client: Client, id: number): void {
+    // before the CONNECT is authenticated (a PUBREL resent in the same write): kept for `claimed`
     const window = this.accounts.qos2(client);
-    if (!window) return;
-    if (window.delete(id)) return;
+    if (window?.delete(id)) return;
     let early = this.releasedEarly.get(client);
     if (!early) this.releasedEarly.set(client, (early = new Set()));
     if (early.size < MAX_QOS2_IN_FLIGHT) early.add(id);

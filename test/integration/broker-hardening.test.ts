@@ -49,7 +49,7 @@ describe('accounts, sessions, rates and QoS 2', () => {
   const opts = (account: string, extra: mqtt.IClientOptions = {}): mqtt.IClientOptions => ({ username: account, password: secret(account), reconnectPeriod: 0, connectTimeout: 10_000, ...extra });
 
   beforeAll(async () => {
-    const ids = ['wb-01', 'wb-02', 'wb-03', 'wb-04', 'wb-06', 'wb-07', 'wb-08'];
+    const ids = ['wb-01', 'wb-02', 'wb-03', 'wb-04', 'wb-06', 'wb-07', 'wb-08', 'wb-09', 'wb-10'];
     gw = await startGatewayProcess({
       config: {
         mqtt: {
@@ -287,6 +287,63 @@ describe('accounts, sessions, rates and QoS 2', () => {
     await client.next('pubcomp', 9);
     client.end();
     expect((await stored()) - before).toBe(2);
+  });
+
+  it("a clean session starts without the QoS 2 packet ids the session before held: the device's next message with one is stored", async () => {
+    const topic = 'vigil/v1/dev/wb-09/obs';
+    const publish = (hr: number) => ({ cmd: 'publish' as const, topic, payload: JSON.stringify({ obs: { hr } }), qos: 2 as const, messageId: 7, dup: false, retain: false });
+    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
+    const before = await stored();
+    const first = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-09-fw', username: 'wb-09', password: secret('wb-09'), clean: false });
+    first.client.send(publish(71));
+    await first.client.next('pubrec', 7);
+    first.client.end(); // rebooted before its PUBREL
+    await first.client.waitClosed();
+    const again = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-09-fw', username: 'wb-09', password: secret('wb-09'), clean: true });
+    again.client.send(publish(133));
+    await again.client.next('pubrec', 7);
+    again.client.send({ cmd: 'pubrel', messageId: 7 });
+    await again.client.next('pubcomp', 7);
+    again.client.end();
+    expect((await stored()) - before).toBe(2);
+  });
+
+  it('a PUBREL resent in the same write as the CONNECT frees its packet id in the session: the next message with it is stored', async () => {
+    const topic = 'vigil/v1/dev/wb-09/obs';
+    const publish = (hr: number) => ({ cmd: 'publish' as const, topic, payload: JSON.stringify({ obs: { hr } }), qos: 2 as const, messageId: 9, dup: false, retain: false });
+    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
+    const before = await stored();
+    const first = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-09-b', username: 'wb-09', password: secret('wb-09'), clean: false });
+    first.client.send(publish(72));
+    await first.client.next('pubrec', 9);
+    first.client.end();
+    await first.client.waitClosed();
+    const again = await RawMqtt.open(gw.mqttPort);
+    again.write(
+      Buffer.concat([
+        mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId: 'wb-09-b', keepalive: 0, username: 'wb-09', password: Buffer.from(secret('wb-09')) }),
+        mqttPacket.generate({ cmd: 'pubrel', messageId: 9 }),
+      ]),
+    );
+    await again.next('connack');
+    await again.next('pubcomp', 9);
+    again.send(publish(134));
+    await again.next('pubrec', 9);
+    again.send({ cmd: 'pubrel', messageId: 9 });
+    await again.next('pubcomp', 9);
+    again.end();
+    expect((await stored()) - before).toBe(2);
+  });
+
+  it("a device's will is not published when it goes away: not stored as a reading, not sent to subscribers", async () => {
+    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
+    const before = await stored();
+    const c = await mqtt.connectAsync(url, opts('wb-10', { clientId: 'wb-10', will: { topic: 'vigil/v1/dev/wb-10/obs', payload: Buffer.from('{"obs":{"hr":88,"spo2":99}}'), qos: 1, retain: false } }));
+    await c.publishAsync('vigil/v1/dev/wb-10/obs', '{"obs":{"hr":55}}', { qos: 1 });
+    c.stream.destroy(); // the connection is lost, not closed with a DISCONNECT
+    await expect.poll(() => gw.metric('vigil_messages_rejected_total', { reason: 'will_ignored' })).toBe(1);
+    expect((await stored()) - before).toBe(1);
+    await c.endAsync(true);
   });
 
   it('device timestamps: impossible dates and years out of range are refused, not rolled over or stored', async () => {
