@@ -161,7 +161,7 @@ export class Gateway {
         await this.startService(this.serial);
       }
 
-      this.http = new HttpServer({ host: c.http.host, port: c.http.port, maxConnections: c.http.maxConnections, headersTimeoutMs: c.http.headersTimeoutSeconds * 1000, requestTimeoutMs: c.http.requestTimeoutSeconds * 1000, trustProxy: c.http.trustProxy, counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), authHook: this.station.guard, settle: () => this.ingest.settle(), clock: this.clock, routes: [...this.station.routes(), censusRoutes(this.census, log.child({ component: 'census' }), this.clock, c.detectors), alarmRoutes(this.detectors, this.census, log.child({ component: 'alarms' }))] });
+      this.http = new HttpServer({ host: c.http.host, port: c.http.port, maxConnections: c.http.maxConnections, connectionsPerAddress: c.http.connectionsPerAddress, headersTimeoutMs: c.http.headersTimeoutSeconds * 1000, requestTimeoutMs: c.http.requestTimeoutSeconds * 1000, trustProxy: c.http.trustProxy, counters: this.counters, logger: log.child({ component: 'http' }), health: () => this.health(), authHook: this.station.guard, settle: () => this.ingest.settle(), clock: this.clock, routes: [...this.station.routes(), censusRoutes(this.census, log.child({ component: 'census' }), this.clock, c.detectors), alarmRoutes(this.detectors, this.census, log.child({ component: 'alarms' }))] });
       await this.startService(this.http);
       this.registerMetrics();
     } catch (err) {

@@ -37,6 +37,12 @@ export const REFUSAL_REASONS = [
   'unsupported_media_type',
   /** 429: a limiter said no (wrong bearer tokens or sign-ins from one address, live streams). */
   'rate_limited',
+  /** 408: a request whose headers, or whole, did not arrive in time (http.*TimeoutSeconds). */
+  'request_timeout',
+  /** 431: request headers over Node's bound. */
+  'headers_too_large',
+  /** 400: bytes Node's parser could not read as an HTTP request. */
+  'malformed_request',
 ] as const;
 
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];

@@ -3,6 +3,7 @@
  * register themselves through `routes` so this file stays the composition point.
  */
 import { createServer } from 'node:http';
+import { ConnectionGuard } from './connections.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../core/log.js';
 import type { Service } from '../core/types.js';
@@ -28,6 +29,8 @@ export interface HttpOptions {
   readonly settle?: () => void;
   /** Connections open at once; more are closed as they come (counted, logged). Default 256. */
   readonly maxConnections?: number;
+  /** Connections open at once from one address (a proxy in `trustProxy` aside); more are closed as they come. Default 32. */
+  readonly connectionsPerAddress?: number;
   /** A request's headers must all arrive within this, ms. Default 10 s. */
   readonly headersTimeoutMs?: number;
   /** A whole request (headers and body) must arrive within this, ms. Default 30 s. Responses, live streams among them, are not bound by it. */
@@ -39,7 +42,7 @@ export interface HttpOptions {
 }
 
 /** What a client that holds connections open without finishing a request is allowed, by default. */
-export const HTTP_DEFAULTS = { maxConnections: 256, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 } as const;
+export const HTTP_DEFAULTS = { maxConnections: 256, connectionsPerAddress: 32, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 } as const;
 
 export class HttpServer implements Service {
   readonly name = 'http';
@@ -61,23 +64,17 @@ export class HttpServer implements Service {
     // file descriptors the devices' connections need (the MQTT broker shares the process).
     const requestTimeout = o.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs;
     const headersTimeout = Math.min(o.headersTimeoutMs ?? HTTP_DEFAULTS.headersTimeoutMs, requestTimeout);
+    const guard = new ConnectionGuard({ maxConnections: o.maxConnections ?? HTTP_DEFAULTS.maxConnections, connectionsPerAddress: o.connectionsPerAddress ?? HTTP_DEFAULTS.connectionsPerAddress, trusted: o.trustProxy ?? [] }, o.counters, o.logger);
     const app = Fastify({
       logger: false,
       bodyLimit: 64 * 1024,
       trustProxy,
       // The timeouts are looked at every `connectionsCheckingInterval` (30 s by default): often
       // enough here that a timeout means about what it says.
+      clientErrorHandler: guard.clientError,
       serverFactory: (handler) => createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(250, Math.min(5_000, headersTimeout / 2)) }, handler),
     });
-    app.server.maxConnections = o.maxConnections ?? HTTP_DEFAULTS.maxConnections;
-    let lastDropLogged = Number.NEGATIVE_INFINITY;
-    app.server.on('drop', (d?: { remoteAddress?: string }) => {
-      o.counters.refuseHttpConnection('max_connections');
-      const now = Date.now();
-      if (now - lastDropLogged < 10_000) return;
-      lastDropLogged = now;
-      o.logger.warn({ remote: d?.remoteAddress, maxConnections: app.server.maxConnections }, 'HTTP connection refused: http.maxConnections are open (further ones in the next 10 s are counted only)');
-    });
+    guard.attach(app.server);
     const settle = this.opts.settle;
     if (settle) {
       app.addHook('onRequest', (_req, _reply, done) => {

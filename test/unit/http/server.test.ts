@@ -38,14 +38,14 @@ describe('HttpServer', () => {
     const s = new HttpServer({ host: '127.0.0.1', port: 0, counters, logger, health: () => ({ ok: true }), authHook: async () => {}, routes: [], ...opts });
     return { s, counters, warnings };
   }
-  const open = (port: number): Promise<Socket> =>
+  const open = (port: number, localAddress = '127.0.0.1'): Promise<Socket> =>
     new Promise((resolve, reject) => {
-      const c = connect(port, '127.0.0.1', () => resolve(c));
+      const c = connect({ port, host: '127.0.0.1', localAddress }, () => resolve(c));
       c.once('error', reject);
     });
   const closed = (c: Socket): Promise<void> => new Promise((r) => (c.destroyed ? r() : c.once('close', () => r())));
-  const refusedCount = async (counters: Counters): Promise<number> =>
-    (await counters.registry.getSingleMetric('vigil_http_connections_refused_total')?.get())?.values.find((v) => v.labels.reason === 'max_connections')?.value ?? 0;
+  const refusedCount = async (counters: Counters, reason = 'max_connections', metric = 'vigil_http_connections_refused_total'): Promise<number> =>
+    (await counters.registry.getSingleMetric(metric)?.get())?.values.find((v) => v.labels.reason === reason)?.value ?? 0;
 
   it('closes connections past http.maxConnections as they come, counted and logged; a freed slot serves again', async () => {
     const { s, counters, warnings } = server({ maxConnections: 8 });
@@ -74,24 +74,6 @@ describe('HttpServer', () => {
   });
 
   it.each([
-    ['request headers do not all arrive within the headers timeout', 'GET /healthz HTTP/1.1\r\nHost: x\r\n'], // never the blank line that ends them
-    ['body does not all arrive within the request timeout', 'POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{'],
-  ])('answers 408 and closes a connection whose %s', async (_what, sent) => {
-    const { s } = server({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
-    await s.start();
-    try {
-      const c = await open(s.port);
-      let answer = '';
-      c.on('data', (d) => (answer += d.toString()));
-      c.write(sent);
-      await closed(c);
-      expect(answer).toMatch(/^HTTP\/1\.1 408/);
-    } finally {
-      await s.stop();
-    }
-  });
-
-  it.each([
     [undefined, '127.0.0.1'],
     [['127.0.0.1'], '10.1.2.3'],
     [['10.0.0.0/8'], '127.0.0.1'],
@@ -101,6 +83,61 @@ describe('HttpServer', () => {
     try {
       const body = (await (await fetch(`http://127.0.0.1:${s.port}/ip`, { headers: { 'x-forwarded-for': '10.1.2.3' } })).json()) as { ip: string };
       expect(body.ip).toBe(seen);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it.each([
+    [undefined, 'closed'],
+    [['127.0.0.1'], 'served'],
+  ])('closes connections past http.connectionsPerAddress from one address (trustProxy %j: %s); another address is served', async (trustProxy, fifth) => {
+    const { s, counters, warnings } = server({ maxConnections: 64, connectionsPerAddress: 4, ...(trustProxy ? { trustProxy } : {}) });
+    await s.start();
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 4; i++) held.push(await open(s.port));
+      const extra = await open(s.port);
+      held.push(extra);
+      if (fifth === 'closed') {
+        await closed(extra);
+        expect(await refusedCount(counters, 'per_address')).toBe(1);
+        expect(warnings.some((w) => /http\.connectionsPerAddress/.test(w))).toBe(true);
+      } else {
+        extra.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+        const answer = await new Promise<string>((r) => extra.once('data', (d) => r(d.toString())));
+        expect(answer).toMatch(/^HTTP\/1\.1 200/);
+        expect(await refusedCount(counters, 'per_address')).toBe(0);
+      }
+      // another address is not held back by this one's connections
+      const other = await open(s.port, '127.0.0.2');
+      held.push(other);
+      other.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(await new Promise<string>((r) => other.once('data', (d) => r(d.toString())))).toMatch(/^HTTP\/1\.1 200/);
+    } finally {
+      for (const c of held) c.destroy();
+      await s.stop();
+    }
+  });
+
+  it.each([
+    ['bytes that are no request', 'GARBAGE\r\n\r\n', 400, 'malformed_request'],
+    ['headers over the bound', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+    // never the blank line that ends the headers
+    ['request headers that do not all arrive within the headers timeout', 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 408, 'request_timeout'],
+    ['a body that does not all arrive within the request timeout', 'POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{', 408, 'request_timeout'],
+  ])('answers %s before any route (%s), counted and logged, and closes the connection', async (_what, sent, status, reason) => {
+    const { s, counters, warnings } = server({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
+    await s.start();
+    try {
+      const c = await open(s.port);
+      let answer = '';
+      c.on('data', (d) => (answer += d.toString()));
+      c.write(sent);
+      await closed(c);
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status}`));
+      expect(await refusedCount(counters, reason, 'vigil_http_refused_total')).toBe(1);
+      expect(warnings.some((w) => w.includes(`(${reason})`))).toBe(true);
     } finally {
       await s.stop();
     }
