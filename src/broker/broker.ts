@@ -422,7 +422,9 @@ export function protocolErrorReason(message: string): string | undefined {
   // a packet before CONNECT, or a second CONNECT [MQTT-3.1.0-1, MQTT-3.1.0-2]
   if (message === 'Invalid protocol') return 'protocol_violation';
   if (message.startsWith('drain timeout')) return 'drain_timeout';
-  if (/is not allowed in PUBLISH|^empty topic|^topic has too many levels/.test(message)) return 'bad_topic';
+  if (/is not allowed in PUBLISH|is only allowed in |^empty topic|^topic has too many levels/.test(message)) return 'bad_topic';
+  // more in flight to or from the client than it may have
+  if (message.startsWith('Client queue limit reached') || message.startsWith('maxInflightInbound exceeded')) return 'inflight_limit';
   // the MQTT codec's refusals of a packet it cannot read (a reserved packet type among them)
   if (/^(Invalid |Cannot parse |Packet too short|Packet must not|Not supported|Malformed |Unknown property|Will (QoS|Retain)|Connect flag)/.test(message)) return 'malformed_packet';
   return undefined;
