@@ -56,7 +56,9 @@ export interface IngestOptions {
  * does) before its clock is taken to be behind, ms of receive time; and the fewest readings.
  */
 export const STEADY_LAG_MS = 15_000;
-export const STEADY_LAG_READINGS = 3;
+export const STEADY_LAG_READINGS = 2;
+/** A lag that falls by less than this (the jitter of a device's sending) is not catching up. */
+const CATCH_UP_SLACK_MS = 1000;
 
 export type IngestResult = { readonly accepted: true; readonly records: number } | { readonly accepted: false; readonly reason: string };
 
@@ -420,8 +422,10 @@ export class Ingest {
    * alarm and no NEWS2. So readings that stay late for {@link STEADY_LAG_MS} of receive time
    * (and at least {@link STEADY_LAG_READINGS} of them) with a lag that does not fall by half that
    * time, are taken as a clock behind: from then on, until a reading is on time again, they get
-   * the receive time (counted as `clock_skew_corrected`, logged once an episode). The readings
-   * before are stored as they came, as history.
+   * the receive time (counted as `clock_skew_corrected`, logged once an episode). A lag that
+   * falls faster (a buffer catching up) starts the count again from there, so a buffer sent
+   * after a gap does not hide the slow clock of the readings after it. The readings before are
+   * stored as they came, as history.
    */
   private timestamp(frame: Frame, rt: number, deviceTs: number | undefined, trusted: boolean): number {
     if (!trusted || deviceTs === undefined) return rt;
@@ -441,10 +445,17 @@ export class Ingest {
       this.late.set(frame.deviceId, { since: rt, lag0: lag, n: 1, behind: false });
       return deviceTs;
     }
-    run.n++;
     if (!run.behind) {
       const elapsed = rt - run.since;
-      if (elapsed < STEADY_LAG_MS || run.n < STEADY_LAG_READINGS || lag < run.lag0 - elapsed / 2) return deviceTs;
+      if (lag < run.lag0 - elapsed / 2 - CATCH_UP_SLACK_MS) {
+        // catching up, as a buffer does: what counts is how steady the lag is from here on
+        run.since = rt;
+        run.lag0 = lag;
+        run.n = 1;
+        return deviceTs;
+      }
+      run.n++;
+      if (elapsed < STEADY_LAG_MS || run.n < STEADY_LAG_READINGS) return deviceTs;
       run.behind = true;
       this.opts.logger.warn(
         { device: frame.deviceId, origin: frame.origin, behindSeconds: Math.round(lag / 1000), forSeconds: Math.round(elapsed / 1000) },

@@ -161,6 +161,17 @@ describe('Ingest: a trusted device time far behind receive time', () => {
     return { ...t, stamps };
   }
 
+  /** One frame every `everyMs`, the device clock `skewMs` off; [ts, rt] offsets from T in seconds. */
+  async function sentEvery(everyMs: number, n: number, skewMs: number) {
+    const t = setup();
+    const done: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) done.push(t.ingest.accept(t.frame(T + i * everyMs, { ts: T + i * everyMs + skewMs, obs: { sbp: 70 } }), jsonV1Profile, true));
+    await flush();
+    while (t.spool.pending.length > 0) t.spool.complete(0);
+    await Promise.all(done);
+    return { stamps: t.seen.flatMap((x) => x.records).map((r) => (r as { m: { ts: number; rt?: number } }).m).map((m) => [(m.ts - T) / 1000, m.rt === undefined ? undefined : (m.rt - T) / 1000]) };
+  }
+
   it('steadily so, is a clock behind: after 15 s of it, readings are stamped with their receive time, counted', async () => {
     const { stamps, counters } = await sent(20, (i) => i * 1000 - 90_000);
     // the first 15 s are kept at device time (they might have been a buffer after a gap): history
@@ -174,6 +185,27 @@ describe('Ingest: a trusted device time far behind receive time', () => {
     // ten readings a second of device time, from 300 s behind
     const { stamps } = await sent(25, (i) => i * 10_000 - 300_000);
     expect(stamps.every(([ts, rt], i) => ts === i * 10 - 300 && rt === i)).toBe(true);
+  });
+
+  it('a buffer sent after a gap does not hide the slow clock of the readings after it', async () => {
+    const t = setup();
+    const done: Promise<unknown>[] = [];
+    const send = (at: number, deviceAt: number) => done.push(t.ingest.accept(t.frame(T + at, { ts: T + deviceAt, obs: { spo2: 80 } }), jsonV1Profile, true));
+    // ten minutes of buffer (a reading every 5 s) sent in one second, the clock 90 s behind
+    for (let k = 0; k < 120; k++) send(Math.floor(k / 120 * 1000), k * 5000 - 690_000);
+    // then live, one a second, 90 s behind
+    for (let i = 1; i <= 20; i++) send(i * 1000, i * 1000 - 90_000);
+    await flush();
+    while (t.spool.pending.length > 0) t.spool.complete(0);
+    await Promise.all(done);
+    const live = t.seen.flatMap((x) => x.records).slice(120).map((r) => (r as { m: { ts: number; rt?: number } }).m);
+    // 15 s after the buffer ended, taken as a clock behind: stamped with receive time
+    expect(live.map((m) => m.rt === undefined)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1 >= 16));
+  });
+
+  it('a slow clock on a device that sends every five minutes is taken as one at its second reading', async () => {
+    const { stamps } = await sentEvery(300_000, 3, -120_000);
+    expect(stamps).toEqual([[-120, 0], [300, undefined], [600, undefined]]);
   });
 
   it('ends with the first reading on time, and a new episode waits its 15 s again', async () => {
