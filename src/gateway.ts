@@ -3,7 +3,7 @@
  * serial ports, HTTP. Starts them in that order and stops them in reverse, so sources stop
  * accepting before the writer flushes and the spool fsyncs.
  */
-import { SLEW, SteadyClock } from './core/steady-clock.js';
+import { FAR_MS, SLEW, SteadyClock } from './core/steady-clock.js';
 import { join, resolve } from 'node:path';
 import type { VigilConfig } from './config/schema.js';
 import { Counters } from './core/counters.js';
@@ -73,7 +73,13 @@ export class Gateway {
     else {
       const log = this.logger;
       this.steady = new SteadyClock({
-        onStepBack: (ms) => log.warn({ behindSeconds: Math.round(ms / 1000) }, `the wall clock is behind the gateway's time line (stepped back, or restarted at an older time): the time line runs on at real time, ${SLEW * 100} % slower until the wall clock meets it, so alarm delays and timers keep running`),
+        onStep: (ms, taken) =>
+          taken
+            ? log.warn({ aheadSeconds: Math.round(ms / 1000) }, `the wall clock is more than ${FAR_MS / 60_000} min ahead of the gateway's time line, and has stayed so: the time line takes it at once (a restart at another time, not a glitch)`)
+            : log.warn(
+                { [ms < 0 ? 'behindSeconds' : 'aheadSeconds']: Math.round(Math.abs(ms) / 1000) },
+                `the wall clock stepped ${ms < 0 ? 'back' : 'forward'}: the gateway's time line runs on at real time, ${SLEW * 100} % ${ms < 0 ? 'slower' : 'faster'} until it meets the wall clock, so alarm delays and timers neither stand still nor leap`,
+              ),
         onInStep: () => log.info("the wall clock is in step with the gateway's time line again"),
       });
       this.clock = this.steady.now;
@@ -96,7 +102,7 @@ export class Gateway {
       this.census = await Census.open(c.census.wards, c.census.patients, join(this.dataDir, 'census.json'));
       this.rejected = new RejectedLog(join(this.dataDir, 'rejected', 'rejected.jsonl'));
       this.started.push({ name: 'rejected-log', start: async () => {}, stop: () => this.rejected.close() });
-      this.ingest = new Ingest({ spool: this.spool, placementOf: (d) => this.census.placementOf(d), counters: this.counters, logger: log.child({ component: 'ingest' }), rejected: this.rejected, lateReadingMs: c.detectors.lateReadingSeconds * 1000 });
+      this.ingest = new Ingest({ spool: this.spool, placementOf: (d) => this.census.placementOf(d), counters: this.counters, logger: log.child({ component: 'ingest' }), rejected: this.rejected, lateReadingMs: c.detectors.lateReadingSeconds * 1000, timeLineOffset: () => this.steady?.offsetFromWall() ?? 0 });
 
       if (c.influx.url !== undefined) {
         this.writer = new InfluxWriter({
@@ -217,7 +223,7 @@ export class Gateway {
   private registerMetrics(): void {
     const c = this.counters;
     const steady = this.steady;
-    if (steady) c.gauge('vigil_clock_ahead_of_wall_seconds', "How far the gateway's time line runs ahead of the wall clock (after the wall clock stepped back), s", () => steady.aheadOfWall() / 1000);
+    if (steady) c.gauge('vigil_clock_offset_from_wall_seconds', "How far the gateway's time line is off the wall clock after the wall clock stepped (ahead positive, behind negative), s", () => steady.offsetFromWall() / 1000);
     this.spool.registerMetrics(c, () => this.writer?.stats().lagRecords);
     this.broker.registerMetrics(c);
     registerInfluxMetrics(c, () => this.writer?.stats());

@@ -1,28 +1,34 @@
 /**
  * The gateway's clock: wall time, made steady. Every record is stamped with it and every
- * detector deadline runs on it, so it must never stand still while real time passes.
+ * detector deadline runs on it, so it must neither stand still nor leap while real time passes.
  *
- * The wall clock can step back: NTP correcting a clock that ran fast, or a box without a battery
- * clock that restarts at an older time. A time line that only took the wall clock and never went
- * back (as the stamps must not) then stood still for the whole step: every alarm delay, clear
- * delay and signal-loss timer on the ward froze, and when the wall clock caught up, every device
- * looked silent at once. Here the time line runs on at real time (a monotonic clock) while the
- * wall clock is behind it, a little slower ({@link SLEW}), until the wall clock meets it; delays
- * meanwhile run that much long. A step forward is taken at once, so stored times stay true.
+ * The wall clock can step: NTP correcting a clock that ran fast or slow, a box without a battery
+ * clock restarted at another time, a glitch of a second or two. A time line that took the wall
+ * clock as it came stood still for the whole of a step back (every alarm delay and timer on the
+ * ward froze, and then every device looked silent at once) and leapt over a step forward (every
+ * device looked silent at once, and unacknowledged alarms went through every escalation tier).
+ * Here the time line runs at real time (a monotonic clock) and moves toward the wall clock by at
+ * most {@link SLEW} of real time: 10 % slower while the wall clock is behind it, 10 % faster while
+ * it is ahead, until they meet; delays meanwhile run that much long or short. A wall clock more
+ * than {@link FAR_MS} ahead, for {@link FAR_FOR_MS} of real time (not a glitch), is taken at once:
+ * running toward it would leave stored times that far wrong for hours.
  */
 
-/** How much slower than real time the time line runs while it is ahead of the wall clock. */
+/** How much slower or faster than real time the time line runs while it is off the wall clock. */
 export const SLEW = 0.1;
-/** A wall clock behind the time line by more than this has stepped back (and it is told); less is met quietly. */
+/** A wall clock off the time line by more than this has stepped (and it is told); less is met quietly. */
 export const IN_STEP_MS = 1000;
+/** A wall clock this far ahead, for this long, is taken at once. */
+export const FAR_MS = 10 * 60_000;
+export const FAR_FOR_MS = 10_000;
 
 export interface SteadyClockOptions {
   /** Epoch ms; `Date.now` by default. */
   readonly wall?: () => number;
   /** A monotonic clock in ms (`performance.now` by default): real time passing, whatever the wall clock does. */
   readonly mono?: () => number;
-  /** The wall clock fell behind the time line by `behindMs` (once a step). */
-  readonly onStepBack?: (behindMs: number) => void;
+  /** The wall clock stepped, by `byMs` (negative: back), once a step; `taken`: the time line took it at once. */
+  readonly onStep?: (byMs: number, taken: boolean) => void;
   /** The wall clock is in step with the time line again. */
   readonly onInStep?: () => void;
 }
@@ -32,7 +38,10 @@ export class SteadyClock {
   private readonly mono: () => number;
   private exact: number;
   private lastMono: number;
-  private behind = false;
+  /** Which way the wall clock is off the time line by more than IN_STEP_MS (told once a step): 1 ahead, -1 behind, 0 in step. */
+  private off: -1 | 0 | 1 = 0;
+  /** Since when (monotonic ms) the wall clock has been more than FAR_MS ahead. */
+  private farSince: number | undefined;
 
   constructor(private readonly opts: SteadyClockOptions = {}) {
     this.wall = opts.wall ?? Date.now;
@@ -48,29 +57,52 @@ export class SteadyClock {
     const elapsed = Math.max(0, m - this.lastMono);
     this.lastMono = m;
     const run = this.exact + elapsed;
-    if (w >= run) {
+    const d = w - run;
+    if (d > FAR_MS) this.farSince ??= m;
+    else this.farSince = undefined;
+    if (this.farSince !== undefined && m - this.farSince >= FAR_FOR_MS) {
       this.exact = w;
-      if (this.behind) {
-        this.behind = false;
-        this.opts.onInStep?.();
-      }
+      this.farSince = undefined;
+      this.stepped(d, true);
+    } else if (d >= 0 && d <= IN_STEP_MS) {
+      this.exact = w;
+      this.inStep();
+    } else if (d > 0) {
+      this.exact = run + Math.min(d, elapsed * SLEW);
+      this.stepped(d, false);
     } else {
       this.exact = Math.max(w, this.exact + elapsed * (1 - SLEW));
-      if (!this.behind && run - w > IN_STEP_MS) {
-        this.behind = true;
-        this.opts.onStepBack?.(run - w);
-      }
+      if (-d > IN_STEP_MS) this.stepped(d, false);
+      else if (w >= this.exact) this.inStep();
     }
     return Math.floor(this.exact);
   };
+
+  private stepped(byMs: number, taken: boolean): void {
+    const way = byMs < 0 ? -1 : 1;
+    if (taken) {
+      this.off = 0;
+      this.opts.onStep?.(byMs, true);
+    } else if (this.off !== way) {
+      this.off = way;
+      this.opts.onStep?.(byMs, false);
+    }
+  }
+
+  private inStep(): void {
+    if (this.off === 0) return;
+    this.off = 0;
+    this.opts.onInStep?.();
+  }
 
   /** Continues the time line from `t` at least (where it was before a restart). */
   notBefore(t: number): void {
     if (Number.isFinite(t) && t > this.exact) this.exact = t;
   }
 
-  /** How far the time line is ahead of the wall clock now, ms (0 when in step). */
-  aheadOfWall(): number {
-    return Math.max(0, this.now() - this.wall());
+  /** How far the time line is off the wall clock now, ms: ahead positive, behind negative, 0 in step. */
+  offsetFromWall(): number {
+    const t = this.now();
+    return t - this.wall();
   }
 }

@@ -49,6 +49,11 @@ export interface IngestOptions {
    * `lateReadingSeconds`), ms: steadily so, it is a device clock running behind (see `timestamp`).
    */
   readonly lateReadingMs?: number;
+  /**
+   * How far the gateway's time line is off the wall clock, ms (ahead positive): while it runs
+   * toward a wall clock that stepped, a trusted device time is moved onto the time line by it.
+   */
+  readonly timeLineOffset?: () => number;
 }
 
 /**
@@ -429,6 +434,9 @@ export class Ingest {
    */
   private timestamp(frame: Frame, rt: number, deviceTs: number | undefined, trusted: boolean): number {
     if (!trusted || deviceTs === undefined) return rt;
+    // A device clock agrees with the wall clock, not with a time line still running toward it.
+    const offset = this.opts.timeLineOffset?.() ?? 0;
+    if (offset !== 0) deviceTs += offset;
     const maxSkew = this.opts.maxClockSkewMs ?? 60_000;
     if (deviceTs - frame.receivedAt > maxSkew) {
       this.opts.counters.reject('clock_skew_corrected');

@@ -3,7 +3,8 @@
  * restarted at an older time), against a real gateway whose Date.now is shifted from outside
  * (test/support/wall-shift.cjs): the time line runs on, so a desaturation still alarms after its
  * delay, and when the wall clock comes forward again no device looks silent; restarted with the
- * wall clock two minutes older than the state it restores, it goes on from that state's time.
+ * wall clock two minutes older than the state it restores, it goes on from that state's time; a
+ * step forward of five minutes makes no device look silent and leaps no escalation tier.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,8 +27,17 @@ beforeAll(async () => {
   gw = await startGatewayProcess({
     config: {
       http: { apiToken: TOKEN },
-      devices: [{ id: 'wb-1', secret: 'wb-1-secret-value' }],
-      census: { wards: [{ id: 'w1', beds: ['1'] }], patients: [{ id: 'P1', ward: 'w1', bed: '1', devices: ['wb-1'] }] },
+      devices: [
+        { id: 'wb-1', secret: 'wb-1-secret-value' },
+        { id: 'wb-2', secret: 'wb-2-secret-value' },
+      ],
+      census: {
+        wards: [{ id: 'w1', beds: ['1', '2'] }],
+        patients: [
+          { id: 'P1', ward: 'w1', bed: '1', devices: ['wb-1'] },
+          { id: 'P2', ward: 'w1', bed: '2', devices: ['wb-2'] },
+        ],
+      },
       detectors: { technical: { signalLossSeconds: 10 }, limits: { spo2: { delaySeconds: 3 }, hr: { delaySeconds: 3 } } },
     },
     env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${PRELOAD}`.trim(), VIGIL_TEST_WALL_SHIFT_FILE: shiftFile },
@@ -61,13 +71,12 @@ describe('the wall clock stepping back', () => {
     try {
       await expect.poll(() => sent, { timeout: 20_000 }).toBeGreaterThan(4);
       await writeFile(shiftFile, String(-120_000));
-      await gw.waitForLog((l) => /the wall clock is behind the gateway's time line/.test(l.msg));
+      await gw.waitForLog((l) => /the wall clock stepped back/.test(l.msg));
       spo2 = 70;
       // the 3 s delay passes on the time line, though the wall clock is two minutes behind it
       await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P1' && a.metric === 'spo2'), { timeout: 45_000, interval: 250 }).toBe(true);
-      expect(await gw.metric('vigil_clock_ahead_of_wall_seconds')).toBeGreaterThan(60);
+      expect(await gw.metric('vigil_clock_offset_from_wall_seconds')).toBeGreaterThan(60);
       await writeFile(shiftFile, '0');
-      await gw.waitForLog((l) => /in step with the gateway's time line again/.test(l.msg));
       // more data once the wall clock is back, past a tick or two of the detectors
       const at = sent;
       await expect.poll(() => sent, { timeout: 20_000 }).toBeGreaterThan(at + 12);
@@ -86,7 +95,7 @@ describe('the wall clock stepping back', () => {
     await writeFile(shiftFile, String(-120_000));
     const before = gw.logs.length;
     await gw.restart();
-    await gw.waitForLog((l) => /the wall clock is behind the gateway's time line/.test(l.msg));
+    await gw.waitForLog((l) => /the wall clock stepped back/.test(l.msg));
     client = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'wb-1', password: 'wb-1-secret-value', reconnectPeriod: 0 });
     let running = true;
     const loop = (async () => {
@@ -102,5 +111,38 @@ describe('the wall clock stepping back', () => {
       await loop;
     }
     expect(gw.logs.slice(before).filter((l) => /^alarm raised/.test(l.msg)).map((l) => l.metric)).toEqual(['hr']);
+  }, 90_000);
+
+  it('runs toward a wall clock stepped five minutes forward: no device looks silent, no escalation leaps a tier', async () => {
+    // bed 2, on its own device: what beds 1's earlier alarms do meanwhile is theirs
+    const c2 = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'wb-2', password: 'wb-2-secret-value', reconnectPeriod: 0 });
+    const before = gw.logs.length;
+    let running = true;
+    let spo2 = 97;
+    let sent = 0;
+    const loop = (async () => {
+      while (running) {
+        await c2.publishAsync('vigil/v1/dev/wb-2/obs', JSON.stringify({ obs: { spo2, hr: 72 } }), { qos: 1 });
+        sent++;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await expect.poll(() => sent, { timeout: 20_000 }).toBeGreaterThan(4);
+      await writeFile(shiftFile, String(-120_000 + 300_000));
+      await gw.waitForLog((l) => /the wall clock stepped forward/.test(l.msg));
+      spo2 = 70;
+      await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P2' && a.metric === 'spo2'), { timeout: 45_000, interval: 250 }).toBe(true);
+      expect(await gw.metric('vigil_clock_offset_from_wall_seconds')).toBeLessThan(-60);
+      const at = sent;
+      await expect.poll(() => sent, { timeout: 20_000 }).toBeGreaterThan(at + 12);
+    } finally {
+      running = false;
+      await loop;
+      await c2.endAsync(true);
+    }
+    const bed2 = gw.logs.slice(before).filter((l) => l.patient === 'P2');
+    expect(bed2.filter((l) => /^alarm raised/.test(l.msg)).map((l) => l.metric)).toEqual(['spo2']);
+    expect(bed2.filter((l) => /^alarm escalated/.test(l.msg))).toEqual([]);
   }, 90_000);
 });

@@ -216,6 +216,19 @@ describe('Ingest: a trusted device time far behind receive time', () => {
     expect(stamps.slice(18)).toEqual([[18 - 90, 18], [19 - 90, 19]]); // late again: history until steady
   });
 
+  it("is moved onto the gateway's time line while that runs toward a wall clock that stepped", async () => {
+    const spool = new ManualSpool();
+    const ingest = new Ingest({ spool, placementOf: () => ({ patientId: 'P1', ward: 'w1', bed: '1' }), counters: new Counters(), logger: pino({ level: 'silent' }), timeLineOffset: () => 120_000 });
+    const seen: SpoolRecord[] = [];
+    ingest.onRecords((records) => seen.push(...records));
+    // the wall clock stepped back 2 min: the time line is 2 min ahead of it, and of a device clock that is right
+    const p = ingest.accept({ transport: 'mqtt', deviceId: 'wb-1', origin: 'o', receivedAt: T + 120_500, payload: Buffer.from(JSON.stringify({ ts: T, obs: { spo2: 80 } })) }, jsonV1Profile, true);
+    await flush();
+    spool.complete(0);
+    await p;
+    expect((seen[0] as { m: { ts: number; rt?: number } }).m).toMatchObject({ ts: T + 120_000, rt: T + 120_500 });
+  });
+
   it('is not looked at for a device whose time is not trusted', async () => {
     const t = setup();
     const p = t.ingest.accept(t.frame(T, { ts: T - 90_000, obs: { spo2: 70 } }), jsonV1Profile, false);
