@@ -27,7 +27,7 @@
  */
 import { metricInfo } from '../core/metrics.js';
 import type { AlarmPriority, Observation, PatientSettings, Placement } from '../core/types.js';
-import { LIMIT_METRICS, type DetectorConfig, type LimitMetric } from './config.js';
+import { LIMIT_METRICS, LIMIT_RANGES, type DetectorConfig, type LimitMetric } from './config.js';
 import { secs, type AlarmCondition, type DetectorContext } from './context.js';
 
 type Level = 'low' | 'lowHigh' | 'high' | 'highHigh';
@@ -188,13 +188,16 @@ function beyond(side: 'low' | 'high', v: number, limit: number): boolean {
 }
 
 /** The value to be back at or beyond to have recovered: the limit, inside by the hysteresis. */
-function edgeOf(side: 'low' | 'high', limit: number, hysteresis: number): number {
-  return side === 'low' ? limit + hysteresis : limit - hysteresis;
+function edgeOf(side: 'low' | 'high', metric: LimitMetric, limit: number, hysteresis: number): number {
+  // never past what the metric can be: a SpO2 low limit of 99 with a hysteresis of 2 recovers at
+  // 100, not at a 101 no value can reach (the alarm would never clear)
+  const [min, max] = LIMIT_RANGES[metric];
+  return side === 'low' ? Math.max(limit, Math.min(limit + hysteresis, max)) : Math.min(limit, Math.max(limit - hysteresis, min));
 }
 
 /** Back inside the limit by the hysteresis: recovered. */
-function backInside(side: 'low' | 'high', v: number, limit: number, hysteresis: number): boolean {
-  const c = compare(v, edgeOf(side, limit, hysteresis));
+function backInside(side: 'low' | 'high', metric: LimitMetric, v: number, limit: number, hysteresis: number): boolean {
+  const c = compare(v, edgeOf(side, metric, limit, hysteresis));
   return side === 'low' ? c >= 0 : c <= 0;
 }
 
@@ -485,7 +488,7 @@ export class LimitDetector {
     st.deviceId = obs.deviceId;
     st.last = v;
     if (side === 'low' ? v < st.extreme : v > st.extreme) st.extreme = v;
-    const recovered = backInside(side, v, at.limit, at.lim.hysteresis);
+    const recovered = backInside(side, at.metric, v, at.limit, at.lim.hysteresis);
     if (st.suppressed && this.resume(at, st, recovered, t)) return;
     this.advance(at, st, recovered, t);
   }
@@ -528,7 +531,7 @@ export class LimitDetector {
         if (!recovered) return;
         st.phase = 'clearing';
         st.since = t;
-        st.edge = edgeOf(LEVEL_INFO[level].side, limit, lim.hysteresis);
+        st.edge = edgeOf(LEVEL_INFO[level].side, metric, limit, lim.hysteresis);
         if (lim.clearDelayMs <= 0) this.clear(patientId, metric, level, st, t);
         else this.ctx.clock.set(deadline, t + lim.clearDelayMs);
         return;

@@ -177,6 +177,15 @@ describe('limits compare as the decimals they are written as', () => {
   const TEMP_LOW = 'P1:limit:temp:low:1';
   const cfg = { alarms: { flapHoldSeconds: 0 } };
 
+  it('a limit whose hysteresis reaches past what the metric can be recovers at its bound: SpO2 low 99, hysteresis 2, back at 100', () => {
+    const out = run([settings(0, { limits: { spo2: { low: 99 } } }), ...series(1, 'spo2', 97, 20), ...series(21, 'spo2', 100, 15)], { alarms: { flapHoldSeconds: 0 } });
+    expect(transitions(out).map(([, id, state]) => [id, state])).toEqual([
+      [LOW, 'raised'],
+      [LOW, 'resolved'],
+    ]);
+    expect(alarmsOf(out).at(-1)!.reason).toBe('SpO2 back at or above 100 % for 10 s');
+  });
+
   it('a value exactly at limit + hysteresis (35.3) has recovered', () => {
     const out = run([obs(0, 'temp', 35.0, { device: 't1' }), obs(60, 'temp', 35.3, { device: 't1' })], cfg);
     expect(transitions(out)).toEqual([
