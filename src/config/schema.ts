@@ -242,7 +242,7 @@ export const configSchema = z
         /** HTTP connections open at once; more are closed as they come. Below the process's file limit, beside mqtt.limits.maxConnections. */
         maxConnections: z.number().int().min(8).max(65_536).default(256),
         /** HTTP connections open at once from one address (a proxy in trustProxy aside). */
-        connectionsPerAddress: z.number().int().min(4).max(65_536).default(32),
+        connectionsPerAddress: z.number().int().min(4).max(65_536).default(64),
         /** Seconds a request's headers, and the whole request, may take to arrive. */
         headersTimeoutSeconds: z.number().int().min(1).max(600).default(10),
         requestTimeoutSeconds: z.number().int().min(1).max(3600).default(30),

@@ -40,6 +40,8 @@ export class SteadyClock {
   private lastMono: number;
   /** Which way the wall clock is off the time line by more than IN_STEP_MS (told once a step): 1 ahead, -1 behind, 0 in step. */
   private off: -1 | 0 | 1 = 0;
+  /** The time line less the wall clock at the last reading, while off it (see offsetFromWall). */
+  private offset = 0;
   /** Since when (monotonic ms) the wall clock has been more than FAR_MS ahead. */
   private farSince: number | undefined;
 
@@ -75,7 +77,9 @@ export class SteadyClock {
       if (-d > IN_STEP_MS) this.stepped(d, false);
       else if (w >= this.exact) this.inStep();
     }
-    return Math.floor(this.exact);
+    const t = Math.floor(this.exact);
+    this.offset = this.off === 0 ? 0 : t - w;
+    return t;
   };
 
   private stepped(byMs: number, taken: boolean): void {
@@ -100,9 +104,12 @@ export class SteadyClock {
     if (Number.isFinite(t) && t > this.exact) this.exact = t;
   }
 
-  /** How far the time line is off the wall clock now, ms: ahead positive, behind negative, 0 in step. */
+  /**
+   * How far the time line is off the wall clock now, ms: ahead positive, behind negative; 0 in
+   * step, which is also while it meets a wall clock off by no more than IN_STEP_MS.
+   */
   offsetFromWall(): number {
-    const t = this.now();
-    return t - this.wall();
+    this.now();
+    return this.offset;
   }
 }

@@ -29,7 +29,7 @@ export interface HttpOptions {
   readonly settle?: () => void;
   /** Connections open at once; more are closed as they come (counted, logged). Default 256. */
   readonly maxConnections?: number;
-  /** Connections open at once from one address (a proxy in `trustProxy` aside); more are closed as they come. Default 32. */
+  /** Connections open at once from one address (a proxy in `trustProxy` aside); more are closed as they come. Default 64. */
   readonly connectionsPerAddress?: number;
   /** A request's headers must all arrive within this, ms. Default 10 s. */
   readonly headersTimeoutMs?: number;
@@ -42,7 +42,7 @@ export interface HttpOptions {
 }
 
 /** What a client that holds connections open without finishing a request is allowed, by default. */
-export const HTTP_DEFAULTS = { maxConnections: 256, connectionsPerAddress: 32, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 } as const;
+export const HTTP_DEFAULTS = { maxConnections: 256, connectionsPerAddress: 64, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 } as const;
 
 export class HttpServer implements Service {
   readonly name = 'http';
