@@ -3,6 +3,8 @@
  *
  * Topic `vigil/v1/dev/{deviceId}/obs`, payload:
  * `{"ts": <epoch ms or ISO 8601, optional>, "obs": {"hr": 72, "spo2": 97, ...}, "battery": 88, "sensor": "ok"}`
+ *
+ * A metric given as `null` has no value now: no reading, and the frame's other values stand.
  */
 import { DecodeError } from '../../src/core/errors.js';
 import { isMetricName, ACVPU_CODES } from '../../src/core/metrics.js';
@@ -60,7 +62,15 @@ export const jsonV1Profile: DeviceProfile = {
         throw new DecodeError('obs: must be an object of metric: value', 'malformed_json');
       }
       const obs = o.obs as Record<string, unknown>;
-      for (const key in obs) readings.push(readingFor(key, obs[key]));
+      for (const key in obs) {
+        const value = obs[key];
+        // null: the device has no value for it now (no reading, never zero); the frame's other values stand
+        if (value === null) {
+          if (!isMetricName(key)) throw new DecodeError(`obs.${key}: unknown metric`, 'unknown_metric');
+          continue;
+        }
+        readings.push(readingFor(key, value));
+      }
     }
     if (o.battery !== undefined) readings.push(readingFor('battery', o.battery));
     if (o.sensor !== undefined) {

@@ -31,6 +31,10 @@ describe('json-v1 profile', () => {
     expect(decode('{"obs":{"hr":1}}').deviceTs).toBeUndefined();
   });
 
+  it('reads a null value as no reading: the frame\'s other values stand', () => {
+    expect(decode('{"obs":{"hr":72,"spo2":null},"sensor":"ok"}').readings).toEqual([{ metric: 'hr', value: 72 }]);
+  });
+
   it.each([
     ['not JSON', '{"obs":', 'malformed_json'],
     ['an array', '[1,2]', 'malformed_json'],
@@ -38,7 +42,8 @@ describe('json-v1 profile', () => {
     ['unknown metric', '{"obs":{"glucose":5}}', 'unknown_metric'],
     ['unknown key', '{"obs":{"hr":5},"extra":1}', 'unknown_key'],
     ['string value', '{"obs":{"hr":"72"}}', 'bad_value'],
-    ['null value', '{"obs":{"hr":null}}', 'bad_value'],
+    ['only null values (no reading at all)', '{"obs":{"hr":null}}', 'empty'],
+    ['a null value of an unknown metric', '{"obs":{"hr":70,"glucose":null}}', 'unknown_metric'],
     ['bad ACVPU', '{"obs":{"acvpu":"X"}}', 'bad_value'],
     ['bad sensor state', '{"obs":{"hr":1},"sensor":"meh"}', 'bad_value'],
     ['seconds instead of ms', '{"ts":1772438401,"obs":{"hr":1}}', 'bad_timestamp'],
