@@ -385,7 +385,7 @@ export class MqttBroker implements Service, Reporting {
    * or the next new message with it would be taken for a resend, acknowledged and not stored.
    */
   private released(client: Client, id: number): void {
-    // before the CONNECT is authenticated (a PUBREL resent in the same write): kept for `claimed`
+    // before the CONNECT is authenticated (a PUBREL resent in the same write): kept for `authenticate`
     const window = this.accounts.qos2(client);
     if (window?.delete(id)) return;
     let early = this.releasedEarly.get(client);

@@ -8,6 +8,7 @@
 import type { Counters } from '../core/counters.js';
 import type { Logger } from '../core/log.js';
 import type { FramingProblem } from './framing.js';
+import { AddressCounts, PacedWarnings } from '../core/per-address.js';
 
 export interface MqttLimits {
   /** Open connections in total (authenticated or not). */
@@ -36,40 +37,34 @@ export interface MqttLimits {
 const WARN_EVERY_MS = 60_000;
 
 export class ConnectionCounts {
-  private readonly perAddress = new Map<string, number>();
-  private readonly warned = new Map<string, number>();
+  private readonly perAddress = new AddressCounts();
+  private readonly warnings: PacedWarnings;
 
   constructor(
     private readonly limits: MqttLimits,
     private readonly counters: Counters,
     private readonly logger: Logger,
-    private readonly clock: () => number,
-  ) {}
+    clock: () => number,
+  ) {
+    this.warnings = new PacedWarnings(logger, WARN_EVERY_MS, clock);
+  }
 
   /** Counts a new connection from `address`, or refuses it; `open` is how many are open now. */
   admit(address: string, open: number): boolean {
     if (open >= this.limits.maxConnections) return this.refuse('too_many_connections', address, 'mqtt.limits.maxConnections');
-    const mine = this.perAddress.get(address) ?? 0;
-    if (mine >= this.limits.connectionsPerAddress) return this.refuse('address_limit', address, 'mqtt.limits.connectionsPerAddress');
-    this.perAddress.set(address, mine + 1);
+    if (this.perAddress.of(address) >= this.limits.connectionsPerAddress) return this.refuse('address_limit', address, 'mqtt.limits.connectionsPerAddress');
+    this.perAddress.take(address);
     return true;
   }
 
   /** A connection admitted from `address` closed. */
   release(address: string): void {
-    const n = (this.perAddress.get(address) ?? 1) - 1;
-    if (n > 0) this.perAddress.set(address, n);
-    else this.perAddress.delete(address);
+    this.perAddress.give(address);
   }
 
   /** Logs a warning at most once a minute per `kind` and `fields.remote`'s address. */
   warnOnce(kind: string, fields: Record<string, unknown>, message: string): void {
-    const key = `${kind}\0${String(fields.remote ?? '').replace(/:\d+$/, '')}`;
-    const now = this.clock();
-    if (now - (this.warned.get(key) ?? -Infinity) < WARN_EVERY_MS) return;
-    if (this.warned.size > 1000) this.warned.clear();
-    this.warned.set(key, now);
-    this.logger.warn(fields, message);
+    this.warnings.warn(kind, String(fields.remote ?? '').replace(/:\d+$/, ''), fields, message);
   }
 
   /** Counts and logs why a connection's bytes could not be framed (it is closed). */

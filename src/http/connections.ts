@@ -2,7 +2,8 @@
  * What the HTTP server lets clients hold: connections in all (`http.maxConnections`), from one
  * address (`http.connectionsPerAddress`), and what it answers a request Node's parser refuses
  * before the routes see it (a timeout, headers too large, bytes that are no request). Every
- * refusal is counted and logged, at most a line per kind and address in ten seconds.
+ * refusal is counted and logged: a connection refused, at most a line per kind and address in
+ * ten seconds; a request refused, as every HTTP refusal is (refusals.ts).
  *
  * A reverse proxy named in `http.trustProxy` carries every station's connections, so the cap per
  * address does not apply to it; the cap in all does.
@@ -11,6 +12,8 @@ import { BlockList, isIP, type Socket } from 'node:net';
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Counters } from '../core/counters.js';
 import type { Logger } from '../core/log.js';
+import { AddressCounts, PacedWarnings } from '../core/per-address.js';
+import type { HttpRefusals } from './refusals.js';
 
 export interface ConnectionLimits {
   readonly maxConnections: number;
@@ -52,17 +55,19 @@ function listed(list: BlockList, address: string): boolean {
 }
 
 export class ConnectionGuard {
-  private readonly perAddress = new Map<string, number>();
-  private readonly warned = new Map<string, number>();
+  private readonly perAddress = new AddressCounts();
+  private readonly warnings: PacedWarnings;
   private readonly trusted: BlockList;
 
   constructor(
     private readonly limits: ConnectionLimits,
     private readonly counters: Counters,
-    private readonly logger: Logger,
-    private readonly clock: () => number = Date.now,
+    private readonly refusals: HttpRefusals,
+    logger: Logger,
+    clock: () => number = Date.now,
   ) {
     this.trusted = addressList(limits.trusted);
+    this.warnings = new PacedWarnings(logger, WARN_EVERY_MS, clock);
   }
 
   /** Bounds `server`'s connections. */
@@ -72,11 +77,6 @@ export class ConnectionGuard {
     server.on('connection', (socket: Socket) => this.admit(socket));
   }
 
-  /** Connections held now from `address`. */
-  heldBy(address: string): number {
-    return this.perAddress.get(address) ?? 0;
-  }
-
   /**
    * Answers what Node's parser refused (in place of Fastify's own answer, which counts nothing):
    * 408 when the request did not arrive within its timeouts, 431 for headers over Node's bound,
@@ -84,9 +84,8 @@ export class ConnectionGuard {
    */
   readonly clientError = (err: Error & { code?: string }, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const [status, reason] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large'] : [400, 'malformed_request'];
-    this.counters.refuseHttp(reason);
-    this.warn(reason, socket.remoteAddress ?? '?', { status, code: err.code }, `HTTP request refused before it reached a route (${reason})`);
+    const [status, reason] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ([408, 'request_timeout'] as const) : err.code === 'HPE_HEADER_OVERFLOW' ? ([431, 'headers_too_large'] as const) : ([400, 'malformed_request'] as const);
+    this.refusals.refusedBeforeRoute(socket.remoteAddress ?? '?', reason, status, { code: err.code });
     if (socket.writable) {
       const body = JSON.stringify({ error: STATUS_CODES[status], statusCode: status });
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
@@ -97,31 +96,18 @@ export class ConnectionGuard {
   private admit(socket: Socket): void {
     const address = socket.remoteAddress ?? '?';
     if (listed(this.trusted, address)) return;
-    const held = this.heldBy(address);
-    if (held >= this.limits.connectionsPerAddress) {
+    if (this.perAddress.of(address) >= this.limits.connectionsPerAddress) {
       socket.destroy();
       this.refuse('per_address', address, 'http.connectionsPerAddress are open from this address');
       return;
     }
-    this.perAddress.set(address, held + 1);
-    socket.once('close', () => {
-      const n = this.heldBy(address) - 1;
-      if (n > 0) this.perAddress.set(address, n);
-      else this.perAddress.delete(address);
-    });
+    this.perAddress.take(address);
+    socket.once('close', () => this.perAddress.give(address));
   }
 
   private refuse(reason: string, address: string, what: string): void {
     this.counters.refuseHttpConnection(reason);
-    this.warn(reason, address, { limit: reason === 'per_address' ? this.limits.connectionsPerAddress : this.limits.maxConnections }, `HTTP connection refused: ${what}`);
-  }
-
-  private warn(reason: string, address: string, fields: Record<string, unknown>, message: string): void {
-    const key = `${reason}\0${address}`;
-    const now = this.clock();
-    if (now - (this.warned.get(key) ?? Number.NEGATIVE_INFINITY) < WARN_EVERY_MS) return;
-    if (this.warned.size >= 1000) this.warned.clear();
-    this.warned.set(key, now);
-    this.logger.warn({ remote: address, reason, ...fields }, `${message} (counted; at most a line per address and reason in ${WARN_EVERY_MS / 1000} s)`);
+    const limit = reason === 'per_address' ? this.limits.connectionsPerAddress : this.limits.maxConnections;
+    this.warnings.warn(reason, address, { remote: address, reason, limit }, `HTTP connection refused: ${what} (counted; at most a line per address and reason in ${WARN_EVERY_MS / 1000} s)`);
   }
 }

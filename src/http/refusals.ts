@@ -116,14 +116,26 @@ export class HttpRefusals {
     const reason = refusalReason(req, status);
     if (reason === undefined) return;
     this.opts.counters.refuseHttp(reason);
-    const mark = marks.get(req);
-    const remote = req.ip;
-    const suppressed = this.admitLine(`${remote}\0${reason}`);
-    if (suppressed === undefined) return;
     const rawPath = req.url.split('?')[0] ?? '/';
     const path = rawPath.length > MAX_PATH ? `${rawPath.slice(0, MAX_PATH)}…` : rawPath;
+    this.line(req.ip, reason, { method: req.method, path, status, ...marks.get(req)?.detail });
+  }
+
+  /**
+   * Counts and logs a request Node's parser refused before any route saw it (a timeout, headers
+   * too large, bytes that are no request): there is no request to read a method or path from.
+   */
+  refusedBeforeRoute(remote: string, reason: RefusalReason, status: number, detail?: Readonly<Record<string, unknown>>): void {
+    this.opts.counters.refuseHttp(reason);
+    this.line(remote, reason, { status, ...detail });
+  }
+
+  /** The log line of a refusal, unless its address and reason had one within the interval. */
+  private line(remote: string, reason: RefusalReason, fields: Readonly<Record<string, unknown>>): void {
+    const suppressed = this.admitLine(`${remote}\0${reason}`);
+    if (suppressed === undefined) return;
     this.opts.logger.warn(
-      { method: req.method, path, remote, reason, status, ...mark?.detail, ...(suppressed > 0 ? { notLoggedSinceLast: suppressed } : {}) },
+      { ...fields, remote, reason, ...(suppressed > 0 ? { notLoggedSinceLast: suppressed } : {}) },
       `HTTP request refused (${reason}); at most one line per address and reason a minute, every one is counted in vigil_http_refused_total`,
     );
   }

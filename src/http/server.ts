@@ -64,7 +64,7 @@ export class HttpServer implements Service {
     // file descriptors the devices' connections need (the MQTT broker shares the process).
     const requestTimeout = o.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs;
     const headersTimeout = Math.min(o.headersTimeoutMs ?? HTTP_DEFAULTS.headersTimeoutMs, requestTimeout);
-    const guard = new ConnectionGuard({ maxConnections: o.maxConnections ?? HTTP_DEFAULTS.maxConnections, connectionsPerAddress: o.connectionsPerAddress ?? HTTP_DEFAULTS.connectionsPerAddress, trusted: o.trustProxy ?? [] }, o.counters, o.logger);
+    const guard = new ConnectionGuard({ maxConnections: o.maxConnections ?? HTTP_DEFAULTS.maxConnections, connectionsPerAddress: o.connectionsPerAddress ?? HTTP_DEFAULTS.connectionsPerAddress, trusted: o.trustProxy ?? [] }, o.counters, this.refusals, o.logger);
     const app = Fastify({
       logger: false,
       bodyLimit: 64 * 1024,
