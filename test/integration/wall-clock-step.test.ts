@@ -9,16 +9,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
+import { startWearables, type Reading, type Wearables } from '../support/wearables.js';
 
 const TOKEN = 'wall-clock-step-token-0123456789';
 const PRELOAD = resolve(import.meta.dirname, '../support/wall-shift.cjs');
 let gw: GatewayProcess;
 let dir: string;
 let shiftFile: string;
-let client: mqtt.MqttClient;
+let wearables: Wearables;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-wall-'));
@@ -42,11 +42,12 @@ beforeAll(async () => {
     },
     env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${PRELOAD}`.trim(), VIGIL_TEST_WALL_SHIFT_FILE: shiftFile },
   });
-  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'wb-1', password: 'wb-1-secret-value', reconnectPeriod: 0 });
+  // one reading every 250 ms from each device, 4 a second: within the default device rate
+  wearables = await startWearables(`mqtt://127.0.0.1:${gw.mqttPort}`, ['wb-1', 'wb-2'].map((id) => ({ id, secret: `${id}-secret-value` })), 250);
 }, 60_000);
 
 afterAll(async () => {
-  await client?.endAsync(true);
+  await wearables?.stop();
   await gw?.stop();
   await gw?.cleanup();
   await rm(dir, { recursive: true, force: true });
@@ -55,92 +56,52 @@ afterAll(async () => {
 const alarms = async (): Promise<Array<{ id: string; patientId?: string; metric?: string; kind: string; condition?: string }>> =>
   ((await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/alarms`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { alarms: [] }).alarms;
 
+/** Sets what device `id` reads, and waits until `n` messages of it have been acknowledged. */
+async function reads(id: string, reading: Reading, n = 1): Promise<void> {
+  for (let k = 0; k < n; k++) await wearables.set(id, reading);
+}
+const spo2 = (v: number, hr = 72): Reading => ({ obs: { spo2: v, hr } });
+
 describe('the wall clock stepping back', () => {
   it('leaves alarm delays running: a desaturation alarms, and no device looks silent when the clock comes forward again', async () => {
-    let spo2 = 97;
-    let sent = 0;
-    let running = true;
-    // one reading every 250 ms, 4 a second: within the default device rate
-    const loop = (async () => {
-      while (running) {
-        await client.publishAsync('vigil/v1/dev/wb-1/obs', JSON.stringify({ obs: { spo2, hr: 72 } }), { qos: 1 });
-        sent++;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
-    try {
-      await expect.poll(() => sent, { timeout: 20_000 }).toBeGreaterThan(4);
-      await writeFile(shiftFile, String(-120_000));
-      await gw.waitForLog((l) => /the wall clock stepped back/.test(l.msg));
-      spo2 = 70;
-      // the 3 s delay passes on the time line, though the wall clock is two minutes behind it
-      await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P1' && a.metric === 'spo2'), { timeout: 45_000, interval: 250 }).toBe(true);
-      expect(await gw.metric('vigil_clock_offset_from_wall_seconds')).toBeGreaterThan(60);
-      await writeFile(shiftFile, '0');
-      // more data once the wall clock is back, past a tick or two of the detectors
-      const at = sent;
-      await expect.poll(() => sent, { timeout: 20_000 }).toBeGreaterThan(at + 12);
-    } finally {
-      running = false;
-      await loop;
-    }
-    // the device sent all along: the desaturation is the only alarm its patient had
+    await reads('wb-1', spo2(97), 4);
+    await writeFile(shiftFile, String(-120_000));
+    await gw.waitForLog((l) => /the wall clock stepped back/.test(l.msg));
+    await reads('wb-1', spo2(70));
+    // the 3 s delay passes on the time line, though the wall clock is two minutes behind it
+    await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P1' && a.metric === 'spo2'), { timeout: 45_000, interval: 250 }).toBe(true);
+    expect(await gw.metric('vigil_clock_offset_from_wall_seconds')).toBeGreaterThan(60);
+    await writeFile(shiftFile, '0');
+    // more data once the wall clock is back, past a tick or two of the detectors
+    await reads('wb-1', spo2(70), 12);
+    // the devices sent all along: the desaturation is the only alarm raised
     const raised = gw.logs.filter((l) => /^alarm raised/.test(l.msg));
     expect(raised.map((l) => l.metric)).toEqual(['spo2']);
   }, 90_000);
 
   it('goes on from the restored time line when restarted with the wall clock two minutes older', async () => {
-    await client.endAsync(true);
+    await reads('wb-1', spo2(97));
     expect(await gw.stop()).toBe(0);
     await writeFile(shiftFile, String(-120_000));
     const before = gw.logs.length;
     await gw.restart();
     await gw.waitForLog((l) => /the wall clock stepped back/.test(l.msg));
-    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'wb-1', password: 'wb-1-secret-value', reconnectPeriod: 0 });
-    let running = true;
-    const loop = (async () => {
-      while (running) {
-        await client.publishAsync('vigil/v1/dev/wb-1/obs', JSON.stringify({ obs: { spo2: 97, hr: 145 } }), { qos: 1 });
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
-    try {
-      await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P1' && a.metric === 'hr'), { timeout: 45_000, interval: 250 }).toBe(true);
-    } finally {
-      running = false;
-      await loop;
-    }
+    // the wearables connect again by themselves
+    await reads('wb-1', spo2(97, 145));
+    await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P1' && a.metric === 'hr'), { timeout: 45_000, interval: 250 }).toBe(true);
     expect(gw.logs.slice(before).filter((l) => /^alarm raised/.test(l.msg)).map((l) => l.metric)).toEqual(['hr']);
   }, 90_000);
 
   it('runs toward a wall clock stepped five minutes forward: no device looks silent, no escalation leaps a tier', async () => {
-    // bed 2, on its own device: what beds 1's earlier alarms do meanwhile is theirs
-    const c2 = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'wb-2', password: 'wb-2-secret-value', reconnectPeriod: 0 });
+    // bed 2, on its own device: what bed 1's earlier alarms do meanwhile is theirs
+    await reads('wb-2', spo2(97), 4);
     const before = gw.logs.length;
-    let running = true;
-    let spo2 = 97;
-    let sent = 0;
-    const loop = (async () => {
-      while (running) {
-        await c2.publishAsync('vigil/v1/dev/wb-2/obs', JSON.stringify({ obs: { spo2, hr: 72 } }), { qos: 1 });
-        sent++;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
-    try {
-      await expect.poll(() => sent, { timeout: 20_000 }).toBeGreaterThan(4);
-      await writeFile(shiftFile, String(-120_000 + 300_000));
-      await gw.waitForLog((l) => /the wall clock stepped forward/.test(l.msg));
-      spo2 = 70;
-      await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P2' && a.metric === 'spo2'), { timeout: 45_000, interval: 250 }).toBe(true);
-      expect(await gw.metric('vigil_clock_offset_from_wall_seconds')).toBeLessThan(-60);
-      const at = sent;
-      await expect.poll(() => sent, { timeout: 20_000 }).toBeGreaterThan(at + 12);
-    } finally {
-      running = false;
-      await loop;
-      await c2.endAsync(true);
-    }
+    await writeFile(shiftFile, String(-120_000 + 300_000));
+    await gw.waitForLog((l) => /the wall clock stepped forward/.test(l.msg));
+    await reads('wb-2', spo2(70));
+    await expect.poll(async () => (await alarms()).some((a) => a.patientId === 'P2' && a.metric === 'spo2'), { timeout: 45_000, interval: 250 }).toBe(true);
+    expect(await gw.metric('vigil_clock_offset_from_wall_seconds')).toBeLessThan(-60);
+    await reads('wb-2', spo2(70), 12);
     const bed2 = gw.logs.slice(before).filter((l) => l.patient === 'P2');
     expect(bed2.filter((l) => /^alarm raised/.test(l.msg)).map((l) => l.metric)).toEqual(['spo2']);
     expect(bed2.filter((l) => /^alarm escalated/.test(l.msg))).toEqual([]);
