@@ -71,6 +71,16 @@ describe('accounts, sessions, rates and QoS 2', () => {
     await gw?.cleanup();
   });
 
+  /** Observations stored so far from MQTT. */
+  const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
+
+  /** A QoS 2 PUBLISH that has had its PUBREC, taken through PUBREL to its PUBCOMP. */
+  async function release(c: RawMqtt, messageId: number): Promise<void> {
+    await c.next('pubrec', messageId);
+    c.send({ cmd: 'pubrel', messageId });
+    await c.next('pubcomp', messageId);
+  }
+
   it("another account presenting a client id gets a session of its own: the owner is not kicked off and keeps its session and queued QoS 1 messages", async () => {
     const reserved = () => gw.metric('vigil_mqtt_connections_refused_total', { reason: 'client_id_reserved' });
     const before = await reserved();
@@ -198,7 +208,6 @@ describe('accounts, sessions, rates and QoS 2', () => {
   });
 
   it('a device disconnected for going over its rate first gets the PUBACK of every message stored before', async () => {
-    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
     const before = await stored();
     const { client, returnCode } = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-08', username: 'wb-08', password: secret('wb-08') });
     expect(returnCode).toBe(0);
@@ -231,7 +240,6 @@ describe('accounts, sessions, rates and QoS 2', () => {
   it('a QoS 2 message retransmitted before PUBREL is stored once, also across a reconnect of a persistent session', async () => {
     const topic = 'vigil/v1/dev/wb-04/obs';
     const publish = (messageId: number, dup: boolean, hr: number) => ({ cmd: 'publish' as const, topic, payload: JSON.stringify({ obs: { hr } }), qos: 2 as const, messageId, dup, retain: false });
-    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
     const before = await stored();
 
     const { client: a, returnCode } = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-04-a', username: 'wb-04', password: secret('wb-04') });
@@ -239,14 +247,10 @@ describe('accounts, sessions, rates and QoS 2', () => {
     a.send(publish(7, false, 71));
     await a.next('pubrec', 7);
     a.send(publish(7, true, 71));
-    await a.next('pubrec', 7);
-    a.send({ cmd: 'pubrel', messageId: 7 });
-    await a.next('pubcomp', 7);
+    await release(a, 7);
     // After PUBREL the packet id is free: a new message with it is a new message.
     a.send(publish(7, false, 72));
-    await a.next('pubrec', 7);
-    a.send({ cmd: 'pubrel', messageId: 7 });
-    await a.next('pubcomp', 7);
+    await release(a, 7);
     a.end();
     expect((await stored()) - before).toBe(2);
 
@@ -260,9 +264,7 @@ describe('accounts, sessions, rates and QoS 2', () => {
     const again = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-04-b', username: 'wb-04', password: secret('wb-04'), clean: false });
     expect(again.returnCode).toBe(0);
     again.client.send(publish(9, true, 73));
-    await again.client.next('pubrec', 9);
-    again.client.send({ cmd: 'pubrel', messageId: 9 });
-    await again.client.next('pubcomp', 9);
+    await release(again.client, 9);
     again.client.end();
 
     expect((await stored()) - before).toBe(3);
@@ -271,7 +273,6 @@ describe('accounts, sessions, rates and QoS 2', () => {
 
   it('a PUBREL sent with its PUBLISH, before the PUBREC, does not leave the packet id taken: the next message with it is stored', async () => {
     const topic = 'vigil/v1/dev/wb-07/obs';
-    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
     const before = await stored();
     const { client, returnCode } = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-07-q2', username: 'wb-07', password: secret('wb-07') });
     expect(returnCode).toBe(0);
@@ -282,9 +283,7 @@ describe('accounts, sessions, rates and QoS 2', () => {
     await expect.poll(async () => (await stored()) - before).toBe(1);
     // a new message with the same packet id, in order
     client.send({ cmd: 'publish', topic, payload: JSON.stringify({ obs: { hr: 82 } }), qos: 2, messageId: 9, dup: false, retain: false });
-    await client.next('pubrec', 9);
-    client.send({ cmd: 'pubrel', messageId: 9 });
-    await client.next('pubcomp', 9);
+    await release(client, 9);
     client.end();
     expect((await stored()) - before).toBe(2);
   });
@@ -292,7 +291,6 @@ describe('accounts, sessions, rates and QoS 2', () => {
   it("a clean session starts without the QoS 2 packet ids the session before held: the device's next message with one is stored", async () => {
     const topic = 'vigil/v1/dev/wb-09/obs';
     const publish = (hr: number) => ({ cmd: 'publish' as const, topic, payload: JSON.stringify({ obs: { hr } }), qos: 2 as const, messageId: 7, dup: false, retain: false });
-    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
     const before = await stored();
     const first = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-09-fw', username: 'wb-09', password: secret('wb-09'), clean: false });
     first.client.send(publish(71));
@@ -301,9 +299,7 @@ describe('accounts, sessions, rates and QoS 2', () => {
     await first.client.waitClosed();
     const again = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-09-fw', username: 'wb-09', password: secret('wb-09'), clean: true });
     again.client.send(publish(133));
-    await again.client.next('pubrec', 7);
-    again.client.send({ cmd: 'pubrel', messageId: 7 });
-    await again.client.next('pubcomp', 7);
+    await release(again.client, 7);
     again.client.end();
     expect((await stored()) - before).toBe(2);
   });
@@ -311,7 +307,6 @@ describe('accounts, sessions, rates and QoS 2', () => {
   it('a PUBREL resent in the same write as the CONNECT frees its packet id in the session: the next message with it is stored', async () => {
     const topic = 'vigil/v1/dev/wb-09/obs';
     const publish = (hr: number) => ({ cmd: 'publish' as const, topic, payload: JSON.stringify({ obs: { hr } }), qos: 2 as const, messageId: 9, dup: false, retain: false });
-    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
     const before = await stored();
     const first = await RawMqtt.connect(gw.mqttPort, { clientId: 'wb-09-b', username: 'wb-09', password: secret('wb-09'), clean: false });
     first.client.send(publish(72));
@@ -328,15 +323,12 @@ describe('accounts, sessions, rates and QoS 2', () => {
     await again.next('connack');
     await again.next('pubcomp', 9);
     again.send(publish(134));
-    await again.next('pubrec', 9);
-    again.send({ cmd: 'pubrel', messageId: 9 });
-    await again.next('pubcomp', 9);
+    await release(again, 9);
     again.end();
     expect((await stored()) - before).toBe(2);
   });
 
   it("a device's will is not published when it goes away: not stored as a reading, not sent to subscribers", async () => {
-    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
     const before = await stored();
     const c = await mqtt.connectAsync(url, opts('wb-10', { clientId: 'wb-10', will: { topic: 'vigil/v1/dev/wb-10/obs', payload: Buffer.from('{"obs":{"hr":88,"spo2":99}}'), qos: 1, retain: false } }));
     await c.publishAsync('vigil/v1/dev/wb-10/obs', '{"obs":{"hr":55}}', { qos: 1 });
@@ -348,7 +340,6 @@ describe('accounts, sessions, rates and QoS 2', () => {
 
   it('device timestamps: impossible dates and years out of range are refused, not rolled over or stored', async () => {
     const client = await mqtt.connectAsync(url, opts('wb-06'));
-    const stored = () => gw.metric('vigil_observations_total', { transport: 'mqtt' });
     const before = await stored();
     for (const ts of ['2026-02-30T10:00:00Z', '0001-01-01T00:00:00Z', '2026-04-31T23:59:59+02:00']) {
       // Acknowledged (so the device does not resend it forever), dropped, counted.
